@@ -1,0 +1,448 @@
+"""Typed, validated configuration loaded from ``parameters/``.
+
+``parameters/project.yaml`` describes the project and its services; every other
+``parameters/<target>.yaml`` describes one environment.  Both are loaded into
+frozen dataclasses.  Loading collects every problem before failing, and each
+problem is one line naming the file, the key path, the bad value and what is
+accepted, so a user fixes them all in one pass.
+
+The loader is driven by the dataclass fields themselves: a field's type says
+what is accepted, its default documents the default, and ``metadata["check"]``
+adds a value check.  Cross-field rules (CIDR overlap, duplicate routes, ...)
+run after the fields are typed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import re
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import yaml
+
+PROJECT_FILE = "project.yaml"
+
+# Fargate's valid task sizes: cpu units -> memory MiB accepted with them.
+FARGATE_MEMORY = {
+    256: (512, 1024, 2048),
+    512: tuple(range(1024, 4097, 1024)),
+    1024: tuple(range(2048, 8193, 1024)),
+    2048: tuple(range(4096, 16385, 1024)),
+    4096: tuple(range(8192, 30721, 1024)),
+    8192: tuple(range(16384, 61441, 4096)),
+    16384: tuple(range(32768, 122881, 8192)),
+}
+
+# The values CloudWatch Logs accepts for RetentionInDays.
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096,
+    1827, 2192, 2557, 2922, 3288, 3653,
+)
+
+NAT_MODES = ("none", "single", "per-az")
+
+# Interface endpoints the private subnets may need, by short name -> service.
+INTERFACE_ENDPOINTS = {
+    "ecr-api": "ecr.api",
+    "ecr-dkr": "ecr.dkr",
+    "logs": "logs",
+    "secretsmanager": "secretsmanager",
+    "ssm": "ssm",
+    "sts": "sts",
+    "elasticloadbalancing": "elasticloadbalancing",
+}
+
+TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+
+
+class ConfigError(Exception):
+    """Raised with every problem found; ``problems`` holds one line each."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+# --- value checks ----------------------------------------------------------------
+
+Check = Callable[[Any], Optional[str]]
+
+
+def one_of(*allowed: Any) -> Check:
+    def check(value: Any) -> Optional[str]:
+        if value not in allowed:
+            return "one of " + ", ".join(repr(a) for a in allowed)
+        return None
+
+    return check
+
+
+def in_range(low: int, high: int) -> Check:
+    def check(value: int) -> Optional[str]:
+        if not low <= value <= high:
+            return f"an integer from {low} to {high}"
+        return None
+
+    return check
+
+
+def matches(pattern: str, description: str) -> Check:
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> Optional[str]:
+        return None if compiled.fullmatch(value) else description
+
+    return check
+
+
+def is_cidr(value: str) -> Optional[str]:
+    try:
+        network = ipaddress.IPv4Network(value, strict=True)
+    except ValueError:
+        return "an IPv4 network in CIDR form, such as 10.0.0.0/16, with no host bits set"
+    if not 16 <= network.prefixlen <= 28:
+        return "a CIDR with a prefix length from /16 to /28 (the range a VPC or subnet accepts)"
+    return None
+
+
+def is_route_path(value: str) -> Optional[str]:
+    # A clean prefix: "/api", "/v1/orders"; the listener rule adds "/*" itself.
+    if re.fullmatch(r"(/[a-z0-9][a-z0-9._-]*)+", value):
+        return None
+    return "a clean path prefix such as /api: lowercase segments, no trailing slash or wildcard"
+
+
+def checked(default: Any = dataclasses.MISSING, check: Check | None = None, doc: str = "", **kwargs):
+    """A dataclass field carrying its value check and a line of documentation."""
+    metadata = {"check": check, "doc": doc}
+    if default is dataclasses.MISSING:
+        return field(metadata=metadata, **kwargs)
+    return field(default=default, metadata=metadata, **kwargs)
+
+
+NAME = matches(r"[a-z][a-z0-9-]{0,30}[a-z0-9]", "lowercase letters, digits and hyphens, 2 to 32 characters, starting with a letter")
+
+
+# --- project.yaml -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str = checked(check=NAME, doc="service name; also its ECR repository and stack name")
+    route_path: str = checked(check=is_route_path, doc="ALB path prefix routed to the service")
+    source_path: str = checked("", doc="directory of the service's sources (default services/<name>)")
+    dockerfile: str = checked("", doc="Dockerfile path (default <source_path>/Dockerfile)")
+    container_port: int = checked(8080, in_range(1024, 65535), "port the container listens on")
+    health_check_path: str = checked("/health", matches(r"/[A-Za-z0-9/._-]*", "a path starting with /"), "health endpoint")
+    cpu: int = checked(256, one_of(*FARGATE_MEMORY), "Fargate cpu units")
+    memory: int = checked(512, doc="Fargate memory in MiB, valid for the cpu")
+
+    @property
+    def source_dir(self) -> str:
+        return self.source_path or f"services/{self.name}"
+
+    @property
+    def dockerfile_path(self) -> str:
+        return self.dockerfile or f"{self.source_dir}/Dockerfile"
+
+    @property
+    def logical_name(self) -> str:
+        """CamelCase form used in logical ids and parameter names."""
+        return "".join(part.capitalize() for part in self.name.split("-"))
+
+
+@dataclass(frozen=True)
+class Project:
+    name: str = checked(check=NAME, doc="project name, the prefix of every stack and resource name")
+    services: tuple[Service, ...] = checked(doc="the services the platform builds and runs")
+
+
+# --- <target>.yaml ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Network:
+    vpc_cidr: str = checked("10.0.0.0/16", is_cidr, "the VPC's address range")
+    az_count: int = checked(2, one_of(2, 3), "availability zones the subnets span")
+    public_subnets: tuple[str, ...] = checked((), doc="public subnet CIDRs, one per AZ (default: carved from vpc_cidr)")
+    private_subnets: tuple[str, ...] = checked((), doc="private subnet CIDRs, one per AZ (default: carved from vpc_cidr)")
+    nat_mode: str = checked("none", one_of(*NAT_MODES), "NAT gateways: none, one shared, or one per AZ")
+    interface_endpoints: tuple[str, ...] = checked(
+        tuple(INTERFACE_ENDPOINTS), doc="interface VPC endpoints to create (billed per AZ-hour)"
+    )
+    endpoint_az_count: int = checked(0, in_range(0, 3), "AZs the interface endpoints occupy (0: every AZ)")
+
+
+@dataclass(frozen=True)
+class LoadBalancer:
+    certificate_arn: str = checked(
+        "", matches(r"(arn:[a-z-]+:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]+)?", "an ACM certificate ARN or empty"),
+        "ACM certificate for HTTPS; empty serves plain HTTP on port 80",
+    )
+    test_listener_port: int = checked(8080, in_range(1024, 65535), "port of the test listener (VPC only)")
+    deletion_protection: bool = checked(False, doc="turn on the ALB's deletion protection")
+    access_log_expiry_days: int = checked(90, in_range(1, 3650), "days access logs are kept")
+    idle_timeout_seconds: int = checked(60, in_range(1, 4000), "ALB idle timeout")
+
+
+@dataclass(frozen=True)
+class Cluster:
+    container_insights: str = checked("enabled", one_of("enabled", "enhanced", "disabled"), "Container Insights level")
+    fargate_weight: int = checked(1, in_range(0, 1000), "weight of FARGATE in the default strategy")
+    fargate_base: int = checked(1, in_range(0, 100000), "tasks always placed on FARGATE")
+    fargate_spot_weight: int = checked(0, in_range(0, 1000), "weight of FARGATE_SPOT in the default strategy")
+
+
+@dataclass(frozen=True)
+class Logs:
+    retention_days: int = checked(30, one_of(*LOG_RETENTION_DAYS), "days every log group keeps events")
+    kms_encrypted: bool = checked(False, doc="encrypt log groups with the environment's KMS key")
+
+
+@dataclass(frozen=True)
+class Environment:
+    protected: bool = checked(False, doc="ask for the target's name before deploying; retain stateful resources")
+    network: Network = checked(Network(), doc="VPC, subnets, NAT and endpoints")
+    load_balancer: LoadBalancer = checked(LoadBalancer(), doc="the environment's ALB")
+    cluster: Cluster = checked(Cluster(), doc="the ECS cluster")
+    logs: Logs = checked(Logs(), doc="log retention and encryption")
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything one deploy target's templates are rendered from."""
+
+    target: str
+    project: Project
+    environment: Environment
+
+    @property
+    def stack_prefix(self) -> str:
+        return f"{self.project.name}-{self.target}"
+
+
+# --- generic, field-driven loading -------------------------------------------
+
+
+class _Reader:
+    """Converts plain YAML data into a dataclass, collecting problems."""
+
+    def __init__(self, filename: str):
+        self.filename = filename
+        self.problems: list[str] = []
+
+    def problem(self, path: str, value: Any, accepted: str) -> None:
+        self.problems.append(f"{self.filename}: {path}: {value!r} is not accepted; expected {accepted}")
+
+    def read(self, cls: type, data: Any, path: str) -> Any:
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            self.problem(path or "(top level)", data, "a mapping of keys to values")
+            return None
+        hints = typing.get_type_hints(cls)
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        for key in sorted(set(data) - set(fields), key=str):
+            self.problem(self._join(path, str(key)), key, "one of the keys " + ", ".join(fields))
+        values = {}
+        for name, spec in fields.items():
+            key_path = self._join(path, name)
+            if name in data:
+                values[name] = self.value(hints[name], data[name], key_path, spec.metadata.get("check"))
+            elif spec.default is dataclasses.MISSING:
+                self.problems.append(f"{self.filename}: {key_path}: missing; it is required ({spec.metadata.get('doc')})")
+                values[name] = None
+        if any(v is None for v in values.values()):
+            return None
+        return cls(**values)
+
+    def value(self, kind: Any, data: Any, path: str, check: Check | None) -> Any:
+        if dataclasses.is_dataclass(kind):
+            return self.read(kind, data, path)
+        origin = typing.get_origin(kind)
+        if origin is tuple:
+            item_kind = typing.get_args(kind)[0]
+            if not isinstance(data, list):
+                self.problem(path, data, "a list")
+                return None
+            items = [self.value(item_kind, item, f"{path}[{i}]", None) for i, item in enumerate(data)]
+            return None if any(item is None for item in items) else tuple(items)
+        if not self._is_instance(data, kind):
+            self.problem(path, data, f"a {kind.__name__}")
+            return None
+        accepted = check(data) if check else None
+        if accepted:
+            self.problem(path, data, accepted)
+            return None
+        return data
+
+    @staticmethod
+    def _is_instance(data: Any, kind: type) -> bool:
+        if kind is int:  # YAML's true/false are bools, which Python counts as ints
+            return isinstance(data, int) and not isinstance(data, bool)
+        return isinstance(data, kind)
+
+    @staticmethod
+    def _join(path: str, key: str) -> str:
+        return f"{path}.{key}" if path else key
+
+
+def _load_yaml(path: Path, problems: list[str]) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        problems.append(f"{path}: file not found")
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        problems.append(f"{path}:{where}: not valid YAML ({getattr(error, 'problem', error)})")
+    return None
+
+
+# --- cross-field rules --------------------------------------------------------
+
+
+def _check_services(project: Project, filename: str) -> list[str]:
+    problems = []
+    seen_names: dict[str, int] = {}
+    seen_routes: dict[str, int] = {}
+    for index, service in enumerate(project.services):
+        path = f"services[{index}]"
+        if service.memory not in FARGATE_MEMORY[service.cpu]:
+            accepted = FARGATE_MEMORY[service.cpu]
+            problems.append(
+                f"{filename}: {path}.memory: {service.memory!r} is not accepted with cpu {service.cpu}; "
+                f"expected one of {accepted[0]} to {accepted[-1]} in the steps Fargate allows ({', '.join(map(str, accepted[:4]))}, ...)"
+            )
+        for seen, key, value in ((seen_names, "name", service.name), (seen_routes, "route_path", service.route_path)):
+            if value in seen:
+                problems.append(
+                    f"{filename}: {path}.{key}: {value!r} is already used by services[{seen[value]}]; expected a unique {key}"
+                )
+            seen.setdefault(value, index)
+        for other_route, other_index in seen_routes.items():
+            if other_index != index and service.route_path.startswith(other_route + "/"):
+                problems.append(
+                    f"{filename}: {path}.route_path: {service.route_path!r} lies under services[{other_index}]'s "
+                    f"{other_route!r}, whose rule would shadow it; expected a prefix no other service's route contains"
+                )
+    if not project.services:
+        problems.append(f"{filename}: services: [] is not accepted; expected at least one service")
+    return problems
+
+
+def carve_subnets(network: Network) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The public and private subnet CIDRs, given or carved from the VPC range.
+
+    Carving splits the VPC into 8 equal blocks (a /16 gives /19s): public
+    subnets take the first blocks and private ones the blocks after them, so
+    2 or 3 AZs fit with room to add subnets later.
+    """
+    vpc = ipaddress.IPv4Network(network.vpc_cidr)
+    blocks = [str(b) for b in vpc.subnets(prefixlen_diff=3)]
+    public = network.public_subnets or tuple(blocks[: network.az_count])
+    private = network.private_subnets or tuple(blocks[3 : 3 + network.az_count])
+    return public, private
+
+
+def _check_network(network: Network, filename: str) -> list[str]:
+    problems = []
+    for key in ("public_subnets", "private_subnets"):
+        given = getattr(network, key)
+        if given and len(given) != network.az_count:
+            problems.append(
+                f"{filename}: network.{key}: {len(given)} subnets given; expected one per AZ, {network.az_count} (network.az_count)"
+            )
+        for index, cidr in enumerate(given):
+            accepted = is_cidr(cidr)
+            if accepted:
+                problems.append(f"{filename}: network.{key}[{index}]: {cidr!r} is not accepted; expected {accepted}")
+    if problems:
+        return problems
+    vpc = ipaddress.IPv4Network(network.vpc_cidr)
+    public, private = carve_subnets(network)
+    named = [(f"network.public_subnets[{i}]", c) for i, c in enumerate(public)]
+    named += [(f"network.private_subnets[{i}]", c) for i, c in enumerate(private)]
+    for index, (key, cidr) in enumerate(named):
+        subnet = ipaddress.IPv4Network(cidr)
+        if not subnet.subnet_of(vpc):
+            problems.append(f"{filename}: {key}: {cidr!r} is outside the VPC; expected a range within {network.vpc_cidr}")
+        for other_key, other_cidr in named[:index]:
+            if subnet.overlaps(ipaddress.IPv4Network(other_cidr)):
+                problems.append(f"{filename}: {key}: {cidr!r} overlaps {other_key} {other_cidr!r}; expected disjoint subnets")
+    if network.endpoint_az_count > network.az_count:
+        problems.append(
+            f"{filename}: network.endpoint_az_count: {network.endpoint_az_count!r} is more than network.az_count "
+            f"({network.az_count}); expected 0 (every AZ) to {network.az_count}"
+        )
+    for index, name in enumerate(network.interface_endpoints):
+        if name not in INTERFACE_ENDPOINTS:
+            problems.append(
+                f"{filename}: network.interface_endpoints[{index}]: {name!r} is not accepted; expected one of "
+                + ", ".join(INTERFACE_ENDPOINTS)
+            )
+    if len(set(network.interface_endpoints)) != len(network.interface_endpoints):
+        problems.append(f"{filename}: network.interface_endpoints: lists an endpoint twice; expected each once")
+    return problems
+
+
+# --- public API ---------------------------------------------------------------
+
+
+def available_targets(parameters_dir: Path) -> list[str]:
+    """Every environment target: one per ``<name>.yaml`` beside project.yaml."""
+    return sorted(p.stem for p in Path(parameters_dir).glob("*.yaml") if p.name != PROJECT_FILE)
+
+
+def load_project(parameters_dir: Path) -> Project:
+    path = Path(parameters_dir) / PROJECT_FILE
+    problems: list[str] = []
+    data = _load_yaml(path, problems)
+    if problems:
+        raise ConfigError(problems)
+    reader = _Reader(str(path))
+    project = reader.read(Project, data, "")
+    if project is not None:
+        reader.problems += _check_services(project, str(path))
+    if reader.problems:
+        raise ConfigError(reader.problems)
+    return project
+
+
+def load_environment(parameters_dir: Path, target: str) -> Environment:
+    path = Path(parameters_dir) / f"{target}.yaml"
+    if not path.is_file():
+        known = ", ".join(available_targets(parameters_dir)) or "none"
+        raise ConfigError([f"{path}: no such target {target!r}; expected one of: {known}"])
+    problems: list[str] = []
+    data = _load_yaml(path, problems)
+    if problems:
+        raise ConfigError(problems)
+    reader = _Reader(str(path))
+    environment = reader.read(Environment, data, "")
+    if environment is not None:
+        reader.problems += _check_network(environment.network, str(path))
+    if reader.problems:
+        raise ConfigError(reader.problems)
+    return environment
+
+
+def load(parameters_dir: Path, target: str) -> Config:
+    """Load and validate one target's configuration; raise ConfigError listing every problem."""
+    problems: list[str] = []
+    project = environment = None
+    try:
+        project = load_project(parameters_dir)
+    except ConfigError as error:
+        problems += error.problems
+    try:
+        environment = load_environment(parameters_dir, target)
+    except ConfigError as error:
+        problems += error.problems
+    if problems:
+        raise ConfigError(problems)
+    return Config(target=target, project=project, environment=environment)

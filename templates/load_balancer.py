@@ -1,0 +1,178 @@
+"""The environment's internet-facing ALB, its listeners and its access-log bucket.
+
+Service stacks attach their path rules to the production listener and their
+test rules to the test listener; both default to a fixed 404.
+"""
+
+from __future__ import annotations
+
+from awacs.aws import Allow, Statement
+from troposphere import GetAtt, Output, Parameter, Ref, Sub, Template, ec2
+from troposphere import elasticloadbalancingv2 as elb
+
+from templates import names, policies
+from templates.common import new_template, secure_bucket, tags
+from templates.config import TLS_POLICY, Config
+
+NOT_FOUND = elb.Action(
+    Type="fixed-response",
+    FixedResponseConfig=elb.FixedResponseConfig(StatusCode="404", ContentType="application/json", MessageBody='{"message": "not found"}'),
+)
+ACCESS_LOG_PREFIX = "alb"
+
+
+def add_parameters(template: Template) -> dict[str, Parameter]:
+    kinds = {
+        names.VPC_ID: "AWS::EC2::VPC::Id",
+        names.VPC_CIDR: "String",
+        names.PUBLIC_SUBNET_IDS: "List<AWS::EC2::Subnet::Id>",
+    }
+    return {name: template.add_parameter(Parameter(name, Type=kind)) for name, kind in kinds.items()}
+
+
+def https_enabled(config: Config) -> bool:
+    return bool(config.environment.load_balancer.certificate_arn)
+
+
+def add_security_group(template: Template, config: Config, params: dict[str, Parameter]) -> ec2.SecurityGroup:
+    settings = config.environment.load_balancer
+    public_ports = [80, 443] if https_enabled(config) else [80]
+    ingress = [
+        ec2.SecurityGroupRule(IpProtocol="tcp", FromPort=port, ToPort=port, CidrIp="0.0.0.0/0", Description=f"public traffic on {port}")
+        for port in public_ports
+    ]
+    ingress.append(
+        ec2.SecurityGroupRule(
+            IpProtocol="tcp",
+            FromPort=settings.test_listener_port,
+            ToPort=settings.test_listener_port,
+            CidrIp=Ref(params[names.VPC_CIDR]),
+            Description="test listener, reachable from inside the VPC only",
+        )
+    )
+    return template.add_resource(
+        ec2.SecurityGroup(
+            "LoadBalancerSecurityGroup",
+            GroupDescription=f"{config.stack_prefix} load balancer",
+            VpcId=Ref(params[names.VPC_ID]),
+            SecurityGroupIngress=ingress,
+            # Only towards the tasks, which listen on unprivileged ports inside the VPC.
+            SecurityGroupEgress=[
+                ec2.SecurityGroupRule(
+                    IpProtocol="tcp", FromPort=1024, ToPort=65535, CidrIp=Ref(params[names.VPC_CIDR]), Description="to the tasks"
+                )
+            ],
+            Tags=tags(config),
+        )
+    )
+
+
+def log_delivery_statement(bucket_arn_title: str) -> Statement:
+    """ELB's log-delivery service principal may write under the prefix for this account only."""
+    return Statement(
+        Sid="LoadBalancerWritesAccessLogs",
+        Effect=Allow,
+        Principal=policies.service_principal("logdelivery.elasticloadbalancing.amazonaws.com"),
+        Action=[policies.action("s3:PutObject")],
+        Resource=[Sub(f"${{{bucket_arn_title}.Arn}}/{ACCESS_LOG_PREFIX}/AWSLogs/${{AWS::AccountId}}/*")],
+    )
+
+
+def add_access_log_bucket(template: Template, config: Config):
+    # ALB access logs accept SSE-S3 only, so this bucket cannot use the KMS key.
+    return secure_bucket(
+        template,
+        "AccessLogBucket",
+        config,
+        expiry_days=config.environment.load_balancer.access_log_expiry_days,
+        extra_statements=(log_delivery_statement("AccessLogBucket"),),
+    )
+
+
+def add_load_balancer(template: Template, config: Config, params, security_group, log_bucket, log_policy_title) -> elb.LoadBalancer:
+    settings = config.environment.load_balancer
+    attributes = {
+        "deletion_protection.enabled": str(settings.deletion_protection).lower(),
+        "routing.http.drop_invalid_header_fields.enabled": "true",
+        "idle_timeout.timeout_seconds": str(settings.idle_timeout_seconds),
+        "access_logs.s3.enabled": "true",
+        "access_logs.s3.bucket": Ref(log_bucket),
+        "access_logs.s3.prefix": ACCESS_LOG_PREFIX,
+    }
+    return template.add_resource(
+        elb.LoadBalancer(
+            "LoadBalancer",
+            Type="application",
+            Scheme="internet-facing",
+            Subnets=Ref(params[names.PUBLIC_SUBNET_IDS]),
+            SecurityGroups=[Ref(security_group)],
+            LoadBalancerAttributes=[elb.LoadBalancerAttributes(Key=k, Value=v) for k, v in attributes.items()],
+            # The bucket policy must exist before ELB checks it can write there.
+            DependsOn=[log_policy_title],
+            Tags=tags(config),
+        )
+    )
+
+
+def add_listeners(template: Template, config: Config, load_balancer: elb.LoadBalancer) -> tuple[elb.Listener, elb.Listener]:
+    """The production listener (HTTPS with a certificate, else HTTP) and the VPC-only test listener."""
+    settings = config.environment.load_balancer
+    if https_enabled(config):
+        production = template.add_resource(
+            elb.Listener(
+                "HttpsListener",
+                LoadBalancerArn=Ref(load_balancer),
+                Port=443,
+                Protocol="HTTPS",
+                SslPolicy=TLS_POLICY,
+                Certificates=[elb.Certificate(CertificateArn=settings.certificate_arn)],
+                DefaultActions=[NOT_FOUND],
+            )
+        )
+        redirect = elb.Action(
+            Type="redirect",
+            RedirectConfig=elb.RedirectConfig(Protocol="HTTPS", Port="443", StatusCode="HTTP_301"),
+        )
+        template.add_resource(
+            elb.Listener("HttpListener", LoadBalancerArn=Ref(load_balancer), Port=80, Protocol="HTTP", DefaultActions=[redirect])
+        )
+    else:
+        production = template.add_resource(
+            elb.Listener("HttpListener", LoadBalancerArn=Ref(load_balancer), Port=80, Protocol="HTTP", DefaultActions=[NOT_FOUND])
+        )
+    test = template.add_resource(
+        elb.Listener(
+            "TestListener",
+            LoadBalancerArn=Ref(load_balancer),
+            Port=settings.test_listener_port,
+            Protocol="HTTP",  # only reachable from inside the VPC (see the security group)
+            DefaultActions=[NOT_FOUND],
+        )
+    )
+    return production, test
+
+
+def add_outputs(template: Template, config: Config, load_balancer, security_group, production, test) -> None:
+    scheme = "https" if https_enabled(config) else "http"
+    outputs = {
+        names.LOAD_BALANCER_ARN: Ref(load_balancer),
+        names.LOAD_BALANCER_FULL_NAME: GetAtt(load_balancer, "LoadBalancerFullName"),
+        names.LOAD_BALANCER_DNS_NAME: GetAtt(load_balancer, "DNSName"),
+        names.LOAD_BALANCER_SECURITY_GROUP_ID: GetAtt(security_group, "GroupId"),
+        names.PRODUCTION_LISTENER_ARN: Ref(production),
+        names.TEST_LISTENER_ARN: Ref(test),
+        names.PUBLIC_URL: Sub(f"{scheme}://${{Dns}}", Dns=GetAtt(load_balancer, "DNSName")),
+    }
+    for name, value in outputs.items():
+        template.add_output(Output(name, Value=value))
+
+
+def build(config: Config) -> Template:
+    template = new_template(f"{config.stack_prefix}: application load balancer, listeners and access logs")
+    params = add_parameters(template)
+    security_group = add_security_group(template, config, params)
+    log_bucket = add_access_log_bucket(template, config)
+    load_balancer = add_load_balancer(template, config, params, security_group, log_bucket, f"{log_bucket.title}Policy")
+    production, test = add_listeners(template, config, load_balancer)
+    add_outputs(template, config, load_balancer, security_group, production, test)
+    return template

@@ -1,0 +1,54 @@
+"""Names that cross a stack boundary.
+
+A child stack's parameter has the same title as the output the parent reads
+from the stack that produces it, so wiring is ``{NAME: GetAtt(stack, f"Outputs.{NAME}")}``
+and a typo fails at import, not at deploy time.
+"""
+
+# network -> load balancer, cluster, services
+VPC_ID = "VpcId"
+VPC_CIDR = "VpcCidr"
+PUBLIC_SUBNET_IDS = "PublicSubnetIds"
+PRIVATE_SUBNET_IDS = "PrivateSubnetIds"
+
+# keys -> everything that encrypts
+ENVIRONMENT_KEY_ARN = "EnvironmentKeyArn"
+
+# load balancer -> services
+LOAD_BALANCER_ARN = "LoadBalancerArn"
+LOAD_BALANCER_FULL_NAME = "LoadBalancerFullName"
+LOAD_BALANCER_DNS_NAME = "LoadBalancerDnsName"
+LOAD_BALANCER_SECURITY_GROUP_ID = "LoadBalancerSecurityGroupId"
+PRODUCTION_LISTENER_ARN = "ProductionListenerArn"
+TEST_LISTENER_ARN = "TestListenerArn"
+PUBLIC_URL = "PublicUrl"
+
+# cluster -> services
+CLUSTER_NAME = "ClusterName"
+CLUSTER_ARN = "ClusterArn"
+
+# Root parameters that deploy.py supplies at deploy time.
+ASSETS_BUCKET = "AssetsBucket"
+HEALTH_CHECK_CODE_KEY = "HealthCheckCodeKey"
+IMAGE_TAG = "ImageTag"
+
+# Lambda code packages: the root parameter naming the zip's S3 key -> source directory.
+LAMBDA_ASSETS = {HEALTH_CHECK_CODE_KEY: "lambda/health_check"}
+
+# The rendered root template's file name in build/<target>/.
+ROOT_TEMPLATE = "root.json"
+
+
+def template_file(stack: str) -> str:
+    """File name of a nested stack's template, relative to the root template."""
+    return f"{stack}.json"
+
+
+def ecr_repository_name(project_name: str, service_name: str) -> str:
+    """The ECR repository a service's images live in, shared by every environment."""
+    return f"{project_name}/{service_name}"
+
+
+def service_running_parameter(service_logical_name: str) -> str:
+    """Root parameter that deploy.py sets to "false" while a service has no image yet."""
+    return f"{service_logical_name}Running"

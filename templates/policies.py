@@ -1,0 +1,91 @@
+"""awacs statement factories: the one home of every IAM statement.
+
+Statements are scoped to the ARNs of the resources they act on.  The few
+actions AWS offers on no narrower resource are listed once, in
+``WILDCARD_RESOURCE_ACTIONS``, each with its reason; ``wildcard_statement``
+is the only way to grant ``Resource: "*"`` and it refuses anything else.
+"""
+
+from __future__ import annotations
+
+from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, StringEquals
+from awacs.aws import Action as AwacsAction
+from awacs.helpers.trust import make_simple_assume_policy
+from troposphere import Sub
+
+# Actions whose IAM resource type is "*": AWS evaluates them on no narrower
+# resource, so scoping them is impossible.  Each entry says why it is needed.
+WILDCARD_RESOURCE_ACTIONS = {
+    "ecr:GetAuthorizationToken": "the registry login token is account-wide; image pulls themselves are scoped to a repository",
+    "cloudwatch:PutMetricData": "metrics have no ARN; the namespace is pinned with a cloudwatch:namespace condition",
+    "ec2:CreateNetworkInterface": "a VPC Lambda's ENIs do not exist before the call, so no ARN can name them",
+    "ec2:DescribeNetworkInterfaces": "Describe calls are not resource-scoped in EC2",
+    "ec2:DeleteNetworkInterface": "the ENIs a VPC Lambda created have generated ids unknown to the template",
+    "ec2:AssignPrivateIpAddresses": "part of a VPC Lambda's ENI lifecycle, on generated ENI ids",
+    "ec2:UnassignPrivateIpAddresses": "part of a VPC Lambda's ENI lifecycle, on generated ENI ids",
+    "elasticloadbalancing:DescribeRules": "Describe calls are not resource-scoped in Elastic Load Balancing",
+    "elasticloadbalancing:DescribeTargetHealth": "Describe calls are not resource-scoped in Elastic Load Balancing",
+    "elasticloadbalancing:DescribeTargetGroups": "Describe calls are not resource-scoped in Elastic Load Balancing",
+    "elasticloadbalancing:DescribeListeners": "Describe calls are not resource-scoped in Elastic Load Balancing",
+    "codepipeline:PutJobSuccessResult": "job results take a job id, not a resource ARN",
+    "codepipeline:PutJobFailureResult": "job results take a job id, not a resource ARN",
+}
+
+
+def action(name: str) -> AwacsAction:
+    prefix, _, verb = name.partition(":")
+    return AwacsAction(prefix, verb)
+
+
+def arn(resource: str) -> Sub:
+    """A partition- and account-agnostic ARN: arn(":logs:${AWS::Region}:${AWS::AccountId}:log-group:x")."""
+    return Sub("arn:${AWS::Partition}" + resource)
+
+
+def allow(actions: list[str], resources: list, sid: str = "", condition: Condition | None = None) -> Statement:
+    """An Allow statement on named resources; "*" is refused here (see wildcard_statement)."""
+    if any(resource == "*" for resource in resources):
+        raise ValueError(f"{actions}: Resource '*' only through wildcard_statement")
+    kwargs = {"Condition": condition} if condition else {}
+    if sid:
+        kwargs["Sid"] = sid
+    return Statement(Effect=Allow, Action=[action(a) for a in actions], Resource=resources, **kwargs)
+
+
+def wildcard_statement(actions: list[str], sid: str = "", condition: Condition | None = None) -> Statement:
+    """The only statement with Resource "*"; every action must be a listed exception."""
+    unlisted = [a for a in actions if a not in WILDCARD_RESOURCE_ACTIONS]
+    if unlisted:
+        raise ValueError(f"{unlisted} are not in WILDCARD_RESOURCE_ACTIONS; scope them to a resource")
+    kwargs = {"Condition": condition} if condition else {}
+    if sid:
+        kwargs["Sid"] = sid
+    return Statement(Effect=Allow, Action=[action(a) for a in actions], Resource=["*"], **kwargs)
+
+
+def document(*statements: Statement) -> PolicyDocument:
+    return PolicyDocument(Version="2012-10-17", Statement=list(statements))
+
+
+def trust(service: str, source_account_condition: bool = True) -> PolicyDocument:
+    """Trust policy for an AWS service principal, limited to this account's callers."""
+    policy = make_simple_assume_policy(service)
+    if source_account_condition:
+        policy.Statement[0].Condition = Condition(StringEquals({"aws:SourceAccount": Sub("${AWS::AccountId}")}))
+    return policy
+
+
+def service_principal(service: str) -> Principal:
+    return Principal("Service", [service])
+
+
+def log_group_arn(log_group_name) -> Sub:
+    """ARN of a log group's streams, for logs:CreateLogStream and logs:PutLogEvents."""
+    return Sub(
+        "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:${Name}:*",
+        Name=log_group_name,
+    )
+
+
+def write_logs(log_group_name) -> Statement:
+    return allow(["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"], [log_group_arn(log_group_name)])
