@@ -18,9 +18,10 @@ import dataclasses
 import ipaddress
 import re
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any
 
 import yaml
 
@@ -69,11 +70,11 @@ class ConfigError(Exception):
 
 # --- value checks ----------------------------------------------------------------
 
-Check = Callable[[Any], Optional[str]]
+Check = Callable[[Any], str | None]
 
 
 def one_of(*allowed: Any) -> Check:
-    def check(value: Any) -> Optional[str]:
+    def check(value: Any) -> str | None:
         if value not in allowed:
             return "one of " + ", ".join(repr(a) for a in allowed)
         return None
@@ -82,7 +83,7 @@ def one_of(*allowed: Any) -> Check:
 
 
 def in_range(low: int, high: int) -> Check:
-    def check(value: int) -> Optional[str]:
+    def check(value: int) -> str | None:
         if not low <= value <= high:
             return f"an integer from {low} to {high}"
         return None
@@ -93,13 +94,13 @@ def in_range(low: int, high: int) -> Check:
 def matches(pattern: str, description: str) -> Check:
     compiled = re.compile(pattern)
 
-    def check(value: str) -> Optional[str]:
+    def check(value: str) -> str | None:
         return None if compiled.fullmatch(value) else description
 
     return check
 
 
-def is_cidr(value: str) -> Optional[str]:
+def is_cidr(value: str) -> str | None:
     try:
         network = ipaddress.IPv4Network(value, strict=True)
     except ValueError:
@@ -109,7 +110,7 @@ def is_cidr(value: str) -> Optional[str]:
     return None
 
 
-def is_route_path(value: str) -> Optional[str]:
+def is_route_path(value: str) -> str | None:
     # A clean prefix: "/api", "/v1/orders"; the listener rule adds "/*" itself.
     if re.fullmatch(r"(/[a-z0-9][a-z0-9._-]*)+", value):
         return None
@@ -390,6 +391,15 @@ def _check_network(network: Network, filename: str) -> list[str]:
     return problems
 
 
+def _check_cluster(cluster: Cluster, filename: str) -> list[str]:
+    if cluster.fargate_weight or cluster.fargate_base or cluster.fargate_spot_weight:
+        return []
+    return [
+        f"{filename}: cluster: no capacity: every FARGATE and FARGATE_SPOT weight and base is 0; "
+        "expected a weight above 0 for at least one of them"
+    ]
+
+
 # --- public API ---------------------------------------------------------------
 
 
@@ -426,6 +436,7 @@ def load_environment(parameters_dir: Path, target: str) -> Environment:
     environment = reader.read(Environment, data, "")
     if environment is not None:
         reader.problems += _check_network(environment.network, str(path))
+        reader.problems += _check_cluster(environment.cluster, str(path))
     if reader.problems:
         raise ConfigError(reader.problems)
     return environment

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from troposphere import GetAZs, GetAtt, Join, Output, Parameter, Ref, Select, Sub, Template, ec2, iam
+from troposphere import GetAtt, GetAZs, Join, Output, Parameter, Ref, Select, Sub, Template, ec2, iam
 
 from templates import names, policies
 from templates.common import log_group, new_template, tags

@@ -8,8 +8,8 @@ is the only way to grant ``Resource: "*"`` and it refuses anything else.
 
 from __future__ import annotations
 
-from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, StringEquals
 from awacs.aws import Action as AwacsAction
+from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, StringEquals
 from awacs.helpers.trust import make_simple_assume_policy
 from troposphere import Sub
 

@@ -7,7 +7,7 @@ wiring follows from the children themselves and cannot drift from them.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from troposphere import GetAtt, Output, Ref, Template, cloudformation
 

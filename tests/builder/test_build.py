@@ -1,0 +1,142 @@
+"""build.py: rendering, determinism, lint findings, configuration errors, limits."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+import build
+from builder import render as render_module
+from templates import targets
+from tests.conftest import PARAMETERS, REPO, TARGETS, make_services
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    output = tmp_path_factory.mktemp("build")
+    assert build.main(["--output", str(output)]) == 0
+    return output
+
+
+def files(directory) -> dict[str, bytes]:
+    return {str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*.json"))}
+
+
+def test_every_target_is_rendered_with_zero_findings(built, capsys):
+    rendered = files(built)
+    assert {name.split("/")[0] for name in rendered} == set(TARGETS)
+    assert all(name.endswith(".json") for name in rendered)
+
+
+def test_a_second_build_gives_identical_bytes(built, tmp_path):
+    assert build.main(["--output", str(tmp_path), "--no-lint"]) == 0
+    assert files(tmp_path) == files(built)
+
+
+def test_env_renders_one_target(tmp_path, capsys):
+    assert build.main(["--env", "dev", "--output", str(tmp_path), "--no-lint"]) == 0
+    assert {p.name for p in tmp_path.iterdir()} == {"dev"}
+    table = capsys.readouterr().out
+    assert "dev/root.json" in table and "resources" in table
+
+
+def test_stale_templates_are_removed(tmp_path):
+    (tmp_path / "dev").mkdir()
+    (tmp_path / "dev" / "old-stack.json").write_text("{}")
+    assert build.main(["--env", "dev", "--output", str(tmp_path), "--no-lint"]) == 0
+    assert not (tmp_path / "dev" / "old-stack.json").exists()
+
+
+def test_a_lint_finding_fails_the_build_naming_file_resource_rule_and_message(tmp_path, monkeypatch, capsys):
+    real_render = targets.render
+
+    def render_with_a_mistake(cfg):
+        rendered = real_render(cfg)
+        rendered["cluster.json"]["Resources"]["Stray"] = {"Type": "AWS::SNS::Topic", "Properties": {"Colour": "blue"}}
+        return rendered
+
+    monkeypatch.setattr(render_module.targets, "render", render_with_a_mistake)
+    assert build.main(["--env", "dev", "--output", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert re.search(r"dev/cluster\.json: Resources/Stray/Properties/Colour: E3002 \(error\): .*Colour", err), err
+
+
+def test_configuration_error_exits_2_with_one_line_each_and_no_traceback(tmp_path):
+    (tmp_path / "project.yaml").write_text("name: shop\nservices:\n  - name: api\n    route_path: /api\n    cpu: 3\n")
+    (tmp_path / "staging.yaml").write_text("network:\n  nat_mode: sometimes\n")
+    result = subprocess.run(
+        [sys.executable, "build.py", "--parameters", str(tmp_path), "--output", str(tmp_path / "out")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    lines = [line.strip() for line in result.stderr.splitlines()[1:]]
+    assert len(lines) == 2
+    assert lines[0].endswith("services[0].cpu: 3 is not accepted; expected one of 256, 512, 1024, 2048, 4096, 8192, 16384")
+    assert "staging.yaml: network.nat_mode: 'sometimes'" in lines[1]
+
+
+def test_help_documents_every_flag():
+    result = subprocess.run([sys.executable, "build.py", "--help"], cwd=REPO, capture_output=True, text=True, check=True)
+    for flag in ("--env", "--parameters", "--output", "--region", "--no-lint"):
+        assert flag in result.stdout
+
+
+# No account id, region or partition-specific ARN may be baked into a template.
+LITERALS = [
+    re.compile(r"arn:aws[:-]"),
+    re.compile(r"\b(us|eu|ap|sa|ca|me|af|il|mx|cn|us-gov)-(north|south|east|west|central|northeast|southeast|northwest|southwest)-\d\b"),
+    re.compile(r"(?<![\d.])\d{12}(?![\d.])"),
+]
+
+
+def test_no_template_contains_a_literal_arn_region_or_account(built):
+    for name, content in files(built).items():
+        text = content.decode()
+        for pattern in LITERALS:
+            assert not pattern.search(text), f"{name}: {pattern.pattern} matches {pattern.search(text).group(0)!r}"
+
+
+# CloudFormation's limits, and the 60% of them no template may pass.
+LIMITS = {"resources": 500, "size": 1_048_576, "parameters": 200, "outputs": 200}
+HEADROOM = 0.6
+
+
+def reports_for(cfg) -> list[render_module.TemplateReport]:
+    rendered = targets.render(cfg)
+    return [
+        render_module.TemplateReport(
+            file=name,
+            resources=len(t.get("Resources", {})),
+            parameters=len(t.get("Parameters", {})),
+            outputs=len(t.get("Outputs", {})),
+            size=len(targets.to_json(t).encode()),
+            findings=(),
+        )
+        for name, t in rendered.items()
+    ]
+
+
+@pytest.mark.parametrize("service_count", [3, 10, 30])
+@pytest.mark.parametrize("target", TARGETS)
+def test_no_template_exceeds_sixty_percent_of_any_limit(make_config, target, service_count):
+    cfg = make_config(project={"services": make_services(service_count)}, target=target)
+    for report in reports_for(cfg):
+        for limit, maximum in LIMITS.items():
+            assert getattr(report, limit) <= HEADROOM * maximum, f"{report.file}: {limit} {getattr(report, limit)} > 60% of {maximum}"
+
+
+def test_the_repository_configuration_loads_for_every_target():
+    assert [c.target for c in render_module.load_targets(PARAMETERS, [])] == TARGETS
+
+
+def test_written_json_is_canonical(built):
+    for name, content in files(built).items():
+        assert content.decode() == targets.to_json(json.loads(content)), name

@@ -1,0 +1,195 @@
+"""The configuration loader: defaults, and one clear line per problem."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from templates import config as config_module
+from tests.conftest import PARAMETERS, TARGETS
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_repository_parameter_files_load(target):
+    cfg = config_module.load(PARAMETERS, target)
+    assert cfg.target == target
+    assert [s.name for s in cfg.project.services] == ["api-service", "auth-service", "notification-service"]
+
+
+def test_every_environment_file_is_a_target():
+    assert set(TARGETS) >= {"dev", "staging", "production"}
+
+
+def test_defaults_fill_omitted_keys(make_config):
+    cfg = make_config(project={"services": [{"name": "solo", "route_path": "/solo"}]}, environment={"network": None, "logs": None})
+    service = cfg.project.services[0]
+    assert (service.container_port, service.health_check_path, service.cpu, service.memory) == (8080, "/health", 256, 512)
+    assert service.source_dir == "services/solo" and service.dockerfile_path == "services/solo/Dockerfile"
+    assert cfg.environment.network == config_module.Network()
+    assert cfg.environment.logs.retention_days == 30
+
+
+def test_config_is_frozen():
+    cfg = config_module.load(PARAMETERS, "staging")
+    with pytest.raises(AttributeError):
+        cfg.environment.network.az_count = 3
+
+
+BAD_INPUTS = [
+    # (what is wrong, project override, environment override, key path, value shown, words of the accepted form)
+    ("unknown key", {}, {"network": {"vpc_cdir": "10.0.0.0/16"}}, "network.vpc_cdir", "'vpc_cdir'", "one of the keys"),
+    ("wrong type", {}, {"network": {"az_count": "two"}}, "network.az_count", "'two'", "a int"),
+    ("bool for int", {}, {"logs": {"retention_days": True}}, "logs.retention_days", "True", "a int"),
+    ("az count", {}, {"network": {"az_count": 4}}, "network.az_count", "4", "one of 2, 3"),
+    ("nat mode", {}, {"network": {"nat_mode": "gateway"}}, "network.nat_mode", "'gateway'", "'none', 'single', 'per-az'"),
+    ("bad vpc cidr", {}, {"network": {"vpc_cidr": "10.0.0.1/16"}}, "network.vpc_cidr", "'10.0.0.1/16'", "no host bits"),
+    ("not a cidr", {}, {"network": {"vpc_cidr": "banana"}}, "network.vpc_cidr", "'banana'", "CIDR form"),
+    (
+        "overlapping subnets",
+        {},
+        {
+            "network": {
+                "vpc_cidr": "10.0.0.0/16",
+                "public_subnets": ["10.0.0.0/20", "10.0.16.0/20"],
+                "private_subnets": ["10.0.8.0/24", "10.0.64.0/20"],
+            }
+        },
+        "network.private_subnets[0]",
+        "'10.0.8.0/24' overlaps network.public_subnets[0]",
+        "disjoint",
+    ),
+    (
+        "subnet outside vpc",
+        {},
+        {
+            "network": {
+                "vpc_cidr": "10.0.0.0/16",
+                "public_subnets": ["10.1.0.0/20", "10.0.16.0/20"],
+                "private_subnets": ["10.0.32.0/20", "10.0.64.0/20"],
+            }
+        },
+        "network.public_subnets[0]",
+        "'10.1.0.0/20' is outside the VPC",
+        "within 10.0.0.0/16",
+    ),
+    ("subnet count", {}, {"network": {"public_subnets": ["10.10.0.0/20"]}}, "network.public_subnets", "1 subnets", "one per AZ"),
+    (
+        "unknown endpoint",
+        {},
+        {"network": {"interface_endpoints": ["ecr-api", "sqs"]}},
+        "network.interface_endpoints[1]",
+        "'sqs'",
+        "ecr-api",
+    ),
+    ("endpoint azs", {}, {"network": {"endpoint_az_count": 3}}, "network.endpoint_az_count", "3", "0 (every AZ) to 2"),
+    ("retention", {}, {"logs": {"retention_days": 31}}, "logs.retention_days", "31", "one of 1, 3, 5"),
+    ("insights", {}, {"cluster": {"container_insights": "on"}}, "cluster.container_insights", "'on'", "'enabled'"),
+    (
+        "no capacity",
+        {},
+        {"cluster": {"fargate_weight": 0, "fargate_base": 0, "fargate_spot_weight": 0}},
+        "cluster",
+        "no capacity",
+        "a weight above 0",
+    ),
+    ("certificate", {}, {"load_balancer": {"certificate_arn": "my-cert"}}, "load_balancer.certificate_arn", "'my-cert'", "ACM"),
+    ("listener port", {}, {"load_balancer": {"test_listener_port": 80}}, "load_balancer.test_listener_port", "80", "1024 to 65535"),
+    ("cpu", {"services": [{"name": "alpha", "route_path": "/a", "cpu": 300}]}, {}, "services[0].cpu", "300", "one of 256, 512"),
+    (
+        "cpu/memory pair",
+        {"services": [{"name": "alpha", "route_path": "/a", "cpu": 256, "memory": 4096}]},
+        {},
+        "services[0].memory",
+        "4096 is not accepted with cpu 256",
+        "512",
+    ),
+    (
+        "duplicate name",
+        {"services": [{"name": "alpha", "route_path": "/a"}, {"name": "alpha", "route_path": "/b"}]},
+        {},
+        "services[1].name",
+        "'alpha' is already used by services[0]",
+        "unique name",
+    ),
+    (
+        "duplicate route",
+        {"services": [{"name": "alpha", "route_path": "/a"}, {"name": "beta", "route_path": "/a"}]},
+        {},
+        "services[1].route_path",
+        "'/a' is already used by services[0]",
+        "unique route_path",
+    ),
+    (
+        "shadowed route",
+        {"services": [{"name": "alpha", "route_path": "/a"}, {"name": "beta", "route_path": "/a/b"}]},
+        {},
+        "services[1].route_path",
+        "'/a/b' lies under services[0]",
+        "prefix no other",
+    ),
+    (
+        "route wildcard",
+        {"services": [{"name": "alpha", "route_path": "/a/*"}]},
+        {},
+        "services[0].route_path",
+        "'/a/*'",
+        "clean path prefix",
+    ),
+    ("route trailing slash", {"services": [{"name": "alpha", "route_path": "/a/"}]}, {}, "services[0].route_path", "'/a/'", "no trailing"),
+    ("service name", {"services": [{"name": "Api_Service", "route_path": "/a"}]}, {}, "services[0].name", "'Api_Service'", "lowercase"),
+    ("missing route", {"services": [{"name": "alpha"}]}, {}, "services[0].route_path", "missing", "required"),
+    ("no services", {"services": []}, {}, "services", "[]", "at least one"),
+    ("services not a list", {"services": {"name": "alpha"}}, {}, "services", "{'name': 'alpha'}", "a list"),
+]
+
+
+@pytest.mark.parametrize(
+    "project, environment, key, shown, accepted", [case[1:] for case in BAD_INPUTS], ids=[case[0] for case in BAD_INPUTS]
+)
+def test_each_bad_input_is_one_line_naming_file_key_value_and_what_is_accepted(
+    write_parameters, project, environment, key, shown, accepted
+):
+    directory = write_parameters(project, environment)
+    with pytest.raises(config_module.ConfigError) as raised:
+        config_module.load(directory, "staging")
+    problems = raised.value.problems
+    assert len(problems) == 1, problems
+    line = problems[0]
+    filename = "project.yaml" if project else "staging.yaml"
+    assert re.match(rf"^{re.escape(str(directory / filename))}: {re.escape(key)}: ", line), line
+    assert shown in line and accepted in line, line
+    assert "\n" not in line
+
+
+def test_every_problem_is_reported_at_once(write_parameters):
+    directory = write_parameters(
+        {"services": [{"name": "alpha", "route_path": "/a", "cpu": 3}]},
+        {"network": {"az_count": 5, "nat_mode": "x"}, "colour": "blue"},
+    )
+    with pytest.raises(config_module.ConfigError) as raised:
+        config_module.load(directory, "staging")
+    keys = sorted(line.split(": ")[1] for line in raised.value.problems)
+    assert keys == ["colour", "network.az_count", "network.nat_mode", "services[0].cpu"]
+
+
+def test_unknown_target_lists_the_known_ones():
+    with pytest.raises(config_module.ConfigError) as raised:
+        config_module.load(PARAMETERS, "qa")
+    assert "no such target 'qa'" in raised.value.problems[0]
+    assert "dev, production, staging" in raised.value.problems[0]
+
+
+def test_invalid_yaml_names_the_line(tmp_path):
+    (tmp_path / "project.yaml").write_text("name: shop\nservices: [\n")
+    (tmp_path / "staging.yaml").write_text("{}\n")
+    with pytest.raises(config_module.ConfigError) as raised:
+        config_module.load(tmp_path, "staging")
+    assert re.search(r"project\.yaml: line \d+: not valid YAML", raised.value.problems[0])
+
+
+@pytest.mark.parametrize("az_count", [2, 3])
+def test_carved_subnets_are_disjoint_and_inside_the_vpc(az_count):
+    public, private = config_module.carve_subnets(config_module.Network(vpc_cidr="10.0.0.0/16", az_count=az_count))
+    assert len(public) == len(private) == az_count
+    assert len(set(public) | set(private)) == 2 * az_count

@@ -1,0 +1,95 @@
+"""The load balancer stack: listeners, redirect, test listener, access logs."""
+
+from __future__ import annotations
+
+import pytest
+
+from templates import load_balancer, names
+from templates.config import TLS_POLICY
+from tests.templates.helpers import props, resources_of_type
+
+CERTIFICATE = "arn:aws:acm:eu-west-1:123456789012:certificate/0f2e1d3c-aaaa-bbbb-cccc-123456789abc"
+
+
+def render(make_config, **settings) -> dict:
+    return load_balancer.build(make_config(environment={"load_balancer": settings})).to_dict()
+
+
+def attributes(template: dict) -> dict:
+    return {a["Key"]: a["Value"] for a in props(template, "LoadBalancer")["LoadBalancerAttributes"]}
+
+
+def listeners_by_port(template: dict) -> dict[int, dict]:
+    return {r["Properties"]["Port"]: r["Properties"] for r in resources_of_type(template, "AWS::ElasticLoadBalancingV2::Listener").values()}
+
+
+def test_http_only_without_a_certificate(make_config):
+    template = render(make_config, certificate_arn="")
+    listeners = listeners_by_port(template)
+    assert sorted(listeners) == [80, 8080]
+    assert listeners[80]["DefaultActions"][0]["FixedResponseConfig"]["StatusCode"] == "404"
+    assert template["Outputs"][names.PRODUCTION_LISTENER_ARN]["Value"] == {"Ref": "HttpListener"}
+    ports = [rule["FromPort"] for rule in props(template, "LoadBalancerSecurityGroup")["SecurityGroupIngress"]]
+    assert ports == [80, 8080]
+
+
+def test_https_with_a_certificate_and_http_redirects(make_config):
+    template = render(make_config, certificate_arn=CERTIFICATE)
+    listeners = listeners_by_port(template)
+    assert sorted(listeners) == [80, 443, 8080]
+    assert listeners[443]["SslPolicy"] == TLS_POLICY
+    assert listeners[443]["Certificates"] == [{"CertificateArn": CERTIFICATE}]
+    assert listeners[443]["DefaultActions"][0]["Type"] == "fixed-response"
+    redirect = listeners[80]["DefaultActions"][0]
+    assert redirect["Type"] == "redirect" and redirect["RedirectConfig"]["Protocol"] == "HTTPS"
+    assert template["Outputs"][names.PRODUCTION_LISTENER_ARN]["Value"] == {"Ref": "HttpsListener"}
+    assert template["Outputs"][names.PUBLIC_URL]["Value"]["Fn::Sub"][0].startswith("https://")
+
+
+@pytest.mark.parametrize("port", [8080, 9443])
+def test_test_listener_is_reachable_from_the_vpc_only(make_config, port):
+    template = render(make_config, test_listener_port=port)
+    assert listeners_by_port(template)[port]["DefaultActions"][0]["FixedResponseConfig"]["StatusCode"] == "404"
+    rule = [r for r in props(template, "LoadBalancerSecurityGroup")["SecurityGroupIngress"] if r["FromPort"] == port]
+    assert rule == [
+        {
+            "CidrIp": {"Ref": names.VPC_CIDR},
+            "Description": "test listener, reachable from inside the VPC only",
+            "FromPort": port,
+            "IpProtocol": "tcp",
+            "ToPort": port,
+        }
+    ]
+    assert template["Outputs"][names.TEST_LISTENER_ARN]["Value"] == {"Ref": "TestListener"}
+
+
+@pytest.mark.parametrize("protection", [True, False])
+def test_deletion_protection_follows_the_environment(make_config, protection):
+    assert attributes(render(make_config, deletion_protection=protection))["deletion_protection.enabled"] == str(protection).lower()
+
+
+def test_invalid_headers_are_dropped_and_access_logs_are_on(make_config):
+    attrs = attributes(render(make_config))
+    assert attrs["routing.http.drop_invalid_header_fields.enabled"] == "true"
+    assert attrs["access_logs.s3.enabled"] == "true"
+    assert attrs["access_logs.s3.bucket"] == {"Ref": "AccessLogBucket"}
+
+
+def test_access_log_bucket_is_encrypted_private_tls_only_and_expires(make_config):
+    template = render(make_config, access_log_expiry_days=45)
+    bucket = props(template, "AccessLogBucket")
+    rule = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
+    assert rule == {"SSEAlgorithm": "AES256"}  # the only encryption ALB log delivery accepts
+    assert all(bucket["PublicAccessBlockConfiguration"].values())
+    assert bucket["LifecycleConfiguration"]["Rules"][0]["ExpirationInDays"] == 45
+    assert template["Resources"]["AccessLogBucket"]["DeletionPolicy"] == "Retain"
+    statements = props(template, "AccessLogBucketPolicy")["PolicyDocument"]["Statement"]
+    deny = [s for s in statements if s["Effect"] == "Deny"]
+    assert deny[0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert "AccessLogBucketPolicy" in template["Resources"]["LoadBalancer"]["DependsOn"]
+
+
+def test_alb_is_internet_facing_in_public_subnets(make_config):
+    template = render(make_config)
+    alb = props(template, "LoadBalancer")
+    assert alb["Scheme"] == "internet-facing" and alb["Subnets"] == {"Ref": names.PUBLIC_SUBNET_IDS}

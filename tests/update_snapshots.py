@@ -1,0 +1,35 @@
+"""Regenerate the golden snapshots: ``python -m tests.update_snapshots``.
+
+Review the diff (``git diff tests/snapshots``) before committing it: a
+snapshot change is a change to what would be deployed.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from templates import config as config_module
+from templates import targets
+
+REPO = Path(__file__).resolve().parents[1]
+SNAPSHOTS = REPO / "tests" / "snapshots"
+PARAMETERS = REPO / "parameters"
+
+
+def render_all() -> dict[str, dict[str, dict]]:
+    return {target: targets.render(config_module.load(PARAMETERS, target)) for target in config_module.available_targets(PARAMETERS)}
+
+
+def main() -> None:
+    shutil.rmtree(SNAPSHOTS, ignore_errors=True)
+    for target, rendered in render_all().items():
+        directory = SNAPSHOTS / target
+        directory.mkdir(parents=True)
+        for name, template in rendered.items():
+            (directory / name).write_text(targets.to_json(template), encoding="utf-8")
+    print(f"snapshots written to {SNAPSHOTS.relative_to(REPO)}")
+
+
+if __name__ == "__main__":
+    main()
