@@ -457,3 +457,26 @@ def load(parameters_dir: Path, target: str) -> Config:
     if problems:
         raise ConfigError(problems)
     return Config(target=target, project=project, environment=environment)
+
+
+def reference() -> str:
+    """Markdown tables of every key, its default and meaning: ``python -m templates.config``."""
+    sections = [("parameters/project.yaml", Project), ("services[] in project.yaml", Service), ("parameters/<target>.yaml", Environment)]
+    sections += [(f"{f.name}: in <target>.yaml", typing.get_type_hints(Environment)[f.name]) for f in dataclasses.fields(Environment)
+                 if dataclasses.is_dataclass(typing.get_type_hints(Environment)[f.name])]
+    lines = []
+    for title, cls in sections:
+        lines += [f"\n`{title}`\n", "| key | default | meaning |", "| --- | --- | --- |"]
+        for spec in dataclasses.fields(cls):
+            if dataclasses.is_dataclass(spec.default):
+                default = "see below"
+            elif spec.default is dataclasses.MISSING:
+                default = "required"
+            else:
+                default = f"`{list(spec.default) if isinstance(spec.default, tuple) else spec.default!r}`"
+            lines.append(f"| `{spec.name}` | {default} | {spec.metadata.get('doc', '')} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(reference())
