@@ -31,7 +31,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def print_table(result: BuildResult, output: Path) -> None:
+def print_table(result: BuildResult, output: Path, linted: bool) -> None:
     header = f"{'template':<44} {'resources':>9} {'bytes':>9} {'findings':>8}"
     print(header)
     print("-" * len(header))
@@ -40,8 +40,8 @@ def print_table(result: BuildResult, output: Path) -> None:
         print(f"{name:<44} {report.resources:>9} {report.size:>9} {len(report.findings):>8}")
     print("-" * len(header))
     total = sum(r.resources for r in result.reports)
-    print(f"{len(result.reports)} templates, {total} resources, {len(result.findings)} findings; "
-          f"render {result.render_seconds:.2f}s, lint {result.lint_seconds:.2f}s")
+    lint = f"{len(result.findings)} findings; lint {result.lint_seconds:.2f}s" if linted else "not linted (--no-lint)"
+    print(f"{len(result.reports)} templates, {total} resources; render {result.render_seconds:.2f}s; {lint}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     regions = tuple(args.region) or DEFAULT_REGIONS
     for cfg in configs:
         build_target(cfg, args.output, result, regions, lint=not args.no_lint)
-    print_table(result, args.output)
+    print_table(result, args.output, linted=not args.no_lint)
     if result.findings:
         print("\ncfn-lint findings:", file=sys.stderr)
         for finding in result.findings:

@@ -6,8 +6,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from cfnlint.core import get_rules, run_checks
-
 DEFAULT_REGIONS = ("us-east-1",)
 
 
@@ -26,6 +24,8 @@ class Finding:
 @lru_cache(maxsize=1)
 def rules():
     """Loading cfn-lint's rules takes most of a second; do it once per process."""
+    from cfnlint.core import get_rules  # imported here so rendering alone (checkov's env) needs no cfn-lint
+
     return get_rules([], [], [])
 
 
@@ -35,6 +35,8 @@ def _level(rule_id: str) -> str:
 
 def lint_template(path: Path, template: dict, regions: tuple[str, ...] = DEFAULT_REGIONS) -> list[Finding]:
     """Lint one rendered template; ``path`` lets cfn-lint resolve nested TemplateURLs beside it."""
+    from cfnlint.core import run_checks
+
     matches = run_checks(str(path), template, rules(), list(regions))
     return [
         Finding(

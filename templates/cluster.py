@@ -5,7 +5,7 @@ from __future__ import annotations
 from troposphere import GetAtt, Output, Ref, Template, ecs
 
 from templates import names
-from templates.common import new_template, tags
+from templates.common import new_template, skip_checks, tags
 from templates.config import Config
 
 
@@ -31,6 +31,8 @@ def build(config: Config) -> Template:
             Tags=tags(config),
         )
     )
+    if config.environment.cluster.container_insights == "disabled":
+        skip_checks(cluster, {"CKV_AWS_65": "this environment's cluster.container_insights is disabled to save cost"})
     template.add_output(Output(names.CLUSTER_NAME, Value=Ref(cluster)))
     template.add_output(Output(names.CLUSTER_ARN, Value=GetAtt(cluster, "Arn")))
     return template

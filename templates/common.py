@@ -79,6 +79,7 @@ def secure_bucket(
             Tags=tags(config),
         )
     )
+    skip_checks(bucket, {"CKV_AWS_18": "a log or artifact store: logging its own access would need yet another bucket"})
     template.add_resource(
         s3.BucketPolicy(
             f"{title}Policy",
@@ -98,7 +99,7 @@ def log_group(template: Template, title: str, config: Config, name, kms_key_arn=
     kwargs = {}
     if config.environment.logs.kms_encrypted:
         kwargs["KmsKeyId"] = kms_key_arn
-    return template.add_resource(
+    group = template.add_resource(
         logs.LogGroup(
             title,
             LogGroupName=name,
@@ -108,3 +109,18 @@ def log_group(template: Template, title: str, config: Config, name, kms_key_arn=
             **kwargs,
         )
     )
+    if not config.environment.logs.kms_encrypted:
+        skip_checks(group, {"CKV_AWS_158": "this environment's logs.kms_encrypted is false; CloudWatch Logs still encrypts at rest"})
+    return group
+
+
+def skip_checks(resource, reasons: dict[str, str]):
+    """Suppress checkov checks on one resource, each with its written reason (checkov's Metadata syntax)."""
+    metadata = dict(getattr(resource, "Metadata", None) or {})
+    checkov = dict(metadata.get("checkov", {}))
+    skips = list(checkov.get("skip", []))
+    skips += [{"id": check, "comment": reason} for check, reason in sorted(reasons.items())]
+    checkov["skip"] = skips
+    metadata["checkov"] = checkov
+    resource.Metadata = metadata
+    return resource

@@ -11,7 +11,7 @@ from troposphere import GetAtt, Output, Parameter, Ref, Sub, Template, ec2
 from troposphere import elasticloadbalancingv2 as elb
 
 from templates import names, policies
-from templates.common import new_template, secure_bucket, tags
+from templates.common import new_template, secure_bucket, skip_checks, tags
 from templates.config import TLS_POLICY, Config
 
 NOT_FOUND = elb.Action(
@@ -50,21 +50,21 @@ def add_security_group(template: Template, config: Config, params: dict[str, Par
             Description="test listener, reachable from inside the VPC only",
         )
     )
-    return template.add_resource(
-        ec2.SecurityGroup(
-            "LoadBalancerSecurityGroup",
-            GroupDescription=f"{config.stack_prefix} load balancer",
-            VpcId=Ref(params[names.VPC_ID]),
-            SecurityGroupIngress=ingress,
-            # Only towards the tasks, which listen on unprivileged ports inside the VPC.
-            SecurityGroupEgress=[
-                ec2.SecurityGroupRule(
-                    IpProtocol="tcp", FromPort=1024, ToPort=65535, CidrIp=Ref(params[names.VPC_CIDR]), Description="to the tasks"
-                )
-            ],
-            Tags=tags(config),
-        )
+    group = ec2.SecurityGroup(
+        "LoadBalancerSecurityGroup",
+        GroupDescription=f"{config.stack_prefix} load balancer",
+        VpcId=Ref(params[names.VPC_ID]),
+        SecurityGroupIngress=ingress,
+        # Only towards the tasks, which listen on unprivileged ports inside the VPC.
+        SecurityGroupEgress=[
+            ec2.SecurityGroupRule(
+                IpProtocol="tcp", FromPort=1024, ToPort=65535, CidrIp=Ref(params[names.VPC_CIDR]), Description="to the tasks"
+            )
+        ],
+        Tags=tags(config),
     )
+    skip_checks(group, {"CKV_AWS_260": "a public web entry point: port 80 serves or redirects the internet's HTTP requests"})
+    return template.add_resource(group)
 
 
 def log_delivery_statement(bucket_arn_title: str) -> Statement:
@@ -137,19 +137,19 @@ def add_listeners(template: Template, config: Config, load_balancer: elb.LoadBal
             elb.Listener("HttpListener", LoadBalancerArn=Ref(load_balancer), Port=80, Protocol="HTTP", DefaultActions=[redirect])
         )
     else:
-        production = template.add_resource(
-            elb.Listener("HttpListener", LoadBalancerArn=Ref(load_balancer), Port=80, Protocol="HTTP", DefaultActions=[NOT_FOUND])
-        )
-    test = template.add_resource(
-        elb.Listener(
-            "TestListener",
-            LoadBalancerArn=Ref(load_balancer),
-            Port=settings.test_listener_port,
-            Protocol="HTTP",  # only reachable from inside the VPC (see the security group)
-            DefaultActions=[NOT_FOUND],
-        )
+        production = elb.Listener("HttpListener", LoadBalancerArn=Ref(load_balancer), Port=80, Protocol="HTTP", DefaultActions=[NOT_FOUND])
+        reason = "no certificate_arn in this environment's file; setting one serves HTTPS and redirects HTTP"
+        production = template.add_resource(skip_checks(production, {"CKV_AWS_2": reason, "CKV_AWS_103": reason}))
+    test = elb.Listener(
+        "TestListener",
+        LoadBalancerArn=Ref(load_balancer),
+        Port=settings.test_listener_port,
+        Protocol="HTTP",
+        DefaultActions=[NOT_FOUND],
     )
-    return production, test
+    reason = "test traffic to green tasks, reachable only from inside the VPC (see the security group)"
+    skip_checks(test, {"CKV_AWS_2": reason, "CKV_AWS_103": reason})
+    return production, template.add_resource(test)
 
 
 def add_outputs(template: Template, config: Config, load_balancer, security_group, production, test) -> None:

@@ -1,0 +1,1 @@
+"""Security gates over rendered templates: the IAM audit and parliament."""
