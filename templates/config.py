@@ -40,8 +40,28 @@ FARGATE_MEMORY = {
 
 # The values CloudWatch Logs accepts for RetentionInDays.
 LOG_RETENTION_DAYS = (
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096,
-    1827, 2192, 2557, 2922, 3288, 3653,
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
 )
 
 NAT_MODES = ("none", "single", "per-az")
@@ -56,6 +76,11 @@ INTERFACE_ENDPOINTS = {
     "sts": "sts",
     "elasticloadbalancing": "elasticloadbalancing",
 }
+
+# Without NAT, the private subnets reach AWS through these alone: ECR (api, dkr) to
+# pull images, logs for awslogs, secretsmanager and ssm for the task's secrets and
+# settings, elasticloadbalancing for the blue/green hook's look-ups.
+REQUIRED_WITHOUT_NAT = ("ecr-api", "ecr-dkr", "logs", "secretsmanager", "ssm", "elasticloadbalancing")
 
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 
@@ -141,6 +166,20 @@ class Service:
     health_check_path: str = checked("/health", matches(r"/[A-Za-z0-9/._-]*", "a path starting with /"), "health endpoint")
     cpu: int = checked(256, one_of(*FARGATE_MEMORY), "Fargate cpu units")
     memory: int = checked(512, doc="Fargate memory in MiB, valid for the cpu")
+    build_context: str = checked("", doc="docker build context (default <source_path>)")
+    secret_variable: str = checked(
+        "APP_SECRET",
+        matches(r"[A-Z][A-Z0-9_]*", "an environment variable name such as APP_SECRET"),
+        "environment variable the service's generated secret is injected as",
+    )
+    run_as_user: str = checked(
+        "10001:10001",
+        matches(r"[1-9][0-9]*(:[1-9][0-9]*)?", "a non-root uid[:gid] such as 10001:10001"),
+        "uid:gid the container runs as (never root)",
+    )
+    container_health_command: tuple[str, ...] = checked(
+        ("CMD", "python", "-m", "service_kit.healthcheck"), doc="the container health check's command, in ECS's CMD / CMD-SHELL form"
+    )
 
     @property
     def source_dir(self) -> str:
@@ -149,6 +188,10 @@ class Service:
     @property
     def dockerfile_path(self) -> str:
         return self.dockerfile or f"{self.source_dir}/Dockerfile"
+
+    @property
+    def context_dir(self) -> str:
+        return self.build_context or self.source_dir
 
     @property
     def logical_name(self) -> str:
@@ -172,16 +215,15 @@ class Network:
     public_subnets: tuple[str, ...] = checked((), doc="public subnet CIDRs, one per AZ (default: carved from vpc_cidr)")
     private_subnets: tuple[str, ...] = checked((), doc="private subnet CIDRs, one per AZ (default: carved from vpc_cidr)")
     nat_mode: str = checked("none", one_of(*NAT_MODES), "NAT gateways: none, one shared, or one per AZ")
-    interface_endpoints: tuple[str, ...] = checked(
-        tuple(INTERFACE_ENDPOINTS), doc="interface VPC endpoints to create (billed per AZ-hour)"
-    )
+    interface_endpoints: tuple[str, ...] = checked(tuple(INTERFACE_ENDPOINTS), doc="interface VPC endpoints to create (billed per AZ-hour)")
     endpoint_az_count: int = checked(0, in_range(0, 3), "AZs the interface endpoints occupy (0: every AZ)")
 
 
 @dataclass(frozen=True)
 class LoadBalancer:
     certificate_arn: str = checked(
-        "", matches(r"(arn:[a-z-]+:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]+)?", "an ACM certificate ARN or empty"),
+        "",
+        matches(r"(arn:[a-z-]+:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]+)?", "an ACM certificate ARN or empty"),
         "ACM certificate for HTTPS; empty serves plain HTTP on port 80",
     )
     test_listener_port: int = checked(8080, in_range(1024, 65535), "port of the test listener (VPC only)")
@@ -204,6 +246,65 @@ class Logs:
     kms_encrypted: bool = checked(False, doc="encrypt log groups with the environment's KMS key")
 
 
+CRON = matches(r"(cron|rate)\(.+\)", "an EventBridge Scheduler expression such as cron(0 19 ? * MON-FRI *), or empty")
+MISSING_DATA = ("breaching", "notBreaching", "ignore", "missing")
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    interval_seconds: int = checked(15, in_range(5, 300), "target group health check interval")
+    timeout_seconds: int = checked(5, in_range(2, 120), "target group health check timeout")
+    healthy_threshold: int = checked(2, in_range(2, 10), "consecutive passes before a target is healthy")
+    unhealthy_threshold: int = checked(3, in_range(2, 10), "consecutive failures before a target is unhealthy")
+    grace_period_seconds: int = checked(60, in_range(0, 2147483647), "ECS ignores ALB health checks this long after a task starts")
+    deregistration_delay_seconds: int = checked(15, in_range(0, 3600), "time a deregistering target drains in-flight requests")
+
+
+@dataclass(frozen=True)
+class OffHours:
+    stop: str = checked("", CRON, "when every service scales to zero (empty: never)")
+    start: str = checked("", CRON, "when services scale back to their minimum")
+    timezone: str = checked("UTC", matches(r"[A-Za-z_]+(/[A-Za-z_+-]+)*", "an IANA time zone such as Europe/Berlin"), "time zone of both")
+
+
+@dataclass(frozen=True)
+class Scaling:
+    min_tasks: int = checked(1, in_range(0, 1000), "fewest tasks per service")
+    max_tasks: int = checked(4, in_range(1, 1000), "most tasks per service")
+    cpu_target_percent: int = checked(60, in_range(10, 90), "average CPU the service scales to hold")
+    requests_per_target: int = checked(500, in_range(1, 1000000), "ALB requests per task per minute the service scales to hold")
+    scale_in_cooldown_seconds: int = checked(300, in_range(0, 3600), "wait after scaling in")
+    scale_out_cooldown_seconds: int = checked(60, in_range(0, 3600), "wait after scaling out")
+    off_hours: OffHours = checked(OffHours(), doc="scale every service to zero outside working hours")
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    bake_time_minutes: int = checked(5, in_range(0, 1440), "blue and green both run this long after the switch, for a fast rollback")
+    log_level: str = checked("INFO", one_of("DEBUG", "INFO", "WARNING", "ERROR"), "LOG_LEVEL, kept in an SSM parameter")
+    health_check: HealthCheck = checked(HealthCheck(), doc="target groups' health checks")
+    scaling: Scaling = checked(Scaling(), doc="task counts and autoscaling")
+
+
+@dataclass(frozen=True)
+class AlarmSpec:
+    threshold: float = checked(doc="the value compared with the metric")
+    period_seconds: int = checked(60, one_of(10, 30, 60, 120, 300, 600, 900, 3600), "length of one datapoint")
+    evaluation_periods: int = checked(3, in_range(1, 100), "datapoints looked at")
+    datapoints_to_alarm: int = checked(3, in_range(1, 100), "of those, how many must breach")
+    treat_missing_data: str = checked("notBreaching", one_of(*MISSING_DATA), "what a missing datapoint counts as")
+
+
+@dataclass(frozen=True)
+class Alarms:
+    target_5xx: AlarmSpec = checked(AlarmSpec(threshold=10.0), doc="5XX responses from a service's tasks per period, at or above")
+    healthy_hosts: AlarmSpec = checked(AlarmSpec(threshold=1.0, treat_missing_data="breaching"), doc="healthy targets, below")
+    running_tasks: AlarmSpec = checked(AlarmSpec(threshold=1.0), doc="running tasks, below")
+    latency_p99: AlarmSpec = checked(
+        AlarmSpec(threshold=2.0, evaluation_periods=5, datapoints_to_alarm=3), doc="p99 target response time in seconds, above"
+    )
+
+
 @dataclass(frozen=True)
 class Environment:
     protected: bool = checked(False, doc="ask for the target's name before deploying; retain stateful resources")
@@ -211,6 +312,8 @@ class Environment:
     load_balancer: LoadBalancer = checked(LoadBalancer(), doc="the environment's ALB")
     cluster: Cluster = checked(Cluster(), doc="the ECS cluster")
     logs: Logs = checked(Logs(), doc="log retention and encryption")
+    services: ServiceSettings = checked(ServiceSettings(), doc="how every service runs in this environment")
+    alarms: Alarms = checked(Alarms(), doc="alarm thresholds, periods and datapoints")
 
 
 @dataclass(frozen=True)
@@ -239,7 +342,8 @@ class _Reader:
     def problem(self, path: str, value: Any, accepted: str) -> None:
         self.problems.append(f"{self.filename}: {path}: {value!r} is not accepted; expected {accepted}")
 
-    def read(self, cls: type, data: Any, path: str) -> Any:
+    def read(self, cls: type, data: Any, path: str, base: Any = None) -> Any:
+        """Read ``cls`` from ``data``; keys it omits come from ``base`` (the field's default) or the class."""
         if data is None:
             data = {}
         if not isinstance(data, dict):
@@ -253,7 +357,10 @@ class _Reader:
         for name, spec in fields.items():
             key_path = self._join(path, name)
             if name in data:
-                values[name] = self.value(hints[name], data[name], key_path, spec.metadata.get("check"))
+                default = getattr(base, name) if base is not None else spec.default
+                values[name] = self.value(hints[name], data[name], key_path, spec.metadata.get("check"), default)
+            elif base is not None:
+                values[name] = getattr(base, name)
             elif spec.default is dataclasses.MISSING:
                 self.problems.append(f"{self.filename}: {key_path}: missing; it is required ({spec.metadata.get('doc')})")
                 values[name] = None
@@ -261,9 +368,9 @@ class _Reader:
             return None
         return cls(**values)
 
-    def value(self, kind: Any, data: Any, path: str, check: Check | None) -> Any:
+    def value(self, kind: Any, data: Any, path: str, check: Check | None, default: Any = None) -> Any:
         if dataclasses.is_dataclass(kind):
-            return self.read(kind, data, path)
+            return self.read(kind, data, path, default if dataclasses.is_dataclass(default) else None)
         origin = typing.get_origin(kind)
         if origin is tuple:
             item_kind = typing.get_args(kind)[0]
@@ -275,6 +382,8 @@ class _Reader:
         if not self._is_instance(data, kind):
             self.problem(path, data, f"a {kind.__name__}")
             return None
+        if kind is float:
+            data = float(data)
         accepted = check(data) if check else None
         if accepted:
             self.problem(path, data, accepted)
@@ -285,6 +394,8 @@ class _Reader:
     def _is_instance(data: Any, kind: type) -> bool:
         if kind is int:  # YAML's true/false are bools, which Python counts as ints
             return isinstance(data, int) and not isinstance(data, bool)
+        if kind is float:
+            return isinstance(data, (int, float)) and not isinstance(data, bool)
         return isinstance(data, kind)
 
     @staticmethod
@@ -321,9 +432,7 @@ def _check_services(project: Project, filename: str) -> list[str]:
             )
         for seen, key, value in ((seen_names, "name", service.name), (seen_routes, "route_path", service.route_path)):
             if value in seen:
-                problems.append(
-                    f"{filename}: {path}.{key}: {value!r} is already used by services[{seen[value]}]; expected a unique {key}"
-                )
+                problems.append(f"{filename}: {path}.{key}: {value!r} is already used by services[{seen[value]}]; expected a unique {key}")
             seen.setdefault(value, index)
         for other_route, other_index in seen_routes.items():
             if other_index != index and service.route_path.startswith(other_route + "/"):
@@ -386,6 +495,12 @@ def _check_network(network: Network, filename: str) -> list[str]:
                 f"{filename}: network.interface_endpoints[{index}]: {name!r} is not accepted; expected one of "
                 + ", ".join(INTERFACE_ENDPOINTS)
             )
+    missing = [name for name in REQUIRED_WITHOUT_NAT if name not in network.interface_endpoints]
+    if network.nat_mode == "none" and missing:
+        problems.append(
+            f"{filename}: network.interface_endpoints: lacks {', '.join(missing)}, without which tasks cannot start when "
+            f"nat_mode is 'none'; expected at least {', '.join(REQUIRED_WITHOUT_NAT)}, or a nat_mode of 'single' or 'per-az'"
+        )
     if len(set(network.interface_endpoints)) != len(network.interface_endpoints):
         problems.append(f"{filename}: network.interface_endpoints: lists an endpoint twice; expected each once")
     return problems
@@ -398,6 +513,32 @@ def _check_cluster(cluster: Cluster, filename: str) -> list[str]:
         f"{filename}: cluster: no capacity: every FARGATE and FARGATE_SPOT weight and base is 0; "
         "expected a weight above 0 for at least one of them"
     ]
+
+
+def _check_services_settings(environment: Environment, filename: str) -> list[str]:
+    problems = []
+    scaling = environment.services.scaling
+    if scaling.min_tasks > scaling.max_tasks:
+        problems.append(
+            f"{filename}: services.scaling.min_tasks: {scaling.min_tasks} is above max_tasks ({scaling.max_tasks}); "
+            "expected min_tasks <= max_tasks"
+        )
+    if bool(scaling.off_hours.stop) != bool(scaling.off_hours.start):
+        problems.append(f"{filename}: services.scaling.off_hours: only one of stop and start is set; expected both or neither")
+    check = environment.services.health_check
+    if check.timeout_seconds >= check.interval_seconds:
+        problems.append(
+            f"{filename}: services.health_check.timeout_seconds: {check.timeout_seconds} is not below interval_seconds "
+            f"({check.interval_seconds}); expected a timeout shorter than the interval"
+        )
+    for name in ("target_5xx", "healthy_hosts", "running_tasks", "latency_p99"):
+        spec = getattr(environment.alarms, name)
+        if spec.datapoints_to_alarm > spec.evaluation_periods:
+            problems.append(
+                f"{filename}: alarms.{name}.datapoints_to_alarm: {spec.datapoints_to_alarm} is above evaluation_periods "
+                f"({spec.evaluation_periods}); expected at most evaluation_periods"
+            )
+    return problems
 
 
 # --- public API ---------------------------------------------------------------
@@ -437,6 +578,7 @@ def load_environment(parameters_dir: Path, target: str) -> Environment:
     if environment is not None:
         reader.problems += _check_network(environment.network, str(path))
         reader.problems += _check_cluster(environment.cluster, str(path))
+        reader.problems += _check_services_settings(environment, str(path))
     if reader.problems:
         raise ConfigError(reader.problems)
     return environment
@@ -462,8 +604,11 @@ def load(parameters_dir: Path, target: str) -> Config:
 def reference() -> str:
     """Markdown tables of every key, its default and meaning: ``python -m templates.config``."""
     sections = [("parameters/project.yaml", Project), ("services[] in project.yaml", Service), ("parameters/<target>.yaml", Environment)]
-    sections += [(f"{f.name}: in <target>.yaml", typing.get_type_hints(Environment)[f.name]) for f in dataclasses.fields(Environment)
-                 if dataclasses.is_dataclass(typing.get_type_hints(Environment)[f.name])]
+    sections += [
+        (f"{f.name}: in <target>.yaml", typing.get_type_hints(Environment)[f.name])
+        for f in dataclasses.fields(Environment)
+        if dataclasses.is_dataclass(typing.get_type_hints(Environment)[f.name])
+    ]
     lines = []
     for title, cls in sections:
         lines += [f"\n`{title}`\n", "| key | default | meaning |", "| --- | --- | --- |"]

@@ -27,13 +27,23 @@ PUBLIC_URL = "PublicUrl"
 CLUSTER_NAME = "ClusterName"
 CLUSTER_ARN = "ClusterArn"
 
+# health check -> services
+HOOK_FUNCTION_ARN = "HookFunctionArn"
+HOOK_SECURITY_GROUP_ID = "HookSecurityGroupId"
+CANARY_FUNCTION_ARN = "CanaryFunctionArn"
+CANARY_FUNCTION_NAME = "CanaryFunctionName"
+
 # Root parameters that deploy.py supplies at deploy time.
 ASSETS_BUCKET = "AssetsBucket"
 HEALTH_CHECK_CODE_KEY = "HealthCheckCodeKey"
 IMAGE_TAG = "ImageTag"
 
 # Lambda code packages: the root parameter naming the zip's S3 key -> source directory.
+# The zip holds the directory itself (health_check/...), so the handler is a package path.
 LAMBDA_ASSETS = {HEALTH_CHECK_CODE_KEY: "lambda/health_check"}
+HEALTH_CHECK_HANDLER = "health_check.handler.handler"
+# The namespace of the canary's metrics (HealthCheckSuccess, HealthCheckLatency by Service).
+CANARY_METRICS_NAMESPACE = "HealthCheck"
 
 # The rendered root template's file name in build/<target>/.
 ROOT_TEMPLATE = "root.json"

@@ -18,11 +18,7 @@ from troposphere import Sub
 WILDCARD_RESOURCE_ACTIONS = {
     "ecr:GetAuthorizationToken": "the registry login token is account-wide; image pulls themselves are scoped to a repository",
     "cloudwatch:PutMetricData": "metrics have no ARN; the namespace is pinned with a cloudwatch:namespace condition",
-    "ec2:CreateNetworkInterface": "a VPC Lambda's ENIs do not exist before the call, so no ARN can name them",
-    "ec2:DescribeNetworkInterfaces": "Describe calls are not resource-scoped in EC2",
-    "ec2:DeleteNetworkInterface": "the ENIs a VPC Lambda created have generated ids unknown to the template",
-    "ec2:AssignPrivateIpAddresses": "part of a VPC Lambda's ENI lifecycle, on generated ENI ids",
-    "ec2:UnassignPrivateIpAddresses": "part of a VPC Lambda's ENI lifecycle, on generated ENI ids",
+    "ec2:DescribeNetworkInterfaces": "Describe calls are not resource-scoped in EC2; a VPC Lambda needs it to manage its ENIs",
     "elasticloadbalancing:DescribeRules": "Describe calls are not resource-scoped in Elastic Load Balancing",
     "elasticloadbalancing:DescribeTargetHealth": "Describe calls are not resource-scoped in Elastic Load Balancing",
     "elasticloadbalancing:DescribeTargetGroups": "Describe calls are not resource-scoped in Elastic Load Balancing",

@@ -9,19 +9,28 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from troposphere import GetAtt, Output, Ref, Template, cloudformation
+from troposphere import GetAtt, Output, Parameter, Ref, Sub, Template, cloudformation
 
-from templates import cluster, keys, load_balancer, names, network
+from templates import cluster, health_check, keys, load_balancer, names, network, service
 from templates.common import new_template, tags
 from templates.config import Config
 
-# Nested stacks in creation order: (logical id, template file stem, builder).
-CHILDREN: tuple[tuple[str, str, Callable[[Config], Template]], ...] = (
+# The environment's shared stacks, in creation order: (logical id, template file stem, builder).
+SHARED: tuple[tuple[str, str, Callable[[Config], Template]], ...] = (
     ("KeysStack", "keys", keys.build),
     ("NetworkStack", "network", network.build),
     ("LoadBalancerStack", "load-balancer", load_balancer.build),
     ("ClusterStack", "cluster", cluster.build),
+    ("HealthCheckStack", "health-check", health_check.build),
 )
+
+
+def children(config: Config) -> list[tuple[str, str, Callable[[], Template]]]:
+    """Every nested stack: the shared ones, then one per service in project.yaml."""
+    stacks = [(title, stem, lambda build=build: build(config)) for title, stem, build in SHARED]
+    stacks += [(service.stack_title(s), service.stem(s), lambda s=s: service.build(config, s)) for s in config.project.services]
+    return stacks
+
 
 ROOT_OUTPUTS = {names.PUBLIC_URL: "LoadBalancerStack"}
 
@@ -49,15 +58,33 @@ def wire(child: Template, producers: dict[str, cloudformation.Stack], root: Temp
 
 def build_children(config: Config) -> dict[str, Template]:
     """Every nested template of the target, by file stem."""
-    return {stem: builder(config) for _, stem, builder in CHILDREN}
+    return {stem: builder() for _, stem, builder in children(config)}
 
 
-def build(config: Config, children: dict[str, Template] | None = None) -> Template:
-    children = children or build_children(config)
+def add_parameters(template: Template, config: Config) -> None:
+    """What deploy.py supplies: where the Lambda code is, which image tag runs, which services have one."""
+    template.add_parameter(Parameter(names.ASSETS_BUCKET, Type="String", Description="bucket holding the packaged Lambda code"))
+    template.add_parameter(Parameter(names.HEALTH_CHECK_CODE_KEY, Type="String", Description="S3 key of the health-check zip"))
+    template.add_parameter(Parameter(names.IMAGE_TAG, Type="String", Description="image tag every service runs (the commit)"))
+    for s in config.project.services:
+        template.add_parameter(
+            Parameter(
+                names.service_running_parameter(s.logical_name),
+                Type="String",
+                AllowedValues=["true", "false"],
+                Default="true",
+                Description=f"false while {s.name} has no image for the tag: it then runs no tasks",
+            )
+        )
+
+
+def build(config: Config, built: dict[str, Template] | None = None) -> Template:
+    built = built or build_children(config)
     template = new_template(f"{config.stack_prefix}: root stack of the {config.target} environment")
+    add_parameters(template, config)
     producers: dict[str, cloudformation.Stack] = {}
-    for title, stem, _ in CHILDREN:
-        child = children[stem]
+    for title, stem, _ in children(config):
+        child = built[stem]
         parameters = wire(child, producers, template)
         stack = template.add_resource(
             cloudformation.Stack(
@@ -71,4 +98,12 @@ def build(config: Config, children: dict[str, Template] | None = None) -> Templa
         producers.update({output: stack for output in child.outputs})
     for name, title in ROOT_OUTPUTS.items():
         template.add_output(Output(name, Value=GetAtt(title, f"Outputs.{name}")))
+    for s in config.project.services:
+        template.add_output(
+            Output(
+                f"{s.logical_name}Url",
+                Description=f"public URL of {s.name}",
+                Value=Sub(f"${{Url}}{s.route_path}", Url=GetAtt("LoadBalancerStack", f"Outputs.{names.PUBLIC_URL}")),
+            )
+        )
     return template

@@ -38,7 +38,9 @@ def test_without_nat_private_subnets_have_no_default_route(make_config):
 
 @pytest.mark.parametrize("endpoint_az_count, expected_subnets", [(0, 3), (1, 1), (2, 2)])
 def test_interface_endpoints_occupy_the_configured_azs(make_config, endpoint_az_count, expected_subnets):
-    template = render(make_config, az_count=3, endpoint_az_count=endpoint_az_count, interface_endpoints=["ecr-api", "logs"])
+    template = render(
+        make_config, az_count=3, nat_mode="single", endpoint_az_count=endpoint_az_count, interface_endpoints=["ecr-api", "logs"]
+    )
     endpoints = resources_of_type(template, "AWS::EC2::VPCEndpoint")
     interface = {n: e["Properties"] for n, e in endpoints.items() if e["Properties"]["VpcEndpointType"] == "Interface"}
     assert sorted(interface) == ["EcrApiEndpoint", "LogsEndpoint"]
@@ -65,7 +67,7 @@ def test_endpoint_security_group_admits_https_from_the_vpc_only(make_config):
 
 
 def test_no_interface_endpoints_means_no_endpoint_security_group(make_config):
-    template = render(make_config, interface_endpoints=[])
+    template = render(make_config, nat_mode="per-az", interface_endpoints=[])
     assert "EndpointSecurityGroup" not in template["Resources"]
 
 

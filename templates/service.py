@@ -1,0 +1,645 @@
+"""One nested stack per service: its task, its ECS service with ECS-native
+blue/green deployments gated by the health-check hook, autoscaling and alarms.
+
+Built in a loop from ``parameters/project.yaml``; nothing here is per-service code.
+
+Blue/green: the service registers its tasks in the blue target group; ECS
+starts a new revision's tasks in the green one, points the test listener rule
+at them, asks the hook function at POST_TEST_TRAFFIC_SHIFT, shifts the
+production rule, waits the bake time and drains blue.  Which group is "green"
+alternates with every deployment, so the listener rules list both with
+weights and ECS rewrites the weights; the template never changes them.
+"""
+
+from __future__ import annotations
+
+from awacs.aws import Condition, StringEquals
+from troposphere import (
+    Equals,
+    GetAtt,
+    If,
+    Join,
+    Output,
+    Parameter,
+    Ref,
+    Sub,
+    Template,
+    cloudwatch,
+    ec2,
+    ecs,
+    iam,
+    secretsmanager,
+    ssm,
+)
+from troposphere import applicationautoscaling as scaling
+from troposphere import elasticloadbalancingv2 as elb
+
+from templates import names, policies
+from templates.common import RETAIN, log_group, new_template, skip_checks, tags
+from templates.config import AlarmSpec, Config, Service
+
+CONTAINER = "app"
+RUNNING = "Running"  # condition: the service has an image and runs tasks
+BLUE, GREEN = "Blue", "Green"
+
+
+def stem(service: Service) -> str:
+    return f"service-{service.name}"
+
+
+def stack_title(service: Service) -> str:
+    return f"{service.logical_name}ServiceStack"
+
+
+def resource_name(config: Config, service: Service) -> str:
+    return f"{config.stack_prefix}-{service.name}"
+
+
+def add_parameters(template: Template, service: Service) -> dict[str, Parameter]:
+    kinds = {
+        names.VPC_ID: "AWS::EC2::VPC::Id",
+        names.PRIVATE_SUBNET_IDS: "List<AWS::EC2::Subnet::Id>",
+        names.LOAD_BALANCER_SECURITY_GROUP_ID: "AWS::EC2::SecurityGroup::Id",
+        names.HOOK_SECURITY_GROUP_ID: "AWS::EC2::SecurityGroup::Id",
+        names.LOAD_BALANCER_FULL_NAME: "String",
+        names.PRODUCTION_LISTENER_ARN: "String",
+        names.TEST_LISTENER_ARN: "String",
+        names.CLUSTER_NAME: "String",
+        names.ENVIRONMENT_KEY_ARN: "String",
+        names.HOOK_FUNCTION_ARN: "String",
+        names.IMAGE_TAG: "String",
+    }
+    params = {name: template.add_parameter(Parameter(name, Type=kind)) for name, kind in kinds.items()}
+    running = names.service_running_parameter(service.logical_name)
+    params[running] = template.add_parameter(
+        Parameter(
+            running,
+            Type="String",
+            AllowedValues=["true", "false"],
+            Default="true",
+            Description="false runs no tasks: the image tag is not in ECR yet",
+        )
+    )
+    template.add_condition(RUNNING, Equals(Ref(params[running]), "true"))
+    return params
+
+
+# --- identity and secrets -------------------------------------------------------
+
+
+def repository_arn(config: Config, service: Service) -> Sub:
+    name = names.ecr_repository_name(config.project.name, service.name)
+    return Sub(f"arn:${{AWS::Partition}}:ecr:${{AWS::Region}}:${{AWS::AccountId}}:repository/{name}")
+
+
+def parameter_arn(parameter: ssm.Parameter) -> Sub:
+    return Sub("arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${Name}", Name=Ref(parameter))
+
+
+def add_secret(template: Template, config: Config, service: Service, key_arn) -> secretsmanager.Secret:
+    secret = secretsmanager.Secret(
+        "Secret",
+        Name=f"{resource_name(config, service)}/app",
+        Description=f"{service.name}: injected as {service.secret_variable}",
+        KmsKeyId=key_arn,
+        GenerateSecretString=secretsmanager.GenerateSecretString(PasswordLength=48, ExcludePunctuation=True),
+        DeletionPolicy=RETAIN,
+        UpdateReplacePolicy=RETAIN,
+        Tags=tags(config),
+    )
+    skip_checks(secret, {"CKV_AWS_149": "encrypted with the environment's customer-managed key through KmsKeyId"})
+    return template.add_resource(secret)
+
+
+def add_settings(template: Template, config: Config, service: Service) -> dict[str, ssm.Parameter]:
+    """Plain configuration as SSM parameters, injected by ARN like the secret."""
+    values = {"LOG_LEVEL": config.environment.services.log_level}
+    return {
+        variable: template.add_resource(
+            ssm.Parameter(
+                f"Setting{variable.title().replace('_', '')}",
+                Name=f"/{config.stack_prefix}/{service.name}/{variable}",
+                Type="String",
+                Value=value,
+                Tags={"Project": config.project.name, "Target": config.target},
+            )
+        )
+        for variable, value in values.items()
+    }
+
+
+def add_execution_role(template: Template, config: Config, service: Service, group, secret, settings, key_arn) -> iam.Role:
+    """What ECS needs to start the task: pull this service's image, write its log group, read its secret."""
+    statements = [
+        policies.wildcard_statement(["ecr:GetAuthorizationToken"], sid="RegistryLogin"),
+        policies.allow(
+            ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
+            [repository_arn(config, service)],
+            sid="PullThisServicesImage",
+        ),
+        policies.allow(["logs:CreateLogStream", "logs:PutLogEvents"], [policies.log_group_arn(Ref(group))], sid="WriteThisServicesLogs"),
+        policies.allow(["secretsmanager:GetSecretValue"], [Ref(secret)], sid="ReadThisServicesSecret"),
+        policies.allow(["ssm:GetParameters"], [parameter_arn(p) for p in settings.values()], sid="ReadThisServicesSettings"),
+        policies.allow(
+            ["kms:Decrypt"],
+            [key_arn],
+            sid="DecryptTheSecret",
+            condition=Condition(StringEquals({"kms:ViaService": Sub("secretsmanager.${AWS::Region}.amazonaws.com")})),
+        ),
+    ]
+    return template.add_resource(
+        iam.Role(
+            "ExecutionRole",
+            AssumeRolePolicyDocument=policies.trust("ecs-tasks.amazonaws.com"),
+            Policies=[iam.Policy(PolicyName="start-task", PolicyDocument=policies.document(*statements))],
+        )
+    )
+
+
+def add_task_role(template: Template, config: Config, service: Service, settings) -> iam.Role:
+    """What the running code may do: re-read its own settings, nothing else."""
+    return template.add_resource(
+        iam.Role(
+            "TaskRole",
+            AssumeRolePolicyDocument=policies.trust("ecs-tasks.amazonaws.com"),
+            Policies=[
+                iam.Policy(
+                    PolicyName="own-settings",
+                    PolicyDocument=policies.document(
+                        policies.allow(["ssm:GetParameter", "ssm:GetParameters"], [parameter_arn(p) for p in settings.values()])
+                    ),
+                )
+            ],
+        )
+    )
+
+
+# --- task definition ---------------------------------------------------------------
+
+
+def image(config: Config, service: Service, params) -> Sub:
+    repository = names.ecr_repository_name(config.project.name, service.name)
+    return Sub(
+        f"${{AWS::AccountId}}.dkr.ecr.${{AWS::Region}}.${{AWS::URLSuffix}}/{repository}:${{Tag}}",
+        Tag=Ref(params[names.IMAGE_TAG]),
+    )
+
+
+def add_task_definition(template, config, service, params, group, secret, settings, execution_role, task_role) -> ecs.TaskDefinition:
+    container = ecs.ContainerDefinition(
+        Name=CONTAINER,
+        Image=image(config, service, params),
+        Essential=True,
+        User=service.run_as_user,
+        ReadonlyRootFilesystem=True,
+        PortMappings=[ecs.PortMapping(ContainerPort=service.container_port, Protocol="tcp")],
+        MountPoints=[ecs.MountPoint(SourceVolume="tmp", ContainerPath="/tmp", ReadOnly=False)],
+        Environment=[
+            ecs.Environment(Name="PORT", Value=str(service.container_port)),
+            ecs.Environment(Name="SERVICE_NAME", Value=service.name),
+            ecs.Environment(Name="SERVICE_VERSION", Value=Ref(params[names.IMAGE_TAG])),
+            ecs.Environment(Name="ROUTE_PREFIX", Value=service.route_path),
+        ],
+        Secrets=[ecs.Secret(Name=service.secret_variable, ValueFrom=Ref(secret))]
+        + [ecs.Secret(Name=variable, ValueFrom=parameter_arn(p)) for variable, p in settings.items()],
+        HealthCheck=ecs.HealthCheck(Command=list(service.container_health_command), Interval=15, Timeout=5, Retries=3, StartPeriod=15),
+        LogConfiguration=ecs.LogConfiguration(
+            LogDriver="awslogs",
+            Options={"awslogs-group": Ref(group), "awslogs-region": Ref("AWS::Region"), "awslogs-stream-prefix": service.name},
+        ),
+        StopTimeout=30,
+    )
+    return template.add_resource(
+        ecs.TaskDefinition(
+            "TaskDefinition",
+            Family=resource_name(config, service),
+            Cpu=str(service.cpu),
+            Memory=str(service.memory),
+            NetworkMode="awsvpc",
+            RequiresCompatibilities=["FARGATE"],
+            RuntimePlatform=ecs.RuntimePlatform(CpuArchitecture="X86_64", OperatingSystemFamily="LINUX"),
+            ExecutionRoleArn=GetAtt(execution_role, "Arn"),
+            TaskRoleArn=GetAtt(task_role, "Arn"),
+            ContainerDefinitions=[container],
+            Volumes=[ecs.Volume(Name="tmp")],
+            Tags=tags(config),
+        )
+    )
+
+
+# --- traffic -------------------------------------------------------------------------
+
+
+def add_target_groups(template: Template, config: Config, service: Service, params) -> dict[str, elb.TargetGroup]:
+    check = config.environment.services.health_check
+    groups = {}
+    for colour in (BLUE, GREEN):
+        groups[colour] = template.add_resource(
+            elb.TargetGroup(
+                f"{colour}TargetGroup",
+                TargetType="ip",
+                Protocol="HTTP",
+                Port=service.container_port,
+                VpcId=Ref(params[names.VPC_ID]),
+                HealthCheckPath=service.health_check_path,
+                HealthCheckIntervalSeconds=check.interval_seconds,
+                HealthCheckTimeoutSeconds=check.timeout_seconds,
+                HealthyThresholdCount=check.healthy_threshold,
+                UnhealthyThresholdCount=check.unhealthy_threshold,
+                Matcher=elb.Matcher(HttpCode="200"),
+                TargetGroupAttributes=[
+                    elb.TargetGroupAttribute(Key="deregistration_delay.timeout_seconds", Value=str(check.deregistration_delay_seconds))
+                ],
+                Tags=tags(config, Service=service.name, Colour=colour.lower()),
+            )
+        )
+    return groups
+
+
+def add_listener_rules(template: Template, service: Service, priority: int, params, groups) -> dict[str, elb.ListenerRule]:
+    """The production and test rules for the service's path, forwarding with weights ECS rewrites."""
+    forward = elb.ListenerRuleAction(
+        Type="forward",
+        ForwardConfig=elb.ForwardConfig(
+            TargetGroups=[
+                elb.TargetGroupTuple(TargetGroupArn=Ref(groups[BLUE]), Weight=100),
+                elb.TargetGroupTuple(TargetGroupArn=Ref(groups[GREEN]), Weight=0),
+            ]
+        ),
+    )
+    condition = elb.Condition(
+        Field="path-pattern", PathPatternConfig=elb.PathPatternConfig(Values=[service.route_path, f"{service.route_path}/*"])
+    )
+    return {
+        kind: template.add_resource(
+            elb.ListenerRule(
+                f"{kind}ListenerRule",
+                ListenerArn=Ref(params[listener]),
+                Priority=priority,
+                Conditions=[condition],
+                Actions=[forward],
+            )
+        )
+        for kind, listener in (("Production", names.PRODUCTION_LISTENER_ARN), ("Test", names.TEST_LISTENER_ARN))
+    }
+
+
+def add_security_group(template: Template, config: Config, service: Service, params) -> ec2.SecurityGroup:
+    """Admits the ALB and the blue/green hook on the container port; nothing else."""
+    port = service.container_port
+    sources = {names.LOAD_BALANCER_SECURITY_GROUP_ID: "the load balancer", names.HOOK_SECURITY_GROUP_ID: "the blue/green health-check hook"}
+    return template.add_resource(
+        ec2.SecurityGroup(
+            "TaskSecurityGroup",
+            GroupDescription=f"{resource_name(config, service)} tasks",
+            VpcId=Ref(params[names.VPC_ID]),
+            SecurityGroupIngress=[
+                ec2.SecurityGroupRule(
+                    IpProtocol="tcp", FromPort=port, ToPort=port, SourceSecurityGroupId=Ref(params[name]), Description=who
+                )
+                for name, who in sources.items()
+            ],
+            # HTTPS to AWS APIs: through the VPC endpoints, or NAT where the environment has it.
+            SecurityGroupEgress=[
+                ec2.SecurityGroupRule(IpProtocol="tcp", FromPort=443, ToPort=443, CidrIp="0.0.0.0/0", Description="HTTPS to AWS APIs")
+            ],
+            Tags=tags(config, Service=service.name),
+        )
+    )
+
+
+# --- blue/green ------------------------------------------------------------------------
+
+
+def add_load_balancer_role(template: Template, groups, rules) -> iam.Role:
+    """ECS shifts traffic with this role: only these two rules and these two target groups."""
+    statements = [
+        policies.wildcard_statement(
+            [
+                "elasticloadbalancing:DescribeRules",
+                "elasticloadbalancing:DescribeTargetGroups",
+                "elasticloadbalancing:DescribeTargetHealth",
+                "elasticloadbalancing:DescribeListeners",
+            ],
+            sid="ReadLoadBalancer",
+        ),
+        policies.allow(["elasticloadbalancing:ModifyRule"], [Ref(rule) for rule in rules.values()], sid="ShiftTraffic"),
+        policies.allow(
+            ["elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"],
+            [Ref(group) for group in groups.values()],
+            sid="MoveTasks",
+        ),
+    ]
+    return template.add_resource(
+        iam.Role(
+            "BlueGreenRole",
+            AssumeRolePolicyDocument=policies.trust("ecs.amazonaws.com"),
+            Policies=[iam.Policy(PolicyName="shift-traffic", PolicyDocument=policies.document(*statements))],
+        )
+    )
+
+
+def add_hook_role(template: Template, params) -> iam.Role:
+    return template.add_resource(
+        iam.Role(
+            "LifecycleHookRole",
+            AssumeRolePolicyDocument=policies.trust("ecs.amazonaws.com"),
+            Policies=[
+                iam.Policy(
+                    PolicyName="invoke-health-check",
+                    PolicyDocument=policies.document(policies.allow(["lambda:InvokeFunction"], [Ref(params[names.HOOK_FUNCTION_ARN])])),
+                )
+            ],
+        )
+    )
+
+
+# --- alarms ------------------------------------------------------------------------------
+
+
+def target_group_metric(metric_id: str, metric: str, group, params, stat: str, period: int) -> cloudwatch.MetricDataQuery:
+    return cloudwatch.MetricDataQuery(
+        Id=metric_id,
+        ReturnData=False,
+        MetricStat=cloudwatch.MetricStat(
+            Metric=cloudwatch.Metric(
+                Namespace="AWS/ApplicationELB",
+                MetricName=metric,
+                Dimensions=[
+                    cloudwatch.MetricDimension(Name="LoadBalancer", Value=Ref(params[names.LOAD_BALANCER_FULL_NAME])),
+                    cloudwatch.MetricDimension(Name="TargetGroup", Value=GetAtt(group, "TargetGroupFullName")),
+                ],
+            ),
+            Period=period,
+            Stat=stat,
+        ),
+    )
+
+
+def alarm_settings(spec: AlarmSpec) -> dict:
+    return {
+        "EvaluationPeriods": spec.evaluation_periods,
+        "DatapointsToAlarm": spec.datapoints_to_alarm,
+        "Threshold": spec.threshold,
+        "TreatMissingData": spec.treat_missing_data,
+    }
+
+
+def both_groups_alarm(template, config, service, params, groups, title, metric, stat, expression, operator, spec, what) -> cloudwatch.Alarm:
+    """An alarm over whichever target group is live: blue and green alternate with every deployment."""
+    queries = [target_group_metric(colour.lower(), metric, groups[colour], params, stat, spec.period_seconds) for colour in (BLUE, GREEN)]
+    queries.append(cloudwatch.MetricDataQuery(Id="live", Expression=expression, Label=what, ReturnData=True))
+    return template.add_resource(
+        cloudwatch.Alarm(
+            title,
+            AlarmName=f"{resource_name(config, service)}-{title[:-5].lower()}",
+            AlarmDescription=f"{service.name}: {what}",
+            ComparisonOperator=operator,
+            Metrics=queries,
+            **alarm_settings(spec),
+        )
+    )
+
+
+def add_alarms(template: Template, config: Config, service: Service, params, groups) -> dict[str, cloudwatch.Alarm]:
+    alarms = config.environment.alarms
+    shared = (template, config, service, params, groups)
+    created = {
+        "target_5xx": both_groups_alarm(
+            *shared,
+            "Target5xxAlarm",
+            "HTTPCode_Target_5XX_Count",
+            "Sum",
+            "FILL(blue, 0) + FILL(green, 0)",
+            "GreaterThanOrEqualToThreshold",
+            alarms.target_5xx,
+            "5XX responses from the tasks",
+        ),
+        "latency_p99": both_groups_alarm(
+            *shared,
+            "LatencyP99Alarm",
+            "TargetResponseTime",
+            "p99",
+            "MAX([FILL(blue, 0), FILL(green, 0)])",
+            "GreaterThanThreshold",
+            alarms.latency_p99,
+            "p99 target response time (seconds)",
+        ),
+        "healthy_hosts": both_groups_alarm(
+            *shared,
+            "HealthyHostsAlarm",
+            "HealthyHostCount",
+            "Minimum",
+            "FILL(blue, 0) + FILL(green, 0)",
+            "LessThanThreshold",
+            alarms.healthy_hosts,
+            "healthy targets",
+        ),
+    }
+    created["running_tasks"] = template.add_resource(
+        cloudwatch.Alarm(
+            "RunningTasksAlarm",
+            AlarmName=f"{resource_name(config, service)}-runningtasks",
+            AlarmDescription=f"{service.name}: running tasks (CPU samples per period, which needs no Container Insights)",
+            Namespace="AWS/ECS",
+            MetricName="CPUUtilization",
+            Dimensions=[
+                cloudwatch.MetricDimension(Name="ClusterName", Value=Ref(params[names.CLUSTER_NAME])),
+                cloudwatch.MetricDimension(Name="ServiceName", Value=resource_name(config, service)),
+            ],
+            Statistic="SampleCount",
+            Period=alarms.running_tasks.period_seconds,
+            ComparisonOperator="LessThanThreshold",
+            **alarm_settings(alarms.running_tasks),
+        )
+    )
+    return created
+
+
+# The hook function gives up after HOOK_MAX_WAIT_SECONDS (10 minutes); ECS waits a little longer.
+HOOK_TIMEOUT_MINUTES = 15
+
+# Alarms that roll a deployment back: they judge the new revision's behaviour.
+ROLLBACK_ALARMS = ("target_5xx", "latency_p99")
+
+
+# --- the service -------------------------------------------------------------------------
+
+
+def add_service(template, config, service, params, task_definition, security_group, groups, rules, alarms) -> ecs.Service:
+    settings = config.environment.services
+    hook_details = {
+        "serviceName": service.name,
+        "testListenerRuleArn": Ref(rules["Test"]),
+        "port": service.container_port,
+        "healthPath": service.health_check_path,
+    }
+    return template.add_resource(
+        ecs.Service(
+            "Service",
+            ServiceName=resource_name(config, service),
+            Cluster=Ref(params[names.CLUSTER_NAME]),
+            TaskDefinition=Ref(task_definition),
+            DesiredCount=If(RUNNING, settings.scaling.min_tasks, 0),
+            HealthCheckGracePeriodSeconds=settings.health_check.grace_period_seconds,
+            NetworkConfiguration=ecs.NetworkConfiguration(
+                AwsvpcConfiguration=ecs.AwsvpcConfiguration(
+                    Subnets=Ref(params[names.PRIVATE_SUBNET_IDS]), SecurityGroups=[Ref(security_group)], AssignPublicIp="DISABLED"
+                )
+            ),
+            LoadBalancers=[
+                ecs.LoadBalancer(
+                    ContainerName=CONTAINER,
+                    ContainerPort=service.container_port,
+                    TargetGroupArn=Ref(groups[BLUE]),
+                    AdvancedConfiguration=ecs.AdvancedConfiguration(
+                        AlternateTargetGroupArn=Ref(groups[GREEN]),
+                        ProductionListenerRule=Ref(rules["Production"]),
+                        TestListenerRule=Ref(rules["Test"]),
+                        RoleArn=GetAtt("BlueGreenRole", "Arn"),
+                    ),
+                )
+            ],
+            DeploymentController=ecs.DeploymentController(Type="ECS"),
+            DeploymentConfiguration=ecs.DeploymentConfiguration(
+                Strategy="BLUE_GREEN",
+                BakeTimeInMinutes=settings.bake_time_minutes,
+                MaximumPercent=200,
+                MinimumHealthyPercent=100,
+                DeploymentCircuitBreaker=ecs.DeploymentCircuitBreaker(Enable=True, Rollback=True),
+                Alarms=ecs.DeploymentAlarms(AlarmNames=[Ref(alarms[name]) for name in ROLLBACK_ALARMS], Enable=True, Rollback=True),
+                LifecycleHooks=[
+                    ecs.DeploymentLifecycleHook(
+                        HookTargetArn=Ref(params[names.HOOK_FUNCTION_ARN]),
+                        RoleArn=GetAtt("LifecycleHookRole", "Arn"),
+                        LifecycleStages=["POST_TEST_TRAFFIC_SHIFT"],
+                        HookDetails=hook_details,
+                        # A backstop beyond the hook's own bound: ECS rolls back if the hook never answers.
+                        TimeoutConfiguration=ecs.HookTimeoutConfig(TimeoutInMinutes=HOOK_TIMEOUT_MINUTES, Action="ROLLBACK"),
+                    )
+                ],
+            ),
+            PropagateTags="SERVICE",
+            EnableECSManagedTags=True,
+            Tags=tags(config, Service=service.name),
+        )
+    )
+
+
+def add_autoscaling(template: Template, config: Config, service: Service, params, ecs_service, groups) -> scaling.ScalableTarget:
+    settings = config.environment.services.scaling
+    target = template.add_resource(
+        scaling.ScalableTarget(
+            "ScalableTarget",
+            ServiceNamespace="ecs",
+            ScalableDimension="ecs:service:DesiredCount",
+            ResourceId=Join("/", ["service", Ref(params[names.CLUSTER_NAME]), GetAtt(ecs_service, "Name")]),
+            MinCapacity=If(RUNNING, settings.min_tasks, 0),
+            MaxCapacity=If(RUNNING, settings.max_tasks, 0),
+            ScheduledActions=off_hours_actions(config) or Ref("AWS::NoValue"),
+        )
+    )
+    template.add_resource(
+        scaling.ScalingPolicy(
+            "CpuScalingPolicy",
+            PolicyName=f"{resource_name(config, service)}-cpu",
+            PolicyType="TargetTrackingScaling",
+            ScalingTargetId=Ref(target),
+            TargetTrackingScalingPolicyConfiguration=scaling.TargetTrackingScalingPolicyConfiguration(
+                TargetValue=float(settings.cpu_target_percent),
+                PredefinedMetricSpecification=scaling.PredefinedMetricSpecification(PredefinedMetricType="ECSServiceAverageCPUUtilization"),
+                ScaleInCooldown=settings.scale_in_cooldown_seconds,
+                ScaleOutCooldown=settings.scale_out_cooldown_seconds,
+            ),
+        )
+    )
+    template.add_resource(
+        scaling.ScalingPolicy(
+            "RequestsScalingPolicy",
+            PolicyName=f"{resource_name(config, service)}-requests",
+            PolicyType="TargetTrackingScaling",
+            ScalingTargetId=Ref(target),
+            TargetTrackingScalingPolicyConfiguration=scaling.TargetTrackingScalingPolicyConfiguration(
+                TargetValue=float(settings.requests_per_target),
+                CustomizedMetricSpecification=requests_per_task(params, groups),
+                ScaleInCooldown=settings.scale_in_cooldown_seconds,
+                ScaleOutCooldown=settings.scale_out_cooldown_seconds,
+            ),
+        )
+    )
+    return target
+
+
+def requests_per_task(params, groups) -> scaling.CustomizedMetricSpecification:
+    """ALB requests per target over whichever target group is live (blue and green alternate)."""
+
+    def query(colour: str) -> scaling.TargetTrackingMetricDataQuery:
+        return scaling.TargetTrackingMetricDataQuery(
+            Id=colour.lower(),
+            ReturnData=False,
+            MetricStat=scaling.TargetTrackingMetricStat(
+                Metric=scaling.TargetTrackingMetric(
+                    Namespace="AWS/ApplicationELB",
+                    MetricName="RequestCountPerTarget",
+                    Dimensions=[
+                        scaling.TargetTrackingMetricDimension(Name="TargetGroup", Value=GetAtt(groups[colour], "TargetGroupFullName"))
+                    ],
+                ),
+                Stat="Sum",
+            ),
+        )
+
+    return scaling.CustomizedMetricSpecification(
+        Metrics=[
+            query(BLUE),
+            query(GREEN),
+            scaling.TargetTrackingMetricDataQuery(Id="live", Expression="FILL(blue, 0) + FILL(green, 0)", ReturnData=True),
+        ]
+    )
+
+
+def off_hours_actions(config: Config) -> list[scaling.ScheduledAction]:
+    settings = config.environment.services.scaling
+    hours = settings.off_hours
+    if not hours.stop:
+        return []
+    return [
+        scaling.ScheduledAction(
+            ScheduledActionName="stop-outside-working-hours",
+            Schedule=hours.stop,
+            Timezone=hours.timezone,
+            ScalableTargetAction=scaling.ScalableTargetAction(MinCapacity=0, MaxCapacity=0),
+        ),
+        scaling.ScheduledAction(
+            ScheduledActionName="start-for-working-hours",
+            Schedule=hours.start,
+            Timezone=hours.timezone,
+            ScalableTargetAction=scaling.ScalableTargetAction(
+                MinCapacity=If(RUNNING, settings.min_tasks, 0), MaxCapacity=If(RUNNING, settings.max_tasks, 0)
+            ),
+        ),
+    ]
+
+
+def build(config: Config, service: Service) -> Template:
+    template = new_template(f"{resource_name(config, service)}: ECS service with blue/green deployments")
+    params = add_parameters(template, service)
+    key_arn = Ref(params[names.ENVIRONMENT_KEY_ARN])
+    priority = config.project.services.index(service) + 1
+    group = log_group(template, "LogGroup", config, f"/ecs/{config.stack_prefix}/{service.name}", key_arn)
+    secret = add_secret(template, config, service, key_arn)
+    settings = add_settings(template, config, service)
+    execution_role = add_execution_role(template, config, service, group, secret, settings, key_arn)
+    task_role = add_task_role(template, config, service, settings)
+    task_definition = add_task_definition(template, config, service, params, group, secret, settings, execution_role, task_role)
+    groups = add_target_groups(template, config, service, params)
+    rules = add_listener_rules(template, service, priority, params, groups)
+    security_group = add_security_group(template, config, service, params)
+    add_load_balancer_role(template, groups, rules)
+    add_hook_role(template, params)
+    alarms = add_alarms(template, config, service, params, groups)
+    ecs_service = add_service(template, config, service, params, task_definition, security_group, groups, rules, alarms)
+    add_autoscaling(template, config, service, params, ecs_service, groups)
+    template.add_output(Output("ServiceName", Value=GetAtt(ecs_service, "Name")))
+    template.add_output(Output("RoutePath", Value=service.route_path))
+    return template

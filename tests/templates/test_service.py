@@ -1,0 +1,274 @@
+"""The service stacks: blue/green wiring, the hook, alarms, roles, capacity."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from templates import config as config_module
+from templates import names, service, targets
+from tests.conftest import PARAMETERS, TARGETS, make_services
+from tests.templates.helpers import props, refs, resources_of_type
+
+
+def render_services(cfg) -> dict[str, dict]:
+    return {s.name: service.build(cfg, s).to_dict() for s in cfg.project.services}
+
+
+@pytest.fixture(scope="module", params=TARGETS)
+def rendered(request):
+    cfg = config_module.load(PARAMETERS, request.param)
+    return cfg, render_services(cfg)
+
+
+def ecs_service(template: dict) -> dict:
+    return props(template, "Service")
+
+
+def test_each_service_uses_its_own_green_target_group_and_rules(rendered):
+    _, templates = rendered
+    for name, template in templates.items():
+        advanced = ecs_service(template)["LoadBalancers"][0]["AdvancedConfiguration"]
+        assert advanced["AlternateTargetGroupArn"] == {"Ref": "GreenTargetGroup"}, name
+        assert advanced["ProductionListenerRule"] == {"Ref": "ProductionListenerRule"}, name
+        assert advanced["TestListenerRule"] == {"Ref": "TestListenerRule"}, name
+        assert ecs_service(template)["LoadBalancers"][0]["TargetGroupArn"] == {"Ref": "BlueTargetGroup"}, name
+        assert refs(advanced["RoleArn"]) == {"BlueGreenRole"}, name
+        for rule in ("ProductionListenerRule", "TestListenerRule"):
+            groups = props(template, rule)["Actions"][0]["ForwardConfig"]["TargetGroups"]
+            assert [(g["TargetGroupArn"]["Ref"], g["Weight"]) for g in groups] == [("BlueTargetGroup", 100), ("GreenTargetGroup", 0)]
+
+
+def test_rules_route_each_service_path_with_a_unique_priority(rendered):
+    cfg, templates = rendered
+    priorities = {}
+    for s in cfg.project.services:
+        rule = props(templates[s.name], "ProductionListenerRule")
+        assert rule["Conditions"][0]["PathPatternConfig"]["Values"] == [s.route_path, f"{s.route_path}/*"]
+        assert rule["ListenerArn"] == {"Ref": names.PRODUCTION_LISTENER_ARN}
+        assert props(templates[s.name], "TestListenerRule")["ListenerArn"] == {"Ref": names.TEST_LISTENER_ARN}
+        priorities[s.name] = rule["Priority"]
+    assert len(set(priorities.values())) == len(priorities)
+
+
+def test_blue_green_strategy_bake_time_circuit_breaker_and_hook(rendered):
+    cfg, templates = rendered
+    for s in cfg.project.services:
+        deployment = ecs_service(templates[s.name])["DeploymentConfiguration"]
+        assert deployment["Strategy"] == "BLUE_GREEN"
+        assert deployment["BakeTimeInMinutes"] == cfg.environment.services.bake_time_minutes
+        assert deployment["DeploymentCircuitBreaker"] == {"Enable": True, "Rollback": True}
+        (hook,) = deployment["LifecycleHooks"]
+        assert hook["LifecycleStages"] == ["POST_TEST_TRAFFIC_SHIFT"]
+        assert hook["HookTargetArn"] == {"Ref": names.HOOK_FUNCTION_ARN}
+        assert hook["HookDetails"] == {
+            "serviceName": s.name,
+            "testListenerRuleArn": {"Ref": "TestListenerRule"},
+            "port": s.container_port,
+            "healthPath": s.health_check_path,
+        }
+        invoke = props(templates[s.name], "LifecycleHookRole")["Policies"][0]["PolicyDocument"]["Statement"]
+        assert invoke == [{"Action": ["lambda:InvokeFunction"], "Effect": "Allow", "Resource": [{"Ref": names.HOOK_FUNCTION_ARN}]}]
+
+
+def test_the_hook_parameter_is_wired_to_the_health_check_function():
+    rendered = targets.render(config_module.load(PARAMETERS, "staging"))
+    resources = rendered[names.ROOT_TEMPLATE]["Resources"]
+    for s in config_module.load(PARAMETERS, "staging").project.services:
+        passed = resources[service.stack_title(s)]["Properties"]["Parameters"]
+        assert passed[names.HOOK_FUNCTION_ARN] == {"Fn::GetAtt": ["HealthCheckStack", f"Outputs.{names.HOOK_FUNCTION_ARN}"]}
+        assert passed[names.IMAGE_TAG] == {"Ref": names.IMAGE_TAG}
+        running = names.service_running_parameter(s.logical_name)
+        assert passed[running] == {"Ref": running}
+
+
+def test_every_rollback_alarm_exists_in_the_same_template(rendered):
+    _, templates = rendered
+    for name, template in templates.items():
+        alarms = ecs_service(template)["DeploymentConfiguration"]["Alarms"]
+        assert alarms["Enable"] is True and alarms["Rollback"] is True
+        for reference in alarms["AlarmNames"]:
+            assert template["Resources"][reference["Ref"]]["Type"] == "AWS::CloudWatch::Alarm", name
+
+
+def test_alarms_watch_both_target_groups(rendered):
+    _, templates = rendered
+    for template in templates.values():
+        for title in ("Target5xxAlarm", "LatencyP99Alarm", "HealthyHostsAlarm"):
+            metrics = props(template, title)["Metrics"]
+            groups = [m["MetricStat"]["Metric"]["Dimensions"][1]["Value"]["Fn::GetAtt"][0] for m in metrics if "MetricStat" in m]
+            assert groups == ["BlueTargetGroup", "GreenTargetGroup"]
+            assert [m["Id"] for m in metrics if m.get("ReturnData")] == ["live"]
+
+
+def alarm_of(make_config, alarms: dict, title: str) -> dict:
+    cfg = make_config(environment={"alarms": alarms})
+    return props(service.build(cfg, cfg.project.services[0]).to_dict(), title)
+
+
+def test_changing_a_threshold_changes_exactly_that_alarm(make_config):
+    before = {t: alarm_of(make_config, {}, t) for t in ("Target5xxAlarm", "LatencyP99Alarm", "HealthyHostsAlarm", "RunningTasksAlarm")}
+    after = {t: alarm_of(make_config, {"target_5xx": {"threshold": 42}}, t) for t in before}
+    assert after["Target5xxAlarm"]["Threshold"] == 42.0
+    assert {k: v for k, v in after["Target5xxAlarm"].items() if k != "Threshold"} == {
+        k: v for k, v in before["Target5xxAlarm"].items() if k != "Threshold"
+    }
+    assert all(after[t] == before[t] for t in before if t != "Target5xxAlarm")
+
+
+def test_alarm_periods_datapoints_and_missing_data_follow_the_file(make_config):
+    spec = {"threshold": 3, "period_seconds": 300, "evaluation_periods": 6, "datapoints_to_alarm": 4, "treat_missing_data": "breaching"}
+    latency = alarm_of(make_config, {"latency_p99": spec}, "LatencyP99Alarm")
+    assert (latency["Threshold"], latency["EvaluationPeriods"], latency["DatapointsToAlarm"], latency["TreatMissingData"]) == (
+        3.0,
+        6,
+        4,
+        "breaching",
+    )
+    assert {m["MetricStat"]["Period"] for m in latency["Metrics"] if "MetricStat" in m} == {300}
+    assert {m["MetricStat"]["Stat"] for m in latency["Metrics"] if "MetricStat" in m} == {"p99"}
+    tasks = alarm_of(make_config, {"running_tasks": dict(spec, period_seconds=120)}, "RunningTasksAlarm")
+    assert (tasks["Period"], tasks["Statistic"], tasks["ComparisonOperator"]) == (120, "SampleCount", "LessThanThreshold")
+
+
+def test_capacity_follows_the_file_and_the_running_parameter(make_config):
+    cfg = make_config(
+        environment={"services": {"scaling": {"min_tasks": 3, "max_tasks": 7, "cpu_target_percent": 45, "requests_per_target": 900}}}
+    )
+    template = service.build(cfg, cfg.project.services[0]).to_dict()
+    assert ecs_service(template)["DesiredCount"] == {"Fn::If": ["Running", 3, 0]}
+    target = props(template, "ScalableTarget")
+    assert (target["MinCapacity"], target["MaxCapacity"]) == ({"Fn::If": ["Running", 3, 0]}, {"Fn::If": ["Running", 7, 0]})
+    cpu = props(template, "CpuScalingPolicy")["TargetTrackingScalingPolicyConfiguration"]
+    assert cpu["TargetValue"] == 45.0
+    assert cpu["PredefinedMetricSpecification"]["PredefinedMetricType"] == "ECSServiceAverageCPUUtilization"
+    requests = props(template, "RequestsScalingPolicy")["TargetTrackingScalingPolicyConfiguration"]
+    assert requests["TargetValue"] == 900.0
+    running = names.service_running_parameter(cfg.project.services[0].logical_name)
+    assert template["Conditions"]["Running"] == {"Fn::Equals": [{"Ref": running}, "true"]}
+    assert template["Parameters"][running]["Default"] == "true"
+
+
+def test_off_hours_scale_every_service_to_zero_only_where_configured(make_config):
+    hours = {"stop": "cron(0 20 ? * MON-FRI *)", "start": "cron(0 6 ? * MON-FRI *)", "timezone": "Europe/Paris"}
+    cfg = make_config(environment={"services": {"scaling": {"off_hours": hours}}})
+    for s in cfg.project.services:
+        actions = props(service.build(cfg, s).to_dict(), "ScalableTarget")["ScheduledActions"]
+        assert [(a["Schedule"], a["Timezone"]) for a in actions] == [(hours["stop"], "Europe/Paris"), (hours["start"], "Europe/Paris")]
+        assert actions[0]["ScalableTargetAction"] == {"MinCapacity": 0, "MaxCapacity": 0}
+    plain = make_config()
+    assert props(service.build(plain, plain.project.services[0]).to_dict(), "ScalableTarget")["ScheduledActions"] == {"Ref": "AWS::NoValue"}
+
+
+def test_the_task_runs_non_root_read_only_with_a_tmp_volume_health_check_logs_and_secrets(rendered):
+    cfg, templates = rendered
+    for s in cfg.project.services:
+        task = props(templates[s.name], "TaskDefinition")
+        (container,) = task["ContainerDefinitions"]
+        assert (task["Cpu"], task["Memory"]) == (str(s.cpu), str(s.memory))
+        assert task["RequiresCompatibilities"] == ["FARGATE"] and task["NetworkMode"] == "awsvpc"
+        assert container["User"] == s.run_as_user and not container["User"].startswith("0")
+        assert container["ReadonlyRootFilesystem"] is True
+        assert container["MountPoints"] == [{"ContainerPath": "/tmp", "ReadOnly": False, "SourceVolume": "tmp"}]
+        assert task["Volumes"] == [{"Name": "tmp"}]
+        assert container["HealthCheck"]["Command"] == list(s.container_health_command)
+        assert container["LogConfiguration"]["LogDriver"] == "awslogs"
+        assert container["LogConfiguration"]["Options"]["awslogs-group"] == {"Ref": "LogGroup"}
+        secrets = {secret["Name"]: secret["ValueFrom"] for secret in container["Secrets"]}
+        assert secrets[s.secret_variable] == {"Ref": "Secret"}
+        assert "LOG_LEVEL" in secrets
+        assert "Fn::Sub" in container["Image"] and names.ecr_repository_name(cfg.project.name, s.name) in container["Image"]["Fn::Sub"][0]
+
+
+def test_the_secret_is_generated_and_encrypted_with_the_environment_key(rendered):
+    _, templates = rendered
+    for template in templates.values():
+        secret = props(template, "Secret")
+        assert secret["KmsKeyId"] == {"Ref": names.ENVIRONMENT_KEY_ARN}
+        assert secret["GenerateSecretString"]["PasswordLength"] >= 32
+
+
+def test_the_security_group_admits_only_the_load_balancer_and_the_hook_on_the_container_port(rendered):
+    cfg, templates = rendered
+    for s in cfg.project.services:
+        ingress = props(templates[s.name], "TaskSecurityGroup")["SecurityGroupIngress"]
+        assert {rule["SourceSecurityGroupId"]["Ref"] for rule in ingress} == {
+            names.LOAD_BALANCER_SECURITY_GROUP_ID,
+            names.HOOK_SECURITY_GROUP_ID,
+        }
+        assert all(rule["FromPort"] == rule["ToPort"] == s.container_port for rule in ingress)
+        assert all("CidrIp" not in rule for rule in ingress)
+
+
+def test_the_service_runs_in_private_subnets_without_public_ips(rendered):
+    _, templates = rendered
+    for template in templates.values():
+        network = ecs_service(template)["NetworkConfiguration"]["AwsvpcConfiguration"]
+        assert network["AssignPublicIp"] == "DISABLED" and network["Subnets"] == {"Ref": names.PRIVATE_SUBNET_IDS}
+
+
+def statements(template: dict, role: str) -> list[dict]:
+    return [st for policy in props(template, role)["Policies"] for st in policy["PolicyDocument"]["Statement"]]
+
+
+def test_roles_grant_nothing_outside_the_services_own_resources(rendered):
+    cfg, templates = rendered
+    own_references = {
+        "LogGroup",
+        "Secret",
+        "SettingLogLevel",
+        "ProductionListenerRule",
+        "TestListenerRule",
+        "BlueTargetGroup",
+        "GreenTargetGroup",
+        names.ENVIRONMENT_KEY_ARN,
+        names.HOOK_FUNCTION_ARN,
+    }
+    for s in cfg.project.services:
+        template = templates[s.name]
+        for role in ("ExecutionRole", "TaskRole", "BlueGreenRole", "LifecycleHookRole"):
+            for statement in statements(template, role):
+                if statement["Resource"] == ["*"]:
+                    continue  # only listed exceptions: the IAM audit checks them
+                for resource in statement["Resource"]:
+                    text = json.dumps(resource)
+                    assert refs(resource) <= own_references, (s.name, role, text)
+                    if ":repository/" in text:
+                        assert f'repository/{names.ecr_repository_name(cfg.project.name, s.name)}"' in text, (s.name, text)
+                    assert "*" not in text or text.endswith(':*"}') or "log-group" in text, (s.name, role, text)
+
+
+def test_health_check_target_groups_follow_the_file(make_config):
+    cfg = make_config(
+        environment={
+            "services": {
+                "health_check": {
+                    "interval_seconds": 20,
+                    "timeout_seconds": 4,
+                    "healthy_threshold": 5,
+                    "unhealthy_threshold": 4,
+                    "deregistration_delay_seconds": 7,
+                }
+            }
+        }
+    )
+    template = service.build(cfg, cfg.project.services[1]).to_dict()
+    for colour in ("Blue", "Green"):
+        group = props(template, f"{colour}TargetGroup")
+        assert group["HealthCheckPath"] == cfg.project.services[1].health_check_path
+        assert (
+            group["HealthCheckIntervalSeconds"],
+            group["HealthCheckTimeoutSeconds"],
+            group["HealthyThresholdCount"],
+            group["UnhealthyThresholdCount"],
+        ) == (20, 4, 5, 4)
+        assert group["TargetGroupAttributes"] == [{"Key": "deregistration_delay.timeout_seconds", "Value": "7"}]
+
+
+def test_one_stack_per_service_in_project_yaml(make_config):
+    cfg = make_config(project={"services": make_services(10)})
+    rendered = targets.render(cfg)
+    stacks = resources_of_type(rendered[names.ROOT_TEMPLATE], "AWS::CloudFormation::Stack")
+    assert sum(1 for name in stacks if name.endswith("ServiceStack")) == 10
+    assert sum(1 for name in rendered if name.startswith("service-")) == 10
