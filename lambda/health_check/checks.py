@@ -1,0 +1,211 @@
+"""Calling health endpoints: one check, and many at once under a deadline.
+
+A check passes when the endpoint answers 2xx within its timeout with a JSON body
+whose ``status`` is healthy (the sample services answer
+``{"status": "ok", "service": NAME, "version": VERSION}``).  Every failure is
+described by service, URL and reason, and carries a category the callers act on:
+the lifecycle hook waits on connection-level failures (a task still starting)
+but fails at once on ``status``/``bad_body`` (a task that is up and wrong).
+"""
+
+import json
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass
+
+HEALTHY_STATUSES = {"ok", "healthy", "pass", "up"}
+MAX_BODY_BYTES = 64 * 1024
+MAX_THREADS = 32
+# How long past its own timeout a check may run before it is abandoned: urllib's
+# timeout bounds each socket operation, not the whole exchange, so a server that
+# trickles bytes could otherwise hold a check open much longer.
+ABANDON_GRACE_SECONDS = 1.0
+USER_AGENT = "health-check-lambda/1"
+
+# Categories of CheckResult.
+PASSED = "passed"
+REFUSED = "refused"
+TIMEOUT = "timeout"
+STATUS = "status"
+BAD_BODY = "bad_body"
+ERROR = "error"
+# Connection-level failures: a task that is still starting looks like this, so
+# the lifecycle hook waits on them (up to its bound) rather than failing at once.
+NOT_READY = {REFUSED, TIMEOUT, ERROR}
+
+# No proxies, on purpose: a health check measures the direct path to the service.
+_opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    service: str
+    url: str
+    timeout: float
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    endpoint: Endpoint
+    category: str
+    reason: str = ""
+    status: int | None = None
+    latency_ms: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        return self.category == PASSED
+
+    def describe(self) -> str:
+        verdict = "healthy" if self.passed else self.reason
+        return f"{self.endpoint.service} {self.endpoint.url}: {verdict}"
+
+    def as_log_fields(self) -> dict:
+        return {
+            "service": self.endpoint.service,
+            "url": self.endpoint.url,
+            "passed": self.passed,
+            "category": self.category,
+            "reason": self.reason,
+            "status": self.status,
+            "latency_ms": round(self.latency_ms, 1),
+        }
+
+
+# --- configuration ------------------------------------------------------------
+
+
+def parse_endpoints(raw, default_timeout: float) -> list[Endpoint]:
+    """Endpoints from ``{"endpoints": [{"service", "url", "timeoutSeconds"?}]}``.
+
+    ``raw`` is that JSON as a string or already decoded.  Raises ValueError with
+    a message that says what is wrong.
+    """
+    data = json.loads(raw) if isinstance(raw, (str, bytes)) else raw
+    if not isinstance(data, dict) or not isinstance(data.get("endpoints"), list) or not data["endpoints"]:
+        raise ValueError('expected {"endpoints": [{"service": ..., "url": ...}, ...]} with at least one endpoint')
+    return [_endpoint(item, index, default_timeout) for index, item in enumerate(data["endpoints"])]
+
+
+def _endpoint(item, index: int, default_timeout: float) -> Endpoint:
+    if not isinstance(item, dict):
+        raise ValueError(f"endpoints[{index}] must be an object")
+    service, url = item.get("service"), item.get("url")
+    if not isinstance(service, str) or not service:
+        raise ValueError(f"endpoints[{index}].service must be a non-empty string")
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        raise ValueError(f"endpoints[{index}].url must be an http:// or https:// URL")
+    timeout = item.get("timeoutSeconds", default_timeout)
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+        raise ValueError(f"endpoints[{index}].timeoutSeconds must be a positive number")
+    return Endpoint(service=service, url=url, timeout=float(timeout))
+
+
+# --- one check ----------------------------------------------------------------
+
+
+def check_endpoint(endpoint: Endpoint, timeout: float | None = None) -> CheckResult:
+    """Call one endpoint; never raises."""
+    timeout = endpoint.timeout if timeout is None else timeout
+    started = time.monotonic()
+    category, reason, status = _call(endpoint, timeout)
+    latency_ms = (time.monotonic() - started) * 1000
+    return CheckResult(endpoint, category, reason, status, latency_ms)
+
+
+def _call(endpoint: Endpoint, timeout: float) -> tuple[str, str, int | None]:
+    request = urllib.request.Request(endpoint.url, headers={"Accept": "application/json", "User-Agent": USER_AGENT})
+    try:
+        with _opener.open(request, timeout=timeout) as response:
+            status = response.status
+            body = response.read(MAX_BODY_BYTES)
+    except urllib.error.HTTPError as error:  # non-2xx after redirects
+        error.close()
+        return STATUS, f"status {error.code}", error.code
+    except urllib.error.URLError as error:
+        return _connection_failure(error.reason, timeout)
+    except Exception as error:  # socket errors, broken HTTP, anything else
+        return _connection_failure(error, timeout)
+    problem = body_problem(body, endpoint.service)
+    if problem:
+        return BAD_BODY, f"bad body: {problem}", status
+    return PASSED, "", status
+
+
+def _connection_failure(cause, timeout: float) -> tuple[str, str, None]:
+    if isinstance(cause, ConnectionRefusedError):
+        return REFUSED, "connection refused", None
+    if isinstance(cause, TimeoutError):  # socket.timeout is TimeoutError since 3.10
+        return TIMEOUT, f"timeout after {timeout:.3g}s", None
+    return ERROR, f"connection failed: {cause}", None
+
+
+def body_problem(body: bytes, expected_service: str) -> str:
+    """What is wrong with a health response body, or "" when it says healthy."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return f"not JSON: {body[:80]!r}"
+    if not isinstance(data, dict):
+        return "not a JSON object"
+    status = data.get("status")
+    if not isinstance(status, str) or status.lower() not in HEALTHY_STATUSES:
+        return f'status is {status!r}, expected "ok"'
+    # A body naming another service means the route or target group is miswired.
+    reported = data.get("service")
+    if reported is not None and reported != expected_service:
+        return f"reports service {reported!r}, expected {expected_service!r}"
+    return ""
+
+
+# --- many checks --------------------------------------------------------------
+
+
+def check_all(endpoints: list[Endpoint], deadline: float) -> list[CheckResult]:
+    """Check every endpoint concurrently; return by ``deadline`` (a monotonic time).
+
+    Each check's timeout is its own, cut short where the deadline comes first.
+    Checks still running when they should have finished are reported as timeouts
+    and left behind (their threads end with their socket timeouts).
+    """
+    if not endpoints:
+        return []
+    if _remaining(deadline) <= 0:
+        return [CheckResult(endpoint, TIMEOUT, "not checked: no time left before the deadline") for endpoint in endpoints]
+    executor = ThreadPoolExecutor(max_workers=min(MAX_THREADS, len(endpoints)))
+    try:
+        futures = {endpoint: executor.submit(check_endpoint, endpoint, _time_left(endpoint, deadline)) for endpoint in endpoints}
+        longest = max(_time_left(endpoint, deadline) for endpoint in endpoints)
+        wait(futures.values(), timeout=min(longest + ABANDON_GRACE_SECONDS, _remaining(deadline)))
+        return [_outcome(endpoint, future, deadline) for endpoint, future in futures.items()]
+    finally:
+        executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _remaining(deadline: float) -> float:
+    return max(0.0, deadline - time.monotonic())
+
+
+def _time_left(endpoint: Endpoint, deadline: float) -> float:
+    # urllib treats 0 as "non-blocking"; a tiny positive value fails fast instead.
+    return max(0.001, min(endpoint.timeout, _remaining(deadline)))
+
+
+def _outcome(endpoint: Endpoint, future, deadline: float) -> CheckResult:
+    if future.done() and not future.cancelled():
+        try:
+            return future.result()
+        except Exception as error:  # check_endpoint does not raise; belt and braces
+            return CheckResult(endpoint, ERROR, f"check crashed: {error!r}")
+    return CheckResult(endpoint, TIMEOUT, f"timeout after {endpoint.timeout:g}s (no complete response by the deadline)")
+
+
+def deadline_for(context, margin_seconds: float, fallback_seconds: float = 60.0) -> float:
+    """The monotonic time by which a call must be done: Lambda's remaining time less a margin."""
+    try:
+        remaining = context.get_remaining_time_in_millis() / 1000.0
+    except Exception:  # no context (local runs, tests)
+        remaining = fallback_seconds
+    return time.monotonic() + max(0.0, remaining - margin_seconds)

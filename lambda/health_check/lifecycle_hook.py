@@ -1,0 +1,221 @@
+"""The ECS blue/green gate: a lifecycle hook at POST_TEST_TRAFFIC_SHIFT.
+
+What ECS sends and expects (AWS docs, "Lambda hooks for Amazon ECS service
+deployments", developerguide/lambda-lifecycle-hooks.html, checked 2025):
+
+    event = {
+        "executionId": "3a0345ba-...",
+        "lifecycleStage": "POST_TEST_TRAFFIC_SHIFT",
+        "resourceArn": "arn:...:service-deployment/<cluster>/<service>/<id>",
+        "executionDetails": {
+            "serviceArn": ..., "targetServiceRevisionArn": ...,
+            "testTrafficWeights": {revisionArn: percent}, "productionTrafficWeights": {...},
+        },
+        "hookDetails": {...},   # the service's LifecycleHooks[].HookDetails, merged with
+    }                           # whatever our previous IN_PROGRESS answer returned
+    answer = {"hookStatus": "SUCCEEDED" | "FAILED" | "IN_PROGRESS",
+              "callBackDelay": seconds,      # IN_PROGRESS only; ECS's default is 30
+              "hookDetails": {...}}          # optional; passed back on the next invocation
+
+Anything else (an exception, no hookStatus) makes ECS roll back.
+
+Our HookDetails: ``testListenerRuleArn`` (the test listener rule, whose forward
+action points at the green target group), ``port`` (container port, optional:
+the target's registered port otherwise), ``healthPath`` and ``serviceName``.
+
+Bounding the wait: the event carries no timestamp and Lambda keeps no state, but
+ECS hands back the ``hookDetails`` we return with IN_PROGRESS.  So the first
+invocation records its wall-clock time there (``healthCheckFirstAttemptAt``), and
+every later one measures the wait from it: once the next attempt would fall past
+HOOK_MAX_WAIT_SECONDS, a not-yet-ready answer becomes FAILED.  Should that state
+ever not come back, the hook's ``timeoutConfiguration`` (default 24 h, ROLLBACK)
+is the last bound, so the template should set it to a few times the max wait.
+"""
+
+import ipaddress
+import json
+import time
+from dataclasses import dataclass
+
+from . import aws, checks, logs, settings
+
+GATED_STAGE = "POST_TEST_TRAFFIC_SHIFT"
+FIRST_ATTEMPT_KEY = "healthCheckFirstAttemptAt"
+ATTEMPT_KEY = "healthCheckAttempt"
+SKIPPED_TARGET_STATES = {"draining", "unhealthy.draining", "unused"}
+
+# Verdicts on the green tasks.
+HEALTHY, WAITING, FAILED = "healthy", "waiting", "failed"
+
+
+class HookConfigError(ValueError):
+    """The hook's HookDetails or the load balancer wiring cannot be used."""
+
+
+def is_lifecycle_hook_event(event) -> bool:
+    return isinstance(event, dict) and "executionDetails" in event and "lifecycleStage" in event
+
+
+@dataclass(frozen=True)
+class HookConfig:
+    rule_arn: str
+    port: int | None
+    health_path: str
+    service_name: str
+
+    @classmethod
+    def from_details(cls, details: dict) -> "HookConfig":
+        rule_arn = details.get("testListenerRuleArn")
+        if not isinstance(rule_arn, str) or not rule_arn:
+            raise HookConfigError("hookDetails.testListenerRuleArn is missing")
+        health_path = details.get("healthPath", "/health")
+        if not isinstance(health_path, str) or not health_path.startswith("/"):
+            raise HookConfigError("hookDetails.healthPath must be a path starting with /")
+        return cls(rule_arn, _port(details.get("port")), health_path, str(details.get("serviceName") or "service"))
+
+
+def _port(value) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        port = int(value)  # CloudFormation may hand numbers over as strings
+    except (TypeError, ValueError):
+        raise HookConfigError(f"hookDetails.port {value!r} is not a port number") from None
+    if not 1 <= port <= 65535:
+        raise HookConfigError(f"hookDetails.port {value!r} is not a port number")
+    return port
+
+
+def hook_details(event: dict) -> dict:
+    details = event.get("hookDetails") or {}
+    if isinstance(details, str):  # HookDetails is declared as JSON; accept it still encoded
+        details = json.loads(details)
+    if not isinstance(details, dict):
+        raise HookConfigError("hookDetails must be a JSON object")
+    return details
+
+
+# --- answers ------------------------------------------------------------------
+
+
+def succeeded() -> dict:
+    return {"hookStatus": "SUCCEEDED"}
+
+
+def failed() -> dict:
+    return {"hookStatus": "FAILED"}
+
+
+def in_progress(details: dict, first_attempt_at: float, attempt: int) -> dict:
+    carried = {**details, FIRST_ATTEMPT_KEY: first_attempt_at, ATTEMPT_KEY: attempt}
+    return {
+        "hookStatus": "IN_PROGRESS",
+        "callBackDelay": settings.hook_callback_delay_seconds(),
+        "hookDetails": carried,
+    }
+
+
+# --- the gate -----------------------------------------------------------------
+
+
+def handle(event: dict, context) -> dict:
+    """Answer one hook invocation; raises only on configuration/AWS errors (the caller fails those)."""
+    stage = event.get("lifecycleStage")
+    if stage != GATED_STAGE:
+        # ECS re-runs some stages' hooks during a rollback; never block a rollback.
+        logs.warning("not a gated lifecycle stage; letting it pass", lifecycle_stage=stage)
+        return succeeded()
+    details = hook_details(event)
+    config = HookConfig.from_details(details)
+    attempt = int(details.get(ATTEMPT_KEY, 0)) + 1
+    first_attempt_at = float(details.get(FIRST_ATTEMPT_KEY, time.time()))
+
+    verdict, reason = check_green_tasks(config, context)
+    if verdict == WAITING and _out_of_time(first_attempt_at):
+        verdict, reason = FAILED, f"still not ready after {time.time() - first_attempt_at:.0f}s: {reason}"
+    fields = {"service": config.service_name, "attempt": attempt, "verdict": verdict, "reason": reason}
+    if verdict == HEALTHY:
+        logs.info("green tasks healthy", **fields)
+        return succeeded()
+    if verdict == WAITING:
+        logs.info("green tasks not ready yet; ECS will call again", **fields)
+        return in_progress(details, first_attempt_at, attempt)
+    logs.error("green tasks failed the health check", **fields)
+    return failed()
+
+
+def check_green_tasks(config: HookConfig, context) -> tuple[str, str]:
+    deadline = checks.deadline_for(context, settings.deadline_margin_seconds())
+    target_group = green_target_group(config.rule_arn)
+    results = checks.check_all(green_endpoints(config, target_group), deadline)
+    for result in results:
+        logs.info("green task checked", target_group=target_group, **result.as_log_fields())
+    return judge(results, target_group)
+
+
+def _out_of_time(first_attempt_at: float) -> bool:
+    next_attempt_at = time.time() + settings.hook_callback_delay_seconds()
+    return next_attempt_at - first_attempt_at > settings.hook_max_wait_seconds()
+
+
+def judge(results: list, target_group: str) -> tuple[str, str]:
+    """(HEALTHY | WAITING | FAILED, reason) for the green tasks' results."""
+    if not results:
+        return WAITING, f"no targets registered in {target_group}"
+    broken = [r for r in results if not r.passed and r.category not in checks.NOT_READY]
+    if broken:
+        return FAILED, "; ".join(r.describe() for r in broken)
+    not_ready = [r for r in results if not r.passed]
+    if not_ready:
+        return WAITING, "; ".join(r.describe() for r in not_ready)
+    return HEALTHY, f"{len(results)} target(s) healthy"
+
+
+# --- finding the green tasks --------------------------------------------------
+
+
+def green_target_group(rule_arn: str) -> str:
+    """The target group the test listener rule forwards to (green, during a deployment)."""
+    rules = aws.client("elbv2").describe_rules(RuleArns=[rule_arn])["Rules"]
+    forwards = [a for rule in rules for a in rule.get("Actions", []) if a.get("Type") == "forward"]
+    if not forwards:
+        raise HookConfigError(f"listener rule {rule_arn} has no forward action")
+    return _forwarded_target_group(forwards[0], rule_arn)
+
+
+def _forwarded_target_group(action: dict, rule_arn: str) -> str:
+    groups = action.get("ForwardConfig", {}).get("TargetGroups", [])
+    if not groups:
+        return action["TargetGroupArn"]
+    if len(groups) == 1:
+        return groups[0]["TargetGroupArn"]
+    weighted = [g["TargetGroupArn"] for g in groups if g.get("Weight", 1) > 0]
+    if len(weighted) != 1:
+        raise HookConfigError(
+            f"listener rule {rule_arn} forwards to {len(weighted)} target groups with weight > 0; cannot tell which one is green"
+        )
+    return weighted[0]
+
+
+def green_endpoints(config: HookConfig, target_group: str) -> list:
+    described = aws.client("elbv2").describe_target_health(TargetGroupArn=target_group)
+    endpoints = []
+    for description in described["TargetHealthDescriptions"]:
+        state = description.get("TargetHealth", {}).get("State")
+        if state in SKIPPED_TARGET_STATES:  # leaving (draining) or not in service here (unused)
+            continue
+        endpoints.append(_target_endpoint(config, description["Target"]))
+    return endpoints
+
+
+def _target_endpoint(config: HookConfig, target: dict) -> checks.Endpoint:
+    try:
+        address = ipaddress.ip_address(target["Id"])
+    except ValueError:
+        raise HookConfigError(f"target {target['Id']} is not an IP target (Fargate tasks register by IP)") from None
+    port = config.port or target.get("Port")
+    if not port:
+        raise HookConfigError(f"no port for target {target['Id']}: set hookDetails.port")
+    host = f"[{address}]" if address.version == 6 else str(address)
+    url = f"http://{host}:{port}{config.health_path}"
+    return checks.Endpoint(service=config.service_name, url=url, timeout=settings.check_timeout_seconds())

@@ -1,0 +1,266 @@
+"""ECS lifecycle hook (POST_TEST_TRAFFIC_SHIFT), against real services; ELB stubbed.
+
+The stubbed targets register 127.0.0.1 with a running service's port, as a
+Fargate task registers its private IP and container port.
+"""
+
+import json
+import time
+
+import pytest
+from health_check import lifecycle_hook
+from health_check.handler import handler
+
+RULE_ARN = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/shop/50dc6c495c0c9188/f2f7dc8efc522ab2/9683b2d02a6cabee"
+BLUE_TG = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/shop-api-blue/73e2d6bc24d8a067"
+GREEN_TG = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/shop-api-green/2453ed029918f21f"
+SERVICE_ARN = "arn:aws:ecs:us-east-1:123456789012:service/shop-staging/api-service"
+GREEN_REVISION = "arn:aws:ecs:us-east-1:123456789012:service-revision/shop-staging/api-service/9313423515462893900"
+BLUE_REVISION = "arn:aws:ecs:us-east-1:123456789012:service-revision/shop-staging/api-service/1920498462936580504"
+
+
+def hook_event(port=None, stage="POST_TEST_TRAFFIC_SHIFT", **details) -> dict:
+    hook_details = {"testListenerRuleArn": RULE_ARN, "healthPath": "/api/health", "serviceName": "api-service"}
+    if port is not None:
+        hook_details["port"] = port
+    hook_details.update(details)
+    return {
+        "executionId": "3a0345ba-b029-404b-890d-7da2a4b266aa",
+        "lifecycleStage": stage,
+        "resourceArn": "arn:aws:ecs:us-east-1:123456789012:service-deployment/shop-staging/api-service/EZe5RNVLH6PPzHXINuP28",
+        "executionDetails": {
+            "serviceArn": SERVICE_ARN,
+            "targetServiceRevisionArn": GREEN_REVISION,
+            "testTrafficWeights": {GREEN_REVISION: 100, BLUE_REVISION: 0},
+            "productionTrafficWeights": {GREEN_REVISION: 0, BLUE_REVISION: 100},
+        },
+        "hookDetails": hook_details,
+    }
+
+
+def weighted_forward(blue_weight=0, green_weight=100) -> dict:
+    return {
+        "Type": "forward",
+        "Order": 1,
+        "ForwardConfig": {
+            "TargetGroups": [
+                {"TargetGroupArn": BLUE_TG, "Weight": blue_weight},
+                {"TargetGroupArn": GREEN_TG, "Weight": green_weight},
+            ]
+        },
+    }
+
+
+def rules_response(action=None) -> dict:
+    return {
+        "Rules": [
+            {
+                "RuleArn": RULE_ARN,
+                "Priority": "10",
+                "Conditions": [{"Field": "path-pattern", "Values": ["/api/*"]}],
+                "Actions": [action or weighted_forward()],
+                "IsDefault": False,
+            }
+        ]
+    }
+
+
+def targets_response(*targets) -> dict:
+    """targets: (port, state) pairs, all on 127.0.0.1."""
+    return {
+        "TargetHealthDescriptions": [
+            {"Target": {"Id": "127.0.0.1", "Port": port}, "HealthCheckPort": str(port), "TargetHealth": {"State": state}}
+            for port, state in targets
+        ]
+    }
+
+
+@pytest.fixture
+def elbv2(stub_aws):
+    return stub_aws("elbv2")
+
+
+def expect_green(elbv2, *targets, target_group=GREEN_TG, action=None):
+    elbv2.expect("describe_rules", rules_response(action), {"RuleArns": [RULE_ARN]})
+    elbv2.expect("describe_target_health", targets_response(*targets), {"TargetGroupArn": target_group})
+
+
+# --- verdicts -----------------------------------------------------------------------
+
+
+def test_healthy_green_tasks_succeed(services, elbv2, context):
+    port = services["api-service"].port
+    expect_green(elbv2, (port, "healthy"), (port, "initial"))
+    assert handler(hook_event(), context) == {"hookStatus": "SUCCEEDED"}
+
+
+def test_tasks_not_accepting_connections_yet_are_in_progress(stopped_service, elbv2, context, monkeypatch):
+    monkeypatch.setenv("HOOK_CALLBACK_DELAY_SECONDS", "20")
+    expect_green(elbv2, (stopped_service.port, "initial"))
+    before = time.time()
+    answer = handler(hook_event(), context)
+    assert answer["hookStatus"] == "IN_PROGRESS"
+    assert answer["callBackDelay"] == 20
+    carried = answer["hookDetails"]
+    assert carried["testListenerRuleArn"] == RULE_ARN  # the configuration travels along
+    assert carried["healthCheckAttempt"] == 1
+    assert before <= carried["healthCheckFirstAttemptAt"] <= time.time()
+    json.dumps(answer)  # ECS receives it as JSON
+
+
+def test_a_later_attempt_succeeds_once_the_tasks_are_up(services, stopped_service, elbv2, context):
+    expect_green(elbv2, (stopped_service.port, "initial"))
+    first = handler(hook_event(), context)
+    expect_green(elbv2, (services["api-service"].port, "healthy"))
+    second_event = hook_event()
+    second_event["hookDetails"] = first["hookDetails"]  # ECS passes back what we returned
+    assert handler(second_event, context) == {"hookStatus": "SUCCEEDED"}
+
+
+def test_no_registered_targets_is_in_progress(elbv2, context):
+    expect_green(elbv2)
+    assert handler(hook_event(), context)["hookStatus"] == "IN_PROGRESS"
+
+
+def test_waiting_past_the_bound_fails(stopped_service, elbv2, context, monkeypatch, logged):
+    monkeypatch.setenv("HOOK_MAX_WAIT_SECONDS", "300")
+    monkeypatch.setenv("HOOK_CALLBACK_DELAY_SECONDS", "15")
+    expect_green(elbv2, (stopped_service.port, "initial"))
+    event = hook_event(healthCheckFirstAttemptAt=time.time() - 290, healthCheckAttempt=19)
+    assert handler(event, context) == {"hookStatus": "FAILED"}
+    (verdict,) = [line for line in logged() if line["message"] == "green tasks failed the health check"]
+    assert verdict["attempt"] == 20
+    assert verdict["reason"].startswith("still not ready after 290s: api-service http://127.0.0.1:")
+    assert verdict["reason"].endswith("connection refused")
+
+
+def test_no_targets_past_the_bound_fails(elbv2, context, monkeypatch):
+    monkeypatch.setenv("HOOK_MAX_WAIT_SECONDS", "60")
+    expect_green(elbv2)
+    assert handler(hook_event(healthCheckFirstAttemptAt=time.time() - 61), context) == {"hookStatus": "FAILED"}
+
+
+def test_within_the_bound_keeps_waiting(stopped_service, elbv2, context, monkeypatch):
+    monkeypatch.setenv("HOOK_MAX_WAIT_SECONDS", "300")
+    expect_green(elbv2, (stopped_service.port, "initial"))
+    answer = handler(hook_event(healthCheckFirstAttemptAt=time.time() - 100, healthCheckAttempt=7), context)
+    assert answer["hookStatus"] == "IN_PROGRESS"
+    assert answer["hookDetails"]["healthCheckAttempt"] == 8
+
+
+@pytest.mark.parametrize("behaviour", ["error", "not_json", "degraded"])
+def test_a_task_answering_wrongly_fails_at_once(behaviour, misbehaving, elbv2, context):
+    port = int(misbehaving.start(behaviour).rsplit(":", 1)[1])
+    expect_green(elbv2, (port, "healthy"))
+    assert handler(hook_event(), context) == {"hookStatus": "FAILED"}
+
+
+def test_one_bad_task_among_good_ones_fails(services, misbehaving, elbv2, context):
+    bad_port = int(misbehaving.start("error").rsplit(":", 1)[1])
+    expect_green(elbv2, (services["api-service"].port, "healthy"), (bad_port, "healthy"))
+    assert handler(hook_event(), context) == {"hookStatus": "FAILED"}
+
+
+def test_the_wrong_service_behind_the_rule_fails(services, elbv2, context):
+    expect_green(elbv2, (services["auth-service"].port, "healthy"))
+    event = hook_event(healthPath="/health")  # auth-service answers, naming itself
+    assert handler(event, context) == {"hookStatus": "FAILED"}
+
+
+def test_a_hanging_task_is_in_progress_within_one_timeout(misbehaving, elbv2, context):
+    port = int(misbehaving.start("hang").rsplit(":", 1)[1])
+    expect_green(elbv2, (port, "initial"))
+    started = time.monotonic()
+    assert handler(hook_event(), context)["hookStatus"] == "IN_PROGRESS"
+    assert time.monotonic() - started < 1.5
+
+
+def test_draining_targets_are_not_checked(services, stopped_service, elbv2, context):
+    expect_green(elbv2, (services["api-service"].port, "healthy"), (stopped_service.port, "draining"))
+    assert handler(hook_event(), context) == {"hookStatus": "SUCCEEDED"}
+
+
+def test_hook_details_port_overrides_the_registered_port(services, elbv2, context):
+    expect_green(elbv2, (1, "healthy"))  # registered port 1 would be refused
+    assert handler(hook_event(port=str(services["api-service"].port)), context) == {"hookStatus": "SUCCEEDED"}
+
+
+def test_hook_details_may_arrive_as_a_json_string(services, elbv2, context):
+    expect_green(elbv2, (services["api-service"].port, "healthy"))
+    event = hook_event()
+    event["hookDetails"] = json.dumps(event["hookDetails"])
+    assert handler(event, context) == {"hookStatus": "SUCCEEDED"}
+
+
+# --- which target group is green --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "action, green",
+    [
+        (weighted_forward(blue_weight=0, green_weight=100), GREEN_TG),
+        (weighted_forward(blue_weight=100, green_weight=0), BLUE_TG),  # the roles alternate per deployment
+        ({"Type": "forward", "TargetGroupArn": GREEN_TG}, GREEN_TG),
+        ({"Type": "forward", "ForwardConfig": {"TargetGroups": [{"TargetGroupArn": BLUE_TG}]}}, BLUE_TG),
+    ],
+)
+def test_green_is_where_the_test_rule_forwards(action, green, services, elbv2, context):
+    expect_green(elbv2, (services["api-service"].port, "healthy"), target_group=green, action=action)
+    assert handler(hook_event(), context) == {"hookStatus": "SUCCEEDED"}
+
+
+@pytest.mark.parametrize(
+    "action",
+    [weighted_forward(blue_weight=50, green_weight=50), {"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "404"}}],
+)
+def test_an_unclear_test_rule_fails(action, elbv2, context):
+    elbv2.expect("describe_rules", rules_response(action), {"RuleArns": [RULE_ARN]})
+    assert handler(hook_event(), context) == {"hookStatus": "FAILED"}
+
+
+# --- configuration and errors ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "details",
+    [
+        {"testListenerRuleArn": ""},
+        {"healthPath": "health"},
+        {"port": "eighty"},
+        {"port": 70000},
+    ],
+)
+def test_unusable_hook_details_fail_without_calling_aws(details, stub_aws, context):
+    stub_aws("elbv2")  # no call expected
+    assert handler(hook_event(**details), context) == {"hookStatus": "FAILED"}
+
+
+def test_an_elb_error_fails_and_is_logged(elbv2, context, logged):
+    elbv2.expect_error("describe_rules", "RuleNotFound", "One or more rules not found")
+    assert handler(hook_event(), context) == {"hookStatus": "FAILED"}
+    error = [line for line in logged() if line["level"] == "ERROR"][0]
+    assert "RuleNotFound" in error["error"]
+
+
+def test_instance_targets_fail(elbv2, context):
+    elbv2.expect("describe_rules", rules_response(), {"RuleArns": [RULE_ARN]})
+    elbv2.expect(
+        "describe_target_health",
+        {"TargetHealthDescriptions": [{"Target": {"Id": "i-0123456789abcdef0", "Port": 80}, "TargetHealth": {"State": "healthy"}}]},
+        {"TargetGroupArn": GREEN_TG},
+    )
+    assert handler(hook_event(), context) == {"hookStatus": "FAILED"}
+
+
+@pytest.mark.parametrize("stage", ["TEST_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT", "POST_SCALE_UP"])
+def test_other_stages_pass_without_checking(stage, stub_aws, context):
+    stub_aws("elbv2")  # no call expected: a rollback must never be blocked
+    assert handler(hook_event(stage=stage), context) == {"hookStatus": "SUCCEEDED"}
+
+
+def test_judge_prefers_failure_over_waiting():
+    from health_check.checks import CheckResult, Endpoint
+
+    endpoint = Endpoint("api-service", "http://127.0.0.1:1/health", 1)
+    results = [CheckResult(endpoint, "refused", "connection refused"), CheckResult(endpoint, "status", "status 500", 500)]
+    assert lifecycle_hook.judge(results, GREEN_TG)[0] == lifecycle_hook.FAILED
