@@ -26,6 +26,7 @@ from typing import Any
 import yaml
 
 PROJECT_FILE = "project.yaml"
+PIPELINE_FILE = "pipeline.yaml"  # the pipeline target's settings (templates/pipeline_config.py)
 
 # Fargate's valid task sizes: cpu units -> memory MiB accepted with them.
 FARGATE_MEMORY = {
@@ -244,6 +245,44 @@ class Cluster:
 class Logs:
     retention_days: int = checked(30, one_of(*LOG_RETENTION_DAYS), "days every log group keeps events")
     kms_encrypted: bool = checked(False, doc="encrypt log groups with the environment's KMS key")
+
+
+SUBSCRIPTION_ENDPOINTS = {
+    "email": (r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}", "an email address such as ops@example.com"),
+    "https": (r"https://[A-Za-z0-9.-]+(:\d+)?(/\S*)?", "an https:// URL"),
+    "sqs": (r"(arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:)?[A-Za-z0-9_-]{1,80}(\.fifo)?", "an SQS queue ARN, or a queue name in this account and region"),
+    "lambda": (
+        r"(arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:)?[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]+)?",
+        "a Lambda function ARN, or a function name in this account and region",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """One SNS subscription; the endpoint is checked against its protocol when loaded."""
+
+    protocol: str = checked(check=one_of(*SUBSCRIPTION_ENDPOINTS), doc="email, https, sqs or lambda")
+    endpoint: str = checked(doc="the address, URL, queue or function that receives notifications")
+
+    def endpoint_problem(self) -> Optional[str]:
+        pattern, accepted = SUBSCRIPTION_ENDPOINTS[self.protocol]
+        return None if re.fullmatch(pattern, self.endpoint) else accepted
+
+
+def check_subscriptions(subscriptions: tuple[Subscription, ...], filename: str, path: str) -> list[str]:
+    """One line per subscription whose endpoint does not fit its protocol, or that is listed twice."""
+    problems = []
+    for index, subscription in enumerate(subscriptions):
+        accepted = subscription.endpoint_problem()
+        if accepted:
+            problems.append(
+                f"{filename}: {path}[{index}].endpoint: {subscription.endpoint!r} is not accepted for protocol "
+                f"{subscription.protocol!r}; expected {accepted}"
+            )
+        if subscription in subscriptions[:index]:
+            problems.append(f"{filename}: {path}[{index}]: {subscription.endpoint!r} is listed twice; expected each subscription once")
+    return problems
 
 
 CRON = matches(r"(cron|rate)\(.+\)", "an EventBridge Scheduler expression such as cron(0 19 ? * MON-FRI *), or empty")
@@ -546,7 +585,7 @@ def _check_services_settings(environment: Environment, filename: str) -> list[st
 
 def available_targets(parameters_dir: Path) -> list[str]:
     """Every environment target: one per ``<name>.yaml`` beside project.yaml."""
-    return sorted(p.stem for p in Path(parameters_dir).glob("*.yaml") if p.name != PROJECT_FILE)
+    return sorted(p.stem for p in Path(parameters_dir).glob("*.yaml") if p.name not in (PROJECT_FILE, PIPELINE_FILE))
 
 
 def load_project(parameters_dir: Path) -> Project:

@@ -71,8 +71,9 @@ def trust(service: str, source_account_condition: bool = True) -> PolicyDocument
     return policy
 
 
-def service_principal(service: str) -> Principal:
-    return Principal("Service", [service])
+def service_principal(services) -> Principal:
+    """One service principal, or several (a list)."""
+    return Principal("Service", list(services) if isinstance(services, (list, tuple)) else [services])
 
 
 def log_group_arn(log_group_name) -> Sub:
