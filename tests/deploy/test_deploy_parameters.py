@@ -1,0 +1,61 @@
+"""Root parameters: validated before AWS, then completed with the bucket, zip keys and image checks."""
+
+from __future__ import annotations
+
+import pytest
+from deploy_helpers import FIXTURES, fixture_templates
+
+from deployer import parameters
+from deployer.errors import UsageError
+from templates.config import load
+
+CONFIG = load(FIXTURES / "parameters", "staging")
+ROOT = fixture_templates()["root.json"]
+
+
+def test_the_plan_fills_what_it_can_and_lists_image_checks_for_declared_services_only():
+    plan = parameters.plan(ROOT, CONFIG, ["Greeting=hi"], "v1", "abc1234")
+    assert plan.given == {"Greeting": "hi", "ImageTag": "v1"}
+    assert plan.lambda_assets == {"HealthCheckCodeKey": "lambda/health_check"}
+    assert [(c.service, c.parameter, c.repository) for c in plan.image_checks] == [("api-service", "ApiServiceRunning", "demo/api-service")]
+    values = parameters.resolve(plan, "bucket-1", {"HealthCheckCodeKey": "lambda/h/abc.zip"}, {"ApiServiceRunning": "false"})
+    assert values == {
+        "ApiServiceRunning": "false",
+        "AssetsBucket": "bucket-1",
+        "Greeting": "hi",
+        "HealthCheckCodeKey": "lambda/h/abc.zip",
+        "ImageTag": "v1",
+    }
+
+
+def test_the_image_tag_defaults_to_the_commit():
+    assert parameters.plan(ROOT, CONFIG, [], None, "abc1234").given["ImageTag"] == "abc1234"
+
+
+def test_a_running_flag_may_be_forced_and_then_is_not_looked_up():
+    plan = parameters.plan(ROOT, CONFIG, ["ApiServiceRunning=false"], "v1", None)
+    assert plan.image_checks == () and plan.given["ApiServiceRunning"] == "false"
+
+
+def test_every_problem_is_reported_at_once():
+    root = dict(ROOT, Parameters=dict(ROOT["Parameters"], Required={"Type": "String"}))
+    with pytest.raises(UsageError) as raised:
+        parameters.plan(root, CONFIG, ["Nope=1", "AssetsBucket=x", "bad", "Greeting=a", "Greeting=b"], None, None)
+    assert str(raised.value).splitlines() == [
+        "--param 'bad': expected KEY=VALUE",
+        "--param Greeting: given twice",
+        "--param AssetsBucket: set by deploy.py from the bootstrap stack's bucket; do not pass it",
+        "--param Nope: root.json declares no such parameter; it declares ApiServiceRunning, AssetsBucket, Greeting, "
+        "HealthCheckCodeKey, ImageTag, Required",
+        "no image tag: pass --image-tag TAG (the default, the git commit, needs a git checkout with a commit)",
+        "parameter Required has no default in root.json: pass --param Required=VALUE",
+    ]
+
+
+def test_a_root_without_images_or_lambdas_needs_no_tag():
+    plan = parameters.plan({"Parameters": {"AssetsBucket": {"Type": "String"}}}, CONFIG, [], None, None)
+    assert plan.image_tag is None and plan.image_checks == () and plan.lambda_assets == {}
+
+
+def test_git_commit_outside_a_repository_is_none(tmp_path):
+    assert parameters.git_commit(tmp_path) is None
