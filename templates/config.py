@@ -245,6 +245,8 @@ class Cluster:
 class Logs:
     retention_days: int = checked(30, one_of(*LOG_RETENTION_DAYS), "days every log group keeps events")
     kms_encrypted: bool = checked(False, doc="encrypt log groups with the environment's KMS key")
+    archive: bool = checked(False, doc="also stream the services' logs to an S3 archive bucket, kept longer at lower cost")
+    archive_expiry_days: int = checked(2557, in_range(1, 36500), "days archived logs are kept")
 
 
 SUBSCRIPTION_ENDPOINTS = {
@@ -335,12 +337,30 @@ class AlarmSpec:
 
 
 @dataclass(frozen=True)
+class Notifications:
+    subscriptions: tuple[Subscription, ...] = checked((), doc="who receives the environment's alarms and deployment events")
+
+
+@dataclass(frozen=True)
+class Canary:
+    schedule: str = checked("rate(5 minutes)", CRON, "how often the canary checks every public health URL")
+
+
+@dataclass(frozen=True)
 class Alarms:
     target_5xx: AlarmSpec = checked(AlarmSpec(threshold=10.0), doc="5XX responses from a service's tasks per period, at or above")
     healthy_hosts: AlarmSpec = checked(AlarmSpec(threshold=1.0, treat_missing_data="breaching"), doc="healthy targets, below")
     running_tasks: AlarmSpec = checked(AlarmSpec(threshold=1.0), doc="running tasks, below")
     latency_p99: AlarmSpec = checked(
         AlarmSpec(threshold=2.0, evaluation_periods=5, datapoints_to_alarm=3), doc="p99 target response time in seconds, above"
+    )
+    error_logs: AlarmSpec = checked(
+        AlarmSpec(threshold=1.0, period_seconds=300, evaluation_periods=1, datapoints_to_alarm=1),
+        doc="ERROR log lines of a service per period, at or above",
+    )
+    canary: AlarmSpec = checked(
+        AlarmSpec(threshold=1.0, period_seconds=300, evaluation_periods=2, datapoints_to_alarm=2, treat_missing_data="breaching"),
+        doc="the canary's worst success (0 or 1) per period, below; missing data means the canary stopped",
     )
 
 
@@ -353,6 +373,8 @@ class Environment:
     logs: Logs = checked(Logs(), doc="log retention and encryption")
     services: ServiceSettings = checked(ServiceSettings(), doc="how every service runs in this environment")
     alarms: Alarms = checked(Alarms(), doc="alarm thresholds, periods and datapoints")
+    notifications: Notifications = checked(Notifications(), doc="the environment's SNS topic")
+    canary: Canary = checked(Canary(), doc="the scheduled health-check canary")
 
 
 @dataclass(frozen=True)
@@ -570,7 +592,7 @@ def _check_services_settings(environment: Environment, filename: str) -> list[st
             f"{filename}: services.health_check.timeout_seconds: {check.timeout_seconds} is not below interval_seconds "
             f"({check.interval_seconds}); expected a timeout shorter than the interval"
         )
-    for name in ("target_5xx", "healthy_hosts", "running_tasks", "latency_p99"):
+    for name in (f.name for f in dataclasses.fields(Alarms)):
         spec = getattr(environment.alarms, name)
         if spec.datapoints_to_alarm > spec.evaluation_periods:
             problems.append(
@@ -618,6 +640,7 @@ def load_environment(parameters_dir: Path, target: str) -> Environment:
         reader.problems += _check_network(environment.network, str(path))
         reader.problems += _check_cluster(environment.cluster, str(path))
         reader.problems += _check_services_settings(environment, str(path))
+        reader.problems += check_subscriptions(environment.notifications.subscriptions, str(path), "notifications.subscriptions")
     if reader.problems:
         raise ConfigError(reader.problems)
     return environment
