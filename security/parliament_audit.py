@@ -56,6 +56,7 @@ SAMPLES = {
     ("AWS::ECS::Cluster", "Ref"): "sample-cluster",
     ("AWS::ECS::Cluster", "Arn"): "arn:aws:ecs:us-east-1:123456789012:cluster/sample-cluster",
     ("AWS::ECS::Service", "Name"): "sample-service",
+    ("AWS::KinesisFirehose::DeliveryStream", "Arn"): "arn:aws:firehose:us-east-1:123456789012:deliverystream/sample-stream",
 }
 # Parameters passed in from sibling stacks, by name suffix.
 PARAMETER_SAMPLES = {

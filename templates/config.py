@@ -252,7 +252,10 @@ class Logs:
 SUBSCRIPTION_ENDPOINTS = {
     "email": (r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}", "an email address such as ops@example.com"),
     "https": (r"https://[A-Za-z0-9.-]+(:\d+)?(/\S*)?", "an https:// URL"),
-    "sqs": (r"(arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:)?[A-Za-z0-9_-]{1,80}(\.fifo)?", "an SQS queue ARN, or a queue name in this account and region"),
+    "sqs": (
+        r"(arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:)?[A-Za-z0-9_-]{1,80}(\.fifo)?",
+        "an SQS queue ARN, or a queue name in this account and region",
+    ),
     "lambda": (
         r"(arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:)?[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]+)?",
         "a Lambda function ARN, or a function name in this account and region",
@@ -267,7 +270,7 @@ class Subscription:
     protocol: str = checked(check=one_of(*SUBSCRIPTION_ENDPOINTS), doc="email, https, sqs or lambda")
     endpoint: str = checked(doc="the address, URL, queue or function that receives notifications")
 
-    def endpoint_problem(self) -> Optional[str]:
+    def endpoint_problem(self) -> str | None:
         pattern, accepted = SUBSCRIPTION_ENDPOINTS[self.protocol]
         return None if re.fullmatch(pattern, self.endpoint) else accepted
 
@@ -599,7 +602,28 @@ def _check_services_settings(environment: Environment, filename: str) -> list[st
                 f"{filename}: alarms.{name}.datapoints_to_alarm: {spec.datapoints_to_alarm} is above evaluation_periods "
                 f"({spec.evaluation_periods}); expected at most evaluation_periods"
             )
+    problems += _check_canary_period(environment, filename)
     return problems
+
+
+def rate_seconds(expression: str) -> int | None:
+    """Seconds between runs of a rate(...) expression; None for cron(...)."""
+    found = re.fullmatch(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)", expression)
+    if not found:
+        return None
+    unit = {"minute": 60, "hour": 3600, "day": 86400}[found.group(2).rstrip("s")]
+    return int(found.group(1)) * unit
+
+
+def _check_canary_period(environment: Environment, filename: str) -> list[str]:
+    every = rate_seconds(environment.canary.schedule)
+    period = environment.alarms.canary.period_seconds
+    if every and period < every:
+        return [
+            f"{filename}: alarms.canary.period_seconds: {period} is shorter than the canary's schedule "
+            f"({environment.canary.schedule}), so most periods would have no data; expected at least {every}"
+        ]
+    return []
 
 
 # --- public API ---------------------------------------------------------------

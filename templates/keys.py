@@ -1,11 +1,12 @@
-"""The environment's KMS key: encrypts its log groups and, later, its secrets."""
+"""The environment's KMS key: encrypts its secrets, its Lambda settings, its notification
+topic and, where the environment asks for it, its log groups."""
 
 from __future__ import annotations
 
 from awacs.aws import Allow, ArnLike, Condition, Principal, Statement
 from troposphere import GetAtt, Output, Sub, Template, kms
 
-from templates import names, policies
+from templates import names, notifications, policies
 from templates.common import RETAIN, new_template, tags
 from templates.config import Config
 
@@ -40,7 +41,7 @@ def key_policy() -> dict:
             )
         ),
     )
-    return policies.document(account, log_groups)
+    return policies.document(account, log_groups, *notifications.key_statements())
 
 
 def add_key(template: Template, config: Config) -> kms.Key:

@@ -27,6 +27,9 @@ PUBLIC_URL = "PublicUrl"
 CLUSTER_NAME = "ClusterName"
 CLUSTER_ARN = "ClusterArn"
 
+# alerts -> every stack with alarms
+ALERT_TOPIC_ARN = "AlertTopicArn"
+
 # health check -> services
 HOOK_FUNCTION_ARN = "HookFunctionArn"
 HOOK_SECURITY_GROUP_ID = "HookSecurityGroupId"
@@ -57,6 +60,11 @@ def template_file(stack: str) -> str:
 def ecr_repository_name(project_name: str, service_name: str) -> str:
     """The ECR repository a service's images live in, shared by every environment."""
     return f"{project_name}/{service_name}"
+
+
+def service_output(service_logical_name: str, what: str) -> str:
+    """A service stack's output, named after the service so the root can tell the services apart."""
+    return f"{service_logical_name}{what}"
 
 
 def service_running_parameter(service_logical_name: str) -> str:

@@ -11,13 +11,14 @@ from collections.abc import Callable
 
 from troposphere import GetAtt, Output, Parameter, Ref, Sub, Template, cloudformation
 
-from templates import cluster, health_check, keys, load_balancer, names, network, service
+from templates import alerts, cluster, health_check, keys, load_balancer, monitoring, names, network, service
 from templates.common import new_template, tags
 from templates.config import Config
 
 # The environment's shared stacks, in creation order: (logical id, template file stem, builder).
 SHARED: tuple[tuple[str, str, Callable[[Config], Template]], ...] = (
     ("KeysStack", "keys", keys.build),
+    ("AlertsStack", "alerts", alerts.build),
     ("NetworkStack", "network", network.build),
     ("LoadBalancerStack", "load-balancer", load_balancer.build),
     ("ClusterStack", "cluster", cluster.build),
@@ -29,6 +30,8 @@ def children(config: Config) -> list[tuple[str, str, Callable[[], Template]]]:
     """Every nested stack: the shared ones, then one per service in project.yaml."""
     stacks = [(title, stem, lambda build=build: build(config)) for title, stem, build in SHARED]
     stacks += [(service.stack_title(s), service.stem(s), lambda s=s: service.build(config, s)) for s in config.project.services]
+    # Last: it names every service's alarms, target groups and log groups.
+    stacks.append(("MonitoringStack", "monitoring", lambda: monitoring.build(config)))
     return stacks
 
 
@@ -95,6 +98,9 @@ def build(config: Config, built: dict[str, Template] | None = None) -> Template:
                 **({"Parameters": parameters} if parameters else {}),
             )
         )
+        duplicated = sorted(set(child.outputs) & set(producers))
+        if duplicated:
+            raise ValueError(f"{title} outputs {duplicated}, which another stack outputs too: the wiring would be ambiguous")
         producers.update({output: stack for output in child.outputs})
     for name, title in ROOT_OUTPUTS.items():
         template.add_output(Output(name, Value=GetAtt(title, f"Outputs.{name}")))

@@ -28,6 +28,7 @@ from troposphere import (
     ec2,
     ecs,
     iam,
+    logs,
     secretsmanager,
     ssm,
 )
@@ -45,6 +46,10 @@ BLUE, GREEN = "Blue", "Green"
 
 def stem(service: Service) -> str:
     return f"service-{service.name}"
+
+
+def log_group_name(config: Config, service: Service) -> str:
+    return f"/ecs/{config.stack_prefix}/{service.name}"
 
 
 def stack_title(service: Service) -> str:
@@ -68,6 +73,7 @@ def add_parameters(template: Template, service: Service) -> dict[str, Parameter]
         names.ENVIRONMENT_KEY_ARN: "String",
         names.HOOK_FUNCTION_ARN: "String",
         names.IMAGE_TAG: "String",
+        names.ALERT_TOPIC_ARN: "String",
     }
     params = {name: template.add_parameter(Parameter(name, Type=kind)) for name, kind in kinds.items()}
     running = names.service_running_parameter(service.logical_name)
@@ -376,8 +382,16 @@ def target_group_metric(metric_id: str, metric: str, group, params, stat: str, p
     )
 
 
-def alarm_settings(spec: AlarmSpec) -> dict:
+def alarm_name(config: Config, service: Service, kind: str) -> str:
+    """Alarm names are fixed, so the environment's composite alarm can name them."""
+    return f"{resource_name(config, service)}-{kind}"
+
+
+def alarm_settings(spec: AlarmSpec, params) -> dict:
+    topic = [Ref(params[names.ALERT_TOPIC_ARN])]
     return {
+        "AlarmActions": topic,
+        "OKActions": topic,
         "EvaluationPeriods": spec.evaluation_periods,
         "DatapointsToAlarm": spec.datapoints_to_alarm,
         "Threshold": spec.threshold,
@@ -392,11 +406,11 @@ def both_groups_alarm(template, config, service, params, groups, title, metric, 
     return template.add_resource(
         cloudwatch.Alarm(
             title,
-            AlarmName=f"{resource_name(config, service)}-{title[:-5].lower()}",
+            AlarmName=alarm_name(config, service, title[:-5].lower()),
             AlarmDescription=f"{service.name}: {what}",
             ComparisonOperator=operator,
             Metrics=queries,
-            **alarm_settings(spec),
+            **alarm_settings(spec, params),
         )
     )
 
@@ -439,7 +453,7 @@ def add_alarms(template: Template, config: Config, service: Service, params, gro
     created["running_tasks"] = template.add_resource(
         cloudwatch.Alarm(
             "RunningTasksAlarm",
-            AlarmName=f"{resource_name(config, service)}-runningtasks",
+            AlarmName=alarm_name(config, service, "runningtasks"),
             AlarmDescription=f"{service.name}: running tasks (CPU samples per period, which needs no Container Insights)",
             Namespace="AWS/ECS",
             MetricName="CPUUtilization",
@@ -450,10 +464,47 @@ def add_alarms(template: Template, config: Config, service: Service, params, gro
             Statistic="SampleCount",
             Period=alarms.running_tasks.period_seconds,
             ComparisonOperator="LessThanThreshold",
-            **alarm_settings(alarms.running_tasks),
+            **alarm_settings(alarms.running_tasks, params),
         )
     )
+    created["error_logs"] = add_error_log_alarm(template, config, service, params)
     return created
+
+
+ERROR_LOG_PATTERN = '{ $.level = "ERROR" }'
+
+
+def error_log_metric(config: Config, service: Service) -> tuple[str, str]:
+    """(namespace, metric name) of the count of a service's ERROR log lines."""
+    return f"{config.project.name}/{config.target}", f"{service.name}-error-log-lines"
+
+
+def add_error_log_alarm(template: Template, config: Config, service: Service, params) -> cloudwatch.Alarm:
+    namespace, metric = error_log_metric(config, service)
+    template.add_resource(
+        logs.MetricFilter(
+            "ErrorLogMetricFilter",
+            LogGroupName=Ref("LogGroup"),
+            FilterPattern=ERROR_LOG_PATTERN,
+            MetricTransformations=[
+                logs.MetricTransformation(MetricNamespace=namespace, MetricName=metric, MetricValue="1", DefaultValue=0)
+            ],
+        )
+    )
+    spec = config.environment.alarms.error_logs
+    return template.add_resource(
+        cloudwatch.Alarm(
+            "ErrorLogsAlarm",
+            AlarmName=alarm_name(config, service, "errorlogs"),
+            AlarmDescription=f"{service.name}: ERROR log lines",
+            Namespace=namespace,
+            MetricName=metric,
+            Statistic="Sum",
+            Period=spec.period_seconds,
+            ComparisonOperator="GreaterThanOrEqualToThreshold",
+            **alarm_settings(spec, params),
+        )
+    )
 
 
 # The hook function gives up after HOOK_MAX_WAIT_SECONDS (10 minutes); ECS waits a little longer.
@@ -626,7 +677,7 @@ def build(config: Config, service: Service) -> Template:
     params = add_parameters(template, service)
     key_arn = Ref(params[names.ENVIRONMENT_KEY_ARN])
     priority = config.project.services.index(service) + 1
-    group = log_group(template, "LogGroup", config, f"/ecs/{config.stack_prefix}/{service.name}", key_arn)
+    group = log_group(template, "LogGroup", config, log_group_name(config, service), key_arn)
     secret = add_secret(template, config, service, key_arn)
     settings = add_settings(template, config, service)
     execution_role = add_execution_role(template, config, service, group, secret, settings, key_arn)
@@ -640,6 +691,11 @@ def build(config: Config, service: Service) -> Template:
     alarms = add_alarms(template, config, service, params, groups)
     ecs_service = add_service(template, config, service, params, task_definition, security_group, groups, rules, alarms)
     add_autoscaling(template, config, service, params, ecs_service, groups)
-    template.add_output(Output("ServiceName", Value=GetAtt(ecs_service, "Name")))
-    template.add_output(Output("RoutePath", Value=service.route_path))
+    outputs = {
+        "ServiceName": GetAtt(ecs_service, "Name"),
+        "BlueTargetGroup": GetAtt(groups[BLUE], "TargetGroupFullName"),
+        "GreenTargetGroup": GetAtt(groups[GREEN], "TargetGroupFullName"),
+    }
+    for what, value in outputs.items():
+        template.add_output(Output(names.service_output(service.logical_name, what), Value=value))
     return template

@@ -1,0 +1,19 @@
+"""The environment's notification topic: every alarm and deployment event goes here."""
+
+from __future__ import annotations
+
+from troposphere import Output, Parameter, Ref, Template
+
+from templates import names, notifications
+from templates.common import new_template
+from templates.config import Config
+
+
+def build(config: Config) -> Template:
+    template = new_template(f"{config.stack_prefix}: notification topic and its subscriptions")
+    key = template.add_parameter(Parameter(names.ENVIRONMENT_KEY_ARN, Type="String"))
+    topic = notifications.add_topic(
+        template, "AlertTopic", f"{config.stack_prefix}-alerts", config.environment.notifications.subscriptions, Ref(key)
+    )
+    template.add_output(Output(names.ALERT_TOPIC_ARN, Value=Ref(topic)))
+    return template

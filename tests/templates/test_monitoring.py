@@ -1,0 +1,222 @@
+"""Notifications, alarms beyond the services', dashboard, saved queries and the log archive."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from templates import alerts, monitoring, names, service, targets
+from templates import config as config_module
+from tests.conftest import PARAMETERS, TARGETS
+from tests.templates.helpers import props, resources_of_type
+
+RENDERED = {target: targets.render(config_module.load(PARAMETERS, target)) for target in TARGETS}
+ALARM_TYPES = ("AWS::CloudWatch::Alarm", "AWS::CloudWatch::CompositeAlarm")
+
+
+def topic_reference(template: dict) -> dict:
+    return {"Ref": names.ALERT_TOPIC_ARN}
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_every_alarm_of_the_environment_notifies_the_topic(target):
+    count = 0
+    for name, template in RENDERED[target].items():
+        for alarm_type in ALARM_TYPES:
+            for logical_id, alarm in resources_of_type(template, alarm_type).items():
+                assert alarm["Properties"]["AlarmActions"] == [topic_reference(template)], f"{name}: {logical_id}"
+                assert template["Parameters"][names.ALERT_TOPIC_ARN]
+                count += 1
+    services = len(config_module.load(PARAMETERS, target).project.services)
+    assert count == 5 * services + 2  # five per service, the composite and the canary
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_the_topic_parameter_comes_from_the_alerts_stack(target):
+    root = RENDERED[target][names.ROOT_TEMPLATE]
+    for title, stack in resources_of_type(root, "AWS::CloudFormation::Stack").items():
+        passed = stack["Properties"].get("Parameters", {})
+        if names.ALERT_TOPIC_ARN in passed:
+            assert passed[names.ALERT_TOPIC_ARN] == {"Fn::GetAtt": ["AlertsStack", f"Outputs.{names.ALERT_TOPIC_ARN}"]}, title
+
+
+def test_subscriptions_follow_the_parameter_file(make_config):
+    subscriptions = [
+        {"protocol": "email", "endpoint": "a@example.com"},
+        {"protocol": "https", "endpoint": "https://hooks.example.com/x"},
+        {"protocol": "sqs", "endpoint": "alerts-queue"},
+        {"protocol": "lambda", "endpoint": "arn:aws:lambda:eu-west-1:123456789012:function:pager"},
+    ]
+    template = alerts.build(make_config(environment={"notifications": {"subscriptions": subscriptions}})).to_dict()
+    created = [props(template, f"AlertTopicSubscription{i + 1}") for i in range(4)]
+    assert [(c["Protocol"], c["Endpoint"]) for c in created] == [
+        ("email", "a@example.com"),
+        ("https", "https://hooks.example.com/x"),
+        ("sqs", {"Fn::Sub": "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:alerts-queue"}),
+        ("lambda", "arn:aws:lambda:eu-west-1:123456789012:function:pager"),
+    ]
+    assert props(template, "AlertTopic")["KmsMasterKeyId"] == {"Ref": names.ENVIRONMENT_KEY_ARN}
+
+
+def test_changing_an_email_changes_exactly_that_subscription(make_config):
+    def render(email: str) -> dict:
+        subscriptions = [{"protocol": "email", "endpoint": email}, {"protocol": "email", "endpoint": "keep@example.com"}]
+        return targets.render(make_config(environment={"notifications": {"subscriptions": subscriptions}}))
+
+    before, after = render("old@example.com"), render("new@example.com")
+    changed = {name for name in before if before[name] != after[name]}
+    assert changed == {"alerts.json"}
+    old, new = before["alerts.json"]["Resources"], after["alerts.json"]["Resources"]
+    assert {k for k in old if old[k] != new[k]} == {"AlertTopicSubscription1"}
+    assert new["AlertTopicSubscription1"]["Properties"]["Endpoint"] == "new@example.com"
+
+
+def test_changing_a_threshold_changes_exactly_that_in_the_rendered_target(make_config):
+    before = targets.render(make_config())
+    after = targets.render(make_config(environment={"alarms": {"latency_p99": {"threshold": 0.75}}}))
+    for name in before:
+        if before[name] == after[name]:
+            continue
+        assert name.startswith("service-"), name
+        old, new = before[name]["Resources"], after[name]["Resources"]
+        assert {k for k in old if old[k] != new[k]} == {"LatencyP99Alarm"}
+        assert new["LatencyP99Alarm"]["Properties"]["Threshold"] == 0.75
+
+
+def test_the_topic_lets_only_cloudwatch_eventbridge_and_pipeline_notifications_publish(make_config):
+    template = alerts.build(make_config()).to_dict()
+    (statement,) = props(template, "AlertTopicPolicy")["PolicyDocument"]["Statement"]
+    assert statement["Principal"] == {
+        "Service": ["cloudwatch.amazonaws.com", "codestar-notifications.amazonaws.com", "events.amazonaws.com"]
+    }
+    assert statement["Action"] == ["sns:Publish"] and statement["Condition"]["StringEquals"]["aws:SourceAccount"]
+
+
+@pytest.mark.parametrize(
+    "protocol, endpoint",
+    [
+        ("email", "not-an-address"),
+        ("https", "http://plain.example.com"),
+        ("sqs", "arn:aws:sns:eu-west-1:123456789012:x"),
+        ("lambda", "my function"),
+        ("sms", "+441234567890"),
+    ],
+)
+def test_invalid_subscriptions_are_rejected_with_a_clear_line(write_parameters, protocol, endpoint):
+    directory = write_parameters(environment={"notifications": {"subscriptions": [{"protocol": protocol, "endpoint": endpoint}]}})
+    with pytest.raises(config_module.ConfigError) as raised:
+        config_module.load(directory, "staging")
+    (line,) = raised.value.problems
+    key = "protocol" if protocol == "sms" else "endpoint"
+    assert re.search(rf"staging\.yaml: notifications\.subscriptions\[0\]\.{key}: ", line), line
+    assert "expected" in line
+
+
+def test_composite_alarm_goes_off_when_any_service_is_unhealthy():
+    cfg = config_module.load(PARAMETERS, "staging")
+    rule = props(RENDERED["staging"]["monitoring.json"], "AnyServiceUnhealthyAlarm")["AlarmRule"]
+    service_alarms = {
+        props(t, title)["AlarmName"]
+        for name, t in RENDERED["staging"].items()
+        if name.startswith("service-")
+        for title in ("HealthyHostsAlarm", "RunningTasksAlarm", "Target5xxAlarm")
+    }
+    assert set(re.findall(r'ALARM\("([^"]+)"\)', rule)) == service_alarms
+    assert rule.count(" OR ") == 3 * len(cfg.project.services) - 1
+
+
+def test_error_log_lines_are_counted_and_alarmed_per_service():
+    cfg = config_module.load(PARAMETERS, "production")
+    for s in cfg.project.services:
+        template = RENDERED["production"][f"{service.stem(s)}.json"]
+        metric_filter = props(template, "ErrorLogMetricFilter")
+        assert metric_filter["LogGroupName"] == {"Ref": "LogGroup"} and "ERROR" in metric_filter["FilterPattern"]
+        transformation = metric_filter["MetricTransformations"][0]
+        alarm = props(template, "ErrorLogsAlarm")
+        assert (alarm["Namespace"], alarm["MetricName"]) == (transformation["MetricNamespace"], transformation["MetricName"])
+        assert alarm["Threshold"] == cfg.environment.alarms.error_logs.threshold
+
+
+def test_the_canary_runs_on_the_environments_schedule_with_an_alarm(make_config):
+    cfg = make_config(
+        environment={"canary": {"schedule": "rate(10 minutes)"}, "alarms": {"canary": {"threshold": 1, "period_seconds": 600}}}
+    )
+    template = monitoring.build(cfg).to_dict()
+    assert props(template, "CanarySchedule")["ScheduleExpression"] == "rate(10 minutes)"
+    assert props(template, "CanarySchedule")["Targets"][0]["Arn"] == {"Ref": names.CANARY_FUNCTION_ARN}
+    assert props(template, "CanarySchedulePermission")["Principal"] == "events.amazonaws.com"
+    alarm = props(template, "CanaryAlarm")
+    dimensions = [m["MetricStat"]["Metric"]["Dimensions"][0]["Value"] for m in alarm["Metrics"] if "MetricStat" in m]
+    assert dimensions == [s.name for s in cfg.project.services]
+    assert alarm["TreatMissingData"] == "breaching"
+
+
+def test_a_canary_alarm_period_shorter_than_its_schedule_is_rejected(write_parameters):
+    directory = write_parameters(
+        environment={"canary": {"schedule": "rate(15 minutes)"}, "alarms": {"canary": {"threshold": 1, "period_seconds": 300}}}
+    )
+    with pytest.raises(config_module.ConfigError) as raised:
+        config_module.load(directory, "staging")
+    assert "alarms.canary.period_seconds: 300 is shorter than the canary's schedule" in raised.value.problems[0]
+
+
+def test_deployment_failures_and_rollbacks_go_to_the_topic():
+    rule = props(RENDERED["staging"]["monitoring.json"], "DeploymentFailuresRule")
+    pattern = rule["EventPattern"]
+    assert pattern["source"] == ["aws.ecs"] and pattern["detail-type"] == ["ECS Deployment State Change"]
+    names_matched = [branch["detail"]["eventName"] for branch in pattern["$or"]]
+    assert names_matched == [["SERVICE_DEPLOYMENT_FAILED"], ["SERVICE_DEPLOYMENT_IN_PROGRESS"]]
+    assert rule["Targets"][0]["Arn"] == {"Ref": names.ALERT_TOPIC_ARN}
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_dashboard_widgets_name_metrics_of_resources_that_exist(target):
+    rendered = RENDERED[target]
+    cfg = config_module.load(PARAMETERS, target)
+    dashboard = props(rendered["monitoring.json"], "Dashboard")["DashboardBody"]["Fn::Sub"]
+    body, variables = json.loads(dashboard[0]), dashboard[1]
+    placeholders = set(re.findall(r"\$\{([^}]+)\}", dashboard[0])) - {"AWS::Region"}
+    assert placeholders == set(variables)
+    monitoring_params = rendered["monitoring.json"]["Parameters"]
+    assert all(value["Ref"] in monitoring_params for value in variables.values())
+    root_stack = rendered[names.ROOT_TEMPLATE]["Resources"]["MonitoringStack"]["Properties"]["Parameters"]
+    for s in cfg.project.services:
+        for colour in ("BlueTargetGroup", "GreenTargetGroup"):
+            output = names.service_output(s.logical_name, colour)
+            assert root_stack[output] == {"Fn::GetAtt": [service.stack_title(s), f"Outputs.{output}"]}
+            assert output in rendered[f"{service.stem(s)}.json"]["Outputs"]
+    ecs_services = {f"{cfg.stack_prefix}-{s.name}" for s in cfg.project.services}
+    titles = [w["properties"]["title"] for w in body["widgets"]]
+    assert titles[:3] == ["ALB requests", "ALB errors", "ALB latency p99"]
+    for widget in body["widgets"]:
+        for metric in widget["properties"]["metrics"]:
+            if metric[0] == "AWS/ECS":
+                assert metric[metric.index("ServiceName") + 1] in ecs_services
+            if names.CANARY_METRICS_NAMESPACE == metric[0]:
+                assert metric[3] in {s.name for s in cfg.project.services}
+    per_service = {"requests", "5XX", "latency p50 / p99", "CPU / memory %", "running tasks", "canary"}
+    for s in cfg.project.services:
+        assert {t.split(": ", 1)[1] for t in titles if t.startswith(f"{s.name}: ")} == per_service
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_saved_queries_read_log_groups_that_exist(target):
+    rendered = RENDERED[target]
+    groups = {props(t, "LogGroup")["LogGroupName"] for name, t in rendered.items() if name.startswith("service-")}
+    queries = resources_of_type(rendered["monitoring.json"], "AWS::Logs::QueryDefinition")
+    assert len(queries) == 3
+    for query in queries.values():
+        assert set(query["Properties"]["LogGroupNames"]) == groups
+
+
+def test_the_archive_exists_only_where_the_environment_asks_for_it():
+    assert "LogArchiveStream" in RENDERED["production"]["monitoring.json"]["Resources"]
+    assert "LogArchiveStream" not in RENDERED["staging"]["monitoring.json"]["Resources"]
+    production = RENDERED["production"]["monitoring.json"]
+    subscriptions = resources_of_type(production, "AWS::Logs::SubscriptionFilter")
+    groups = {props(t, "LogGroup")["LogGroupName"] for name, t in RENDERED["production"].items() if name.startswith("service-")}
+    assert {s["Properties"]["LogGroupName"] for s in subscriptions.values()} == groups
+    bucket = props(production, "LogArchiveBucket")
+    assert bucket["LifecycleConfiguration"]["Rules"][0]["ExpirationInDays"] == 2557
