@@ -1,5 +1,6 @@
 """The shared kit: routing, request ids, JSON logs, limits, SIGTERM, container health check."""
 
+import http.client
 import json
 import os
 import select
@@ -164,8 +165,19 @@ def test_json_is_returned_with_content_type(server_url):
 
 
 def test_oversized_body_is_413(server_url):
-    status, _, body = fetch(server_url + "/demo/echo", data=b"x" * (1024 * 1024 + 1), method="POST")
-    assert status == 413 and "larger than" in json.loads(body)["error"]
+    # Only the declared length is sent: the server must refuse on it without reading the body
+    # (sending the whole body races the server closing the connection after its answer).
+    host, port = server_url.split("//", 1)[1].split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=5)
+    try:
+        connection.putrequest("POST", "/demo/echo")
+        connection.putheader("Content-Type", "application/json")
+        connection.putheader("Content-Length", str(1024 * 1024 + 1))
+        connection.endheaders()
+        response = connection.getresponse()
+        assert response.status == 413 and "larger than" in json.loads(response.read())["error"]
+    finally:
+        connection.close()
 
 
 def test_container_health_check(server_url, monkeypatch):
