@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from awacs.aws import Bool, Condition, Deny, Principal, Statement
-from troposphere import GetAtt, Ref, Sub, Tags, Template, logs, s3
+from troposphere import GetAtt, Ref, Sub, Tags, Template, iam, logs, s3
 
 from templates import policies
 from templates.config import Config
@@ -55,9 +55,7 @@ def secure_bucket(
             UpdateReplacePolicy=RETAIN,
             BucketEncryption=s3.BucketEncryption(
                 ServerSideEncryptionConfiguration=[
-                    s3.ServerSideEncryptionRule(
-                        ServerSideEncryptionByDefault=encryption, BucketKeyEnabled=kms_key_arn is not None
-                    )
+                    s3.ServerSideEncryptionRule(ServerSideEncryptionByDefault=encryption, BucketKeyEnabled=kms_key_arn is not None)
                 ]
             ),
             VersioningConfiguration=s3.VersioningConfiguration(Status="Enabled"),
@@ -124,3 +122,14 @@ def skip_checks(resource, reasons: dict[str, str]):
     metadata["checkov"] = checkov
     resource.Metadata = metadata
     return resource
+
+
+def role(template: Template, title: str, service, policy_name: str, *statements) -> iam.Role:
+    """A role the given AWS service assumes (for this account only), with one inline policy."""
+    return template.add_resource(
+        iam.Role(
+            title,
+            AssumeRolePolicyDocument=policies.trust(service),
+            Policies=[iam.Policy(PolicyName=policy_name, PolicyDocument=policies.document(*statements))],
+        )
+    )

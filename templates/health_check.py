@@ -17,7 +17,7 @@ from awacs.aws import Condition, StringEquals
 from troposphere import GetAtt, Output, Parameter, Ref, Sub, Template, awslambda, ec2, iam
 
 from templates import names, policies
-from templates.common import log_group, new_template, skip_checks, tags
+from templates.common import log_group, new_template, role, skip_checks, tags
 from templates.config import Config
 
 RUNTIME = "python3.12"
@@ -67,14 +67,9 @@ def add_hook_security_group(template: Template, config: Config, params) -> ec2.S
 
 
 def add_role(template: Template, title: str, group, key_arn, statements: list) -> iam.Role:
+    """A function's role: write its own log group, decrypt its settings, and ``statements``."""
     base = [policies.write_logs(Ref(group)), policies.allow(["kms:Decrypt"], [key_arn])]
-    return template.add_resource(
-        iam.Role(
-            title,
-            AssumeRolePolicyDocument=policies.trust("lambda.amazonaws.com"),
-            Policies=[iam.Policy(PolicyName="health-check", PolicyDocument=policies.document(*base, *statements))],
-        )
-    )
+    return role(template, title, "lambda.amazonaws.com", "health-check", *base, *statements)
 
 
 def ec2_arn(resource: str) -> Sub:

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 
-from troposphere import GetAtt, Parameter, Ref, Sub, Template, awslambda, cloudwatch, events, firehose, iam, logs
+from troposphere import GetAtt, Parameter, Ref, Sub, Template, awslambda, cloudwatch, events, firehose, logs
 
 from templates import names, policies, service
-from templates.common import new_template, secure_bucket
+from templates.common import new_template, role, secure_bucket
 from templates.config import Config, Service
 
 # The alarms of a service whose state says "unhealthy", for the composite alarm.
@@ -286,29 +286,14 @@ def add_archive(template: Template, config: Config, params) -> None:
     key = Ref(params[names.ENVIRONMENT_KEY_ARN])
     bucket = secure_bucket(template, "LogArchiveBucket", config, config.environment.logs.archive_expiry_days, kms_key_arn=key)
     bucket_arn = GetAtt(bucket, "Arn")
-    writer = template.add_resource(
-        iam.Role(
-            "ArchiveDeliveryRole",
-            AssumeRolePolicyDocument=policies.trust("firehose.amazonaws.com"),
-            Policies=[
-                iam.Policy(
-                    PolicyName="write-archive",
-                    PolicyDocument=policies.document(
-                        policies.allow(
-                            [
-                                "s3:PutObject",
-                                "s3:AbortMultipartUpload",
-                                "s3:GetBucketLocation",
-                                "s3:ListBucket",
-                                "s3:ListBucketMultipartUploads",
-                            ],
-                            [bucket_arn, Sub("${Arn}/*", Arn=bucket_arn)],
-                        ),
-                        policies.allow(["kms:GenerateDataKey", "kms:Decrypt"], [key]),
-                    ),
-                )
-            ],
-        )
+    archive_actions = ["s3:PutObject", "s3:AbortMultipartUpload", "s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"]
+    writer = role(
+        template,
+        "ArchiveDeliveryRole",
+        "firehose.amazonaws.com",
+        "write-archive",
+        policies.allow(archive_actions, [bucket_arn, Sub("${Arn}/*", Arn=bucket_arn)]),
+        policies.allow(["kms:GenerateDataKey", "kms:Decrypt"], [key]),
     )
     stream = template.add_resource(
         firehose.DeliveryStream(
@@ -331,19 +316,12 @@ def add_archive(template: Template, config: Config, params) -> None:
             ),
         )
     )
-    sender = template.add_resource(
-        iam.Role(
-            "ArchiveSubscriptionRole",
-            AssumeRolePolicyDocument=policies.trust(Sub("logs.${AWS::Region}.amazonaws.com")),
-            Policies=[
-                iam.Policy(
-                    PolicyName="send-to-archive",
-                    PolicyDocument=policies.document(
-                        policies.allow(["firehose:PutRecord", "firehose:PutRecordBatch"], [GetAtt(stream, "Arn")])
-                    ),
-                )
-            ],
-        )
+    sender = role(
+        template,
+        "ArchiveSubscriptionRole",
+        Sub("logs.${AWS::Region}.amazonaws.com"),
+        "send-to-archive",
+        policies.allow(["firehose:PutRecord", "firehose:PutRecordBatch"], [GetAtt(stream, "Arn")]),
     )
     for s in config.project.services:
         template.add_resource(

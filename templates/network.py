@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from troposphere import GetAtt, GetAZs, Join, Output, Parameter, Ref, Select, Sub, Template, ec2, iam
+from troposphere import GetAtt, GetAZs, Join, Output, Parameter, Ref, Select, Sub, Template, ec2
 
 from templates import names, policies
-from templates.common import log_group, new_template, tags
+from templates.common import log_group, new_template, role, tags
 from templates.config import INTERFACE_ENDPOINTS, Config, carve_subnets
 
 
@@ -55,9 +55,7 @@ def add_public_routing(template: Template, config: Config, vpc: ec2.VPC, subnets
     )
     for index, subnet in enumerate(subnets):
         template.add_resource(
-            ec2.SubnetRouteTableAssociation(
-                f"PublicSubnet{index + 1}RouteTableAssociation", SubnetId=Ref(subnet), RouteTableId=Ref(table)
-            )
+            ec2.SubnetRouteTableAssociation(f"PublicSubnet{index + 1}RouteTableAssociation", SubnetId=Ref(subnet), RouteTableId=Ref(table))
         )
     return attachment
 
@@ -67,9 +65,7 @@ def add_nat_gateways(template: Template, config: Config, public: list[ec2.Subnet
     count = {"none": 0, "single": 1, "per-az": len(public)}[config.environment.network.nat_mode]
     gateways = []
     for index in range(count):
-        address = template.add_resource(
-            ec2.EIP(f"NatAddress{index + 1}", Domain="vpc", DependsOn=[attachment.title], Tags=tags(config))
-        )
+        address = template.add_resource(ec2.EIP(f"NatAddress{index + 1}", Domain="vpc", DependsOn=[attachment.title], Tags=tags(config)))
         gateways.append(
             template.add_resource(
                 ec2.NatGateway(
@@ -91,9 +87,7 @@ def add_private_routing(
     for index, subnet in enumerate(subnets):
         table = template.add_resource(ec2.RouteTable(f"PrivateRouteTable{index + 1}", VpcId=Ref(vpc), Tags=tags(config)))
         template.add_resource(
-            ec2.SubnetRouteTableAssociation(
-                f"PrivateSubnet{index + 1}RouteTableAssociation", SubnetId=Ref(subnet), RouteTableId=Ref(table)
-            )
+            ec2.SubnetRouteTableAssociation(f"PrivateSubnet{index + 1}RouteTableAssociation", SubnetId=Ref(subnet), RouteTableId=Ref(table))
         )
         if nat_gateways:
             template.add_resource(
@@ -108,9 +102,7 @@ def add_private_routing(
     return tables
 
 
-def add_endpoints(
-    template: Template, config: Config, vpc: ec2.VPC, subnets: list[ec2.Subnet], tables: list[ec2.RouteTable]
-) -> None:
+def add_endpoints(template: Template, config: Config, vpc: ec2.VPC, subnets: list[ec2.Subnet], tables: list[ec2.RouteTable]) -> None:
     """S3 gateway endpoint (free) and the interface endpoints the environment lists."""
     network = config.environment.network
     template.add_resource(
@@ -130,9 +122,7 @@ def add_endpoints(
             GroupDescription="HTTPS from inside the VPC to the interface endpoints",
             VpcId=Ref(vpc),
             SecurityGroupIngress=[
-                ec2.SecurityGroupRule(
-                    IpProtocol="tcp", FromPort=443, ToPort=443, CidrIp=network.vpc_cidr, Description="HTTPS from the VPC"
-                )
+                ec2.SecurityGroupRule(IpProtocol="tcp", FromPort=443, ToPort=443, CidrIp=network.vpc_cidr, Description="HTTPS from the VPC")
             ],
             SecurityGroupEgress=[
                 ec2.SecurityGroupRule(
@@ -162,13 +152,7 @@ def add_flow_logs(template: Template, config: Config, vpc: ec2.VPC) -> None:
     if config.environment.logs.kms_encrypted:
         key_arn = Ref(template.add_parameter(Parameter(names.ENVIRONMENT_KEY_ARN, Type="String")))
     group = log_group(template, "FlowLogGroup", config, f"/vpc/{config.stack_prefix}/flow-logs", key_arn)
-    role = template.add_resource(
-        iam.Role(
-            "FlowLogRole",
-            AssumeRolePolicyDocument=policies.trust("vpc-flow-logs.amazonaws.com"),
-            Policies=[iam.Policy(PolicyName="write-flow-logs", PolicyDocument=policies.document(policies.write_logs(Ref(group))))],
-        )
-    )
+    flow_role = role(template, "FlowLogRole", "vpc-flow-logs.amazonaws.com", "write-flow-logs", policies.write_logs(Ref(group)))
     template.add_resource(
         ec2.FlowLog(
             "FlowLog",
@@ -177,7 +161,7 @@ def add_flow_logs(template: Template, config: Config, vpc: ec2.VPC) -> None:
             TrafficType="ALL",
             LogDestinationType="cloud-watch-logs",
             LogGroupName=Ref(group),
-            DeliverLogsPermissionArn=GetAtt(role, "Arn"),
+            DeliverLogsPermissionArn=GetAtt(flow_role, "Arn"),
         )
     )
 

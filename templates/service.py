@@ -36,7 +36,7 @@ from troposphere import applicationautoscaling as scaling
 from troposphere import elasticloadbalancingv2 as elb
 
 from templates import names, policies
-from templates.common import RETAIN, log_group, new_template, skip_checks, tags
+from templates.common import RETAIN, log_group, new_template, role, skip_checks, tags
 from templates.config import AlarmSpec, Config, Service
 
 CONTAINER = "app"
@@ -153,31 +153,13 @@ def add_execution_role(template: Template, config: Config, service: Service, gro
             condition=Condition(StringEquals({"kms:ViaService": Sub("secretsmanager.${AWS::Region}.amazonaws.com")})),
         ),
     ]
-    return template.add_resource(
-        iam.Role(
-            "ExecutionRole",
-            AssumeRolePolicyDocument=policies.trust("ecs-tasks.amazonaws.com"),
-            Policies=[iam.Policy(PolicyName="start-task", PolicyDocument=policies.document(*statements))],
-        )
-    )
+    return role(template, "ExecutionRole", "ecs-tasks.amazonaws.com", "start-task", *statements)
 
 
 def add_task_role(template: Template, config: Config, service: Service, settings) -> iam.Role:
     """What the running code may do: re-read its own settings, nothing else."""
-    return template.add_resource(
-        iam.Role(
-            "TaskRole",
-            AssumeRolePolicyDocument=policies.trust("ecs-tasks.amazonaws.com"),
-            Policies=[
-                iam.Policy(
-                    PolicyName="own-settings",
-                    PolicyDocument=policies.document(
-                        policies.allow(["ssm:GetParameter", "ssm:GetParameters"], [parameter_arn(p) for p in settings.values()])
-                    ),
-                )
-            ],
-        )
-    )
+    own_settings = policies.allow(["ssm:GetParameter", "ssm:GetParameters"], [parameter_arn(p) for p in settings.values()])
+    return role(template, "TaskRole", "ecs-tasks.amazonaws.com", "own-settings", own_settings)
 
 
 # --- task definition ---------------------------------------------------------------
@@ -336,28 +318,12 @@ def add_load_balancer_role(template: Template, groups, rules) -> iam.Role:
             sid="MoveTasks",
         ),
     ]
-    return template.add_resource(
-        iam.Role(
-            "BlueGreenRole",
-            AssumeRolePolicyDocument=policies.trust("ecs.amazonaws.com"),
-            Policies=[iam.Policy(PolicyName="shift-traffic", PolicyDocument=policies.document(*statements))],
-        )
-    )
+    return role(template, "BlueGreenRole", "ecs.amazonaws.com", "shift-traffic", *statements)
 
 
 def add_hook_role(template: Template, params) -> iam.Role:
-    return template.add_resource(
-        iam.Role(
-            "LifecycleHookRole",
-            AssumeRolePolicyDocument=policies.trust("ecs.amazonaws.com"),
-            Policies=[
-                iam.Policy(
-                    PolicyName="invoke-health-check",
-                    PolicyDocument=policies.document(policies.allow(["lambda:InvokeFunction"], [Ref(params[names.HOOK_FUNCTION_ARN])])),
-                )
-            ],
-        )
-    )
+    invoke = policies.allow(["lambda:InvokeFunction"], [Ref(params[names.HOOK_FUNCTION_ARN])])
+    return role(template, "LifecycleHookRole", "ecs.amazonaws.com", "invoke-health-check", invoke)
 
 
 # --- alarms ------------------------------------------------------------------------------
@@ -590,35 +556,37 @@ def add_autoscaling(template: Template, config: Config, service: Service, params
             ScheduledActions=off_hours_actions(config) or Ref("AWS::NoValue"),
         )
     )
-    template.add_resource(
-        scaling.ScalingPolicy(
-            "CpuScalingPolicy",
-            PolicyName=f"{resource_name(config, service)}-cpu",
-            PolicyType="TargetTrackingScaling",
-            ScalingTargetId=Ref(target),
-            TargetTrackingScalingPolicyConfiguration=scaling.TargetTrackingScalingPolicyConfiguration(
-                TargetValue=float(settings.cpu_target_percent),
-                PredefinedMetricSpecification=scaling.PredefinedMetricSpecification(PredefinedMetricType="ECSServiceAverageCPUUtilization"),
-                ScaleInCooldown=settings.scale_in_cooldown_seconds,
-                ScaleOutCooldown=settings.scale_out_cooldown_seconds,
-            ),
-        )
-    )
-    template.add_resource(
-        scaling.ScalingPolicy(
-            "RequestsScalingPolicy",
-            PolicyName=f"{resource_name(config, service)}-requests",
-            PolicyType="TargetTrackingScaling",
-            ScalingTargetId=Ref(target),
-            TargetTrackingScalingPolicyConfiguration=scaling.TargetTrackingScalingPolicyConfiguration(
-                TargetValue=float(settings.requests_per_target),
-                CustomizedMetricSpecification=requests_per_task(params, groups),
-                ScaleInCooldown=settings.scale_in_cooldown_seconds,
-                ScaleOutCooldown=settings.scale_out_cooldown_seconds,
-            ),
-        )
+    cpu = scaling.PredefinedMetricSpecification(PredefinedMetricType="ECSServiceAverageCPUUtilization")
+    add_tracking_policy(template, config, service, target, "Cpu", settings.cpu_target_percent, PredefinedMetricSpecification=cpu)
+    add_tracking_policy(
+        template,
+        config,
+        service,
+        target,
+        "Requests",
+        settings.requests_per_target,
+        CustomizedMetricSpecification=requests_per_task(params, groups),
     )
     return target
+
+
+def add_tracking_policy(template: Template, config: Config, service: Service, target, name: str, value: int, **metric):
+    """A target-tracking policy holding ``value`` of the given metric, with the environment's cooldowns."""
+    settings = config.environment.services.scaling
+    return template.add_resource(
+        scaling.ScalingPolicy(
+            f"{name}ScalingPolicy",
+            PolicyName=f"{resource_name(config, service)}-{name.lower()}",
+            PolicyType="TargetTrackingScaling",
+            ScalingTargetId=Ref(target),
+            TargetTrackingScalingPolicyConfiguration=scaling.TargetTrackingScalingPolicyConfiguration(
+                TargetValue=float(value),
+                ScaleInCooldown=settings.scale_in_cooldown_seconds,
+                ScaleOutCooldown=settings.scale_out_cooldown_seconds,
+                **metric,
+            ),
+        )
+    )
 
 
 def requests_per_task(params, groups) -> scaling.CustomizedMetricSpecification:

@@ -22,8 +22,9 @@ def render_all() -> dict[str, dict[str, dict]]:
 
 
 def main() -> None:
+    everything = render_all()  # before removing anything, so a rendering error leaves the snapshots alone
     shutil.rmtree(SNAPSHOTS, ignore_errors=True)
-    for target, rendered in render_all().items():
+    for target, rendered in everything.items():
         directory = SNAPSHOTS / target
         directory.mkdir(parents=True)
         for name, template in rendered.items():
