@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import collections
 import io
+import logging
 import os
 import sys
 from pathlib import Path
@@ -27,6 +28,9 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "deploy")]
 import boto3  # noqa: E402
 from deploy_helpers import FIXTURES, Tokens, fast_poll, fixture_templates  # noqa: E402
 from moto.server import ThreadedMotoServer  # noqa: E402
+
+# The local server logs every request; the figures below are what matters.
+logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
 from deployer import workflow  # noqa: E402
 from deployer.aws import Aws, global_template_url  # noqa: E402
