@@ -8,7 +8,7 @@ from pathlib import Path
 
 from builder.lint import DEFAULT_REGIONS, Finding, lint_template
 from templates import config as config_module
-from templates import targets
+from templates import pipeline_config, targets
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,11 @@ def write_target(rendered: dict[str, dict], directory: Path) -> dict[Path, str]:
 
 
 def build_target(
-    cfg: config_module.Config, output: Path, result: BuildResult, regions: tuple[str, ...] = DEFAULT_REGIONS, lint: bool = True
+    cfg: config_module.Config | pipeline_config.PipelineConfig,
+    output: Path,
+    result: BuildResult,
+    regions: tuple[str, ...] = DEFAULT_REGIONS,
+    lint: bool = True,
 ) -> None:
     started = time.perf_counter()
     rendered = targets.render(cfg)
@@ -70,14 +74,14 @@ def build_target(
     result.lint_seconds += time.perf_counter() - started
 
 
-def load_targets(parameters: Path, names: list[str]) -> list[config_module.Config]:
+def load_targets(parameters: Path, names: list[str]) -> list[config_module.Config | pipeline_config.PipelineConfig]:
     """Load every named target (or all of them), collecting every configuration problem."""
-    names = names or config_module.available_targets(parameters)
+    names = names or targets.target_names(parameters)
     problems: list[str] = []
     configs = []
     for name in names:
         try:
-            configs.append(config_module.load(parameters, name))
+            configs.append(targets.load_target(parameters, name))
         except config_module.ConfigError as error:
             problems += [p for p in error.problems if p not in problems]
     if problems:

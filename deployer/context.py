@@ -29,8 +29,7 @@ class Options:
 
 
 def render_templates(config) -> dict[str, dict]:
-    # Imported late: the template side may still be in progress, and commands
-    # that render nothing (--bootstrap, --follow, --delete) must not need it.
+    # Imported late: commands that render nothing (--bootstrap, --follow, --delete) need no troposphere.
     from templates import targets
 
     return targets.render(config)

@@ -19,23 +19,25 @@ from deployer.follow import Follower, in_progress, operation_start
 from deployer.uploads import Uploader
 from templates import bootstrap as bootstrap_template
 from templates import names
-from templates.config import Config, ConfigError, load, load_project
+from templates.config import Config, ConfigError, load_project
+from templates.pipeline_config import PipelineConfig
+from templates.targets import load_target
 
 JSON = "application/json"
 ZIP = "application/zip"
 
 
-def load_config(options: Options) -> Config:
+def load_config(options: Options) -> Config | PipelineConfig:
     if not options.target:
         raise UsageError("--env TARGET is required")
     try:
-        return load(options.parameters_dir, options.target)
+        return load_target(options.parameters_dir, options.target)
     except ConfigError as error:
         raise UsageError("\n".join(error.problems)) from None
 
 
-def deploy_target(config: Config) -> Target:
-    return Target(config.target, config.environment.protected, f"python deploy.py --env {config.target} --follow")
+def deploy_target(config: Config | PipelineConfig) -> Target:
+    return Target(config.target, config.protected, f"python deploy.py --env {config.target} --follow")
 
 
 def size(count: int) -> str:
@@ -88,7 +90,7 @@ def deploy(options: Options, ctx: Context) -> int:
     tags = {"project": config.project.name, "target": config.target, "commit": commit or "unknown"}
 
     if options.package_only:
-        write_package(options.output, packaged, values, tags, config.environment.protected)
+        write_package(options.output, packaged, values, tags, config.protected)
         ctx.console.say(f"packaged {config.stack_prefix} into {options.output}")
         return 0
 
@@ -106,7 +108,7 @@ def deploy(options: Options, ctx: Context) -> int:
     outcome, tree = shipped
     if not outcome.succeeded:
         raise report_failure(ctx, config.stack_prefix, outcome)
-    if config.environment.protected:
+    if config.protected:
         stacks.protect(cfn, outcome.stack)
         ctx.console.say("termination protection and the stateful-resource stack policy are in place")
     prefix = record.archive(

@@ -392,6 +392,10 @@ class Config:
     def stack_prefix(self) -> str:
         return f"{self.project.name}-{self.target}"
 
+    @property
+    def protected(self) -> bool:
+        return self.environment.protected
+
 
 # --- generic, field-driven loading -------------------------------------------
 

@@ -3,16 +3,35 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
-from templates import names, root
-from templates.config import Config
+from templates import names, pipeline, pipeline_config, root
+from templates.config import Config, available_targets, load
+from templates.pipeline_config import PipelineConfig
 
 
-def render(config: Config) -> dict[str, dict]:
-    """File name -> template dict; the root is ``names.ROOT_TEMPLATE``, nested ones beside it."""
-    children = root.build_children(config)
+def target_names(parameters: Path) -> list[str]:
+    """Every target: each environment file, and ``pipeline`` when parameters/pipeline.yaml exists."""
+    environments = available_targets(parameters)
+    return environments + [pipeline_config.TARGET] if pipeline_config.has_pipeline(parameters) else environments
+
+
+def load_target(parameters: Path, name: str) -> Config | PipelineConfig:
+    """One target's validated configuration: the pipeline's, or an environment's."""
+    if name == pipeline_config.TARGET and pipeline_config.has_pipeline(parameters):
+        return pipeline_config.load_pipeline(parameters)
+    return load(parameters, name)
+
+
+def render(config: Config | PipelineConfig) -> dict[str, dict]:
+    """File name -> template dict; the root is ``names.ROOT_TEMPLATE``, nested ones beside it.
+
+    An environment's Config renders the environment's stacks; a PipelineConfig the pipeline's.
+    """
+    module = pipeline if isinstance(config, PipelineConfig) else root
+    children = module.build_children(config)
     rendered = {names.template_file(stem): template.to_dict() for stem, template in children.items()}
-    rendered[names.ROOT_TEMPLATE] = root.build(config, children).to_dict()
+    rendered[names.ROOT_TEMPLATE] = module.build(config, children).to_dict()
     return dict(sorted(rendered.items()))
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from templates import config as config_module
 from templates import targets
+from templates.targets import load_target, target_names
 
 REPO = Path(__file__).resolve().parents[1]
 SNAPSHOTS = REPO / "tests" / "snapshots"
@@ -18,7 +18,8 @@ PARAMETERS = REPO / "parameters"
 
 
 def render_all() -> dict[str, dict[str, dict]]:
-    return {target: targets.render(config_module.load(PARAMETERS, target)) for target in config_module.available_targets(PARAMETERS)}
+    """Every target a build renders: each environment, and the pipeline."""
+    return {target: targets.render(load_target(PARAMETERS, target)) for target in target_names(PARAMETERS)}
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ import pytest
 import build
 from builder import render as render_module
 from templates import targets
-from tests.conftest import PARAMETERS, REPO, TARGETS, make_services
+from tests.conftest import ALL_TARGETS, PARAMETERS, PIPELINE, REPO, TARGETS, make_services
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +28,7 @@ def files(directory) -> dict[str, bytes]:
 
 def test_every_target_is_rendered_with_zero_findings(built, capsys):
     rendered = files(built)
-    assert {name.split("/")[0] for name in rendered} == set(TARGETS)
+    assert {name.split("/")[0] for name in rendered} == set(ALL_TARGETS)  # every environment, and the pipeline
     assert all(name.endswith(".json") for name in rendered)
 
 
@@ -134,9 +134,50 @@ def test_no_template_exceeds_sixty_percent_of_any_limit(make_config, target, ser
 
 
 def test_the_repository_configuration_loads_for_every_target():
-    assert [c.target for c in render_module.load_targets(PARAMETERS, [])] == TARGETS
+    assert [c.target for c in render_module.load_targets(PARAMETERS, [])] == ALL_TARGETS
 
 
 def test_written_json_is_canonical(built):
     for name, content in files(built).items():
         assert content.decode() == targets.to_json(json.loads(content)), name
+
+
+def test_env_pipeline_renders_the_pipeline_target(tmp_path, capsys):
+    assert build.main(["--env", PIPELINE, "--output", str(tmp_path), "--no-lint"]) == 0
+    assert {p.name for p in (tmp_path / PIPELINE).iterdir()} == {"root.json", "ecr.json"}
+    assert f"{PIPELINE}/root.json" in capsys.readouterr().out
+
+
+def test_the_pipeline_is_built_only_when_its_file_exists(tmp_path):
+    for name in ["project.yaml", *[f"{t}.yaml" for t in TARGETS]]:
+        (tmp_path / name).write_text((PARAMETERS / name).read_text())
+    assert PIPELINE not in targets.target_names(tmp_path)
+    (tmp_path / "pipeline.yaml").write_text((PARAMETERS / "pipeline.yaml").read_text())
+    assert targets.target_names(tmp_path) == TARGETS + [PIPELINE]
+
+
+def test_a_pipeline_configuration_error_exits_2_naming_the_file_and_key(tmp_path):
+    for name in ["project.yaml", *[f"{t}.yaml" for t in TARGETS]]:
+        (tmp_path / name).write_text((PARAMETERS / name).read_text())
+    bad = "source:\n  repository: org/shop\necr:\n  keep_tagged_images: 0\napproval:\n  timeout_minutes: 2\n"
+    (tmp_path / "pipeline.yaml").write_text(bad)
+    result = subprocess.run(
+        [sys.executable, "build.py", "--parameters", str(tmp_path), "--env", PIPELINE, "--no-lint", "--output", str(tmp_path / "out")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "pipeline.yaml: approval.timeout_minutes: 2 is not accepted; expected an integer from 5 to 86400" in result.stderr
+    assert "pipeline.yaml: ecr.keep_tagged_images: 0 is not accepted; expected an integer from 1 to 1000" in result.stderr
+
+
+@pytest.mark.parametrize("service_count", [3, 10, 30])
+def test_no_pipeline_template_exceeds_sixty_percent_of_any_limit(make_pipeline_config, service_count):
+    cfg = make_pipeline_config(
+        project={"services": make_services(service_count)}, pipeline={"build": {"test_commands": []}, "integration_tests": []}
+    )
+    for report in reports_for(cfg):
+        for limit, maximum in LIMITS.items():
+            assert getattr(report, limit) <= HEADROOM * maximum, f"{report.file}: {limit} {getattr(report, limit)} > 60% of {maximum}"

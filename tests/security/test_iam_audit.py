@@ -12,7 +12,7 @@ from security.policies_in_templates import policies
 from templates import config as config_module
 from templates import targets
 from templates.policies import WILDCARD_RESOURCE_ACTIONS, allow, wildcard_statement
-from tests.conftest import PARAMETERS, TARGETS, make_services
+from tests.conftest import ALL_TARGETS, PARAMETERS, PIPELINE, TARGETS, load_target, make_services
 
 BAD = json.loads((Path(__file__).parent / "fixtures" / "bad_policies.json").read_text())
 
@@ -75,3 +75,20 @@ def test_the_factories_refuse_unlisted_wildcards():
         allow(["s3:GetObject"], ["*"])
     with pytest.raises(ValueError, match="not in WILDCARD_RESOURCE_ACTIONS"):
         wildcard_statement(["s3:GetObject"])
+
+
+@pytest.mark.parametrize("target", ALL_TARGETS)
+def test_every_policy_of_every_rendered_target_including_the_pipeline_passes_the_audit(target):
+    rendered = targets.render(load_target(target))
+    offences = [o for name, template in rendered.items() for o in iam_audit.audit(f"{target}/{name}", template)]
+    assert not offences, "\n" + "\n".join(map(str, offences))
+
+
+def test_the_pipeline_with_thirty_services_passes_the_audit(make_pipeline_config):
+    cfg = make_pipeline_config(project={"services": make_services(30)}, pipeline={"build": {"test_commands": []}, "integration_tests": []})
+    assert [o for name, t in targets.render(cfg).items() for o in iam_audit.audit(name, t)] == []
+
+
+def test_the_audit_finds_the_pipelines_policies():
+    rendered = targets.render(load_target(PIPELINE))
+    assert {"identity", "resource", "key", "trust"} <= {p.kind for name, t in rendered.items() for p in policies(name, t)}

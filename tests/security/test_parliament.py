@@ -10,7 +10,7 @@ import pytest
 from security import parliament_audit
 from templates import config as config_module
 from templates import targets
-from tests.conftest import PARAMETERS, TARGETS, make_services
+from tests.conftest import ALL_TARGETS, PARAMETERS, TARGETS, load_target, make_services
 
 BAD = json.loads((Path(__file__).parent / "fixtures" / "bad_policies.json").read_text())
 
@@ -51,3 +51,15 @@ def test_intrinsics_become_well_formed_sample_arns():
 
 def test_suppressions_carry_a_reason():
     assert all(reason.strip() for reason in parliament_audit.SUPPRESSED.values())
+
+
+@pytest.mark.parametrize("target", ALL_TARGETS)
+def test_parliament_finds_nothing_in_any_rendered_target_including_the_pipeline(target):
+    rendered = targets.render(load_target(target))
+    findings = [f for name, template in rendered.items() for f in parliament_audit.audit(f"{target}/{name}", template)]
+    assert not findings, "\n" + "\n".join(map(str, findings))
+
+
+def test_parliament_finds_nothing_in_the_pipeline_with_thirty_services(make_pipeline_config):
+    cfg = make_pipeline_config(project={"services": make_services(30)}, pipeline={"build": {"test_commands": []}, "integration_tests": []})
+    assert [f for name, t in targets.render(cfg).items() for f in parliament_audit.audit(name, t)] == []

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from templates import config as config_module
 from templates import targets
-from tests.conftest import PARAMETERS, TARGETS
+from tests.conftest import ALL_TARGETS, PIPELINE, load_target
 from tests.templates.helpers import refs, resources_of_type
 
-RENDERED = {target: targets.render(config_module.load(PARAMETERS, target)) for target in TARGETS}
+RENDERED = {target: targets.render(load_target(target)) for target in ALL_TARGETS}
 STATEFUL = ("AWS::S3::Bucket", "AWS::KMS::Key", "AWS::ECR::Repository", "AWS::SecretsManager::Secret")
 
 
@@ -54,7 +53,8 @@ def test_log_groups_follow_the_environment_retention_encryption_and_protection()
     groups = list(every("AWS::Logs::LogGroup"))
     assert groups
     for target, name, _, logical_id, group in groups:
-        environment = config_module.load(PARAMETERS, target).environment
+        cfg = load_target(target)
+        environment = cfg.pipeline if target == PIPELINE else cfg.environment  # both carry protected and logs
         where = f"{target}/{name}: {logical_id}"
         assert group["Properties"]["RetentionInDays"] == environment.logs.retention_days, where
         assert ("KmsKeyId" in group["Properties"]) is environment.logs.kms_encrypted, where
@@ -67,3 +67,9 @@ def test_every_checkov_suppression_carries_a_reason():
             for logical_id, resource in template["Resources"].items():
                 for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", []):
                     assert skip["id"].startswith("CKV") and len(skip["comment"]) > 20, f"{target}/{name}: {logical_id}"
+
+
+def test_the_pipeline_target_is_covered():
+    assert {"AWS::S3::Bucket", "AWS::KMS::Key", "AWS::ECR::Repository", "AWS::Logs::LogGroup"} <= {
+        resource["Type"] for template in RENDERED[PIPELINE].values() for resource in template["Resources"].values()
+    }

@@ -8,7 +8,7 @@ import pytest
 
 from templates import config as config_module
 from templates import names, targets
-from tests.conftest import PARAMETERS, TARGETS
+from tests.conftest import ALL_TARGETS, PARAMETERS, PIPELINE, TARGETS, load_target, make_services
 from tests.templates.contract import violations
 
 
@@ -63,3 +63,20 @@ def test_rendering_is_deterministic():
     first = {k: targets.to_json(v) for k, v in targets.render(cfg).items()}
     second = {k: targets.to_json(v) for k, v in targets.render(cfg).items()}
     assert first == second
+
+
+@pytest.mark.parametrize("target", ALL_TARGETS)
+def test_nested_stack_contract_holds_for_every_rendered_target_including_the_pipeline(target):
+    assert violations(targets.render(load_target(target)), names.ROOT_TEMPLATE) == []
+
+
+def test_pipeline_contract_catches_a_missing_ecr_output():
+    broken = copy.deepcopy(targets.render(load_target(PIPELINE)))
+    output = next(iter(broken["ecr.json"]["Outputs"]))
+    del broken["ecr.json"]["Outputs"][output]
+    assert any(f"Outputs.{output}" in v for v in violations(broken, names.ROOT_TEMPLATE))
+
+
+def test_pipeline_contract_holds_with_thirty_services(make_pipeline_config):
+    cfg = make_pipeline_config(project={"services": make_services(30)}, pipeline={"build": {"test_commands": []}, "integration_tests": []})
+    assert violations(targets.render(cfg), names.ROOT_TEMPLATE) == []

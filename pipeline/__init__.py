@@ -1,0 +1,1 @@
+"""Scripts the pipeline's CodeBuild projects run (standard library only)."""

@@ -1,0 +1,161 @@
+"""CodeBuild buildspecs, generated from the configuration: pure functions, no I/O.
+
+Nothing here knows where a service lives: paths, Dockerfile, build context and
+test command come from ``project.yaml`` and ``pipeline.yaml``, so another
+monorepo layout renders without a code change.
+
+How a service image is built (``service``):
+
+1. ``SOURCE_TAG`` is ``src-<hash>``, the content hash of everything the image is
+   built from (the service's sources, its Dockerfile, the shared paths), from
+   ``pipeline/source_hash.py``.  ``IMAGE_TAG`` is the commit.
+2. The commit tag already exists: a re-run of the same commit; nothing to do.
+3. An image tagged ``SOURCE_TAG`` exists: the sources did not change since it
+   was built, so it is not rebuilt; its manifest gets the commit tag as well
+   (``batch-get-image`` + ``put-image``: immutable tags forbid moving a tag,
+   not adding one).  Every service therefore has an image for every commit.
+4. Otherwise the unit tests run, and the image is built and pushed with both tags.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+
+import yaml
+
+from templates.config import Service
+from templates.pipeline_config import PipelineConfig, service_paths
+
+VERSION = 0.2
+PACKAGE_DIR = "package"
+# What deploy.py --package-only writes (deployer/workflow.py write_package).
+PACKAGED_TEMPLATE = "root.json"
+PACKAGED_CONFIGURATION = "root.config.json"
+
+
+def _install(config: PipelineConfig, *commands: str) -> dict:
+    phase: dict = {"runtime-versions": {"python": config.pipeline.build.python_version}}
+    if commands:
+        phase["commands"] = list(commands)
+    return phase
+
+
+def retag_or_build(config: PipelineConfig, service: Service) -> str:
+    """The shell block behind steps 2 to 4 above."""
+    q = shlex.quote
+    build = [
+        config.test_command(service),
+        f'docker build -f {q(service.dockerfile_path)} --build-arg VERSION="$IMAGE_TAG" '
+        f'-t "$REPOSITORY_URI:$IMAGE_TAG" -t "$REPOSITORY_URI:$SOURCE_TAG" {q(service.context_dir)}',
+        'docker push "$REPOSITORY_URI:$IMAGE_TAG"',
+    ]
+    lookup = 'aws ecr batch-get-image --repository-name "$REPOSITORY_NAME" --image-ids imageTag="$SOURCE_TAG"'
+    lines = [
+        'if aws ecr describe-images --repository-name "$REPOSITORY_NAME" --image-ids imageTag="$IMAGE_TAG" > /dev/null 2>&1; then',
+        '  echo "$REPOSITORY_NAME:$IMAGE_TAG exists already: a re-run of this commit"',
+        'elif aws ecr describe-images --repository-name "$REPOSITORY_NAME" --image-ids imageTag="$SOURCE_TAG" > /dev/null 2>&1; then',
+        '  echo "sources unchanged since $SOURCE_TAG: adding the tag $IMAGE_TAG to that image, no rebuild"',
+        f"  MANIFEST=$({lookup} --query 'images[0].imageManifest' --output text) &&",
+        f"  MEDIA_TYPE=$({lookup} --query 'images[0].imageManifestMediaType' --output text) &&",
+        '  aws ecr put-image --repository-name "$REPOSITORY_NAME" --image-tag "$IMAGE_TAG" '
+        '--image-manifest "$MANIFEST" --image-manifest-media-type "$MEDIA_TYPE" > /dev/null',
+        "else",
+        "  " + " &&\n  ".join(build),
+        "  # Another run may have pushed the same sources meanwhile: the commit tag is what deploys.",
+        '  docker push "$REPOSITORY_URI:$SOURCE_TAG" || echo "$SOURCE_TAG exists already"',
+        "fi",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def service(config: PipelineConfig, service_: Service, repository_name: str) -> dict:
+    """Test, build and push one service's image, or re-tag the unchanged one with the commit."""
+    hash_paths = " ".join(shlex.quote(p) for p in service_paths(config, service_))
+    return {
+        "version": VERSION,
+        "env": {
+            "shell": "bash",
+            "variables": {
+                "SERVICE_NAME": service_.name,
+                "REPOSITORY_NAME": repository_name,
+                "DOCKERFILE": service_.dockerfile_path,
+                "BUILD_CONTEXT": service_.context_dir,
+            },
+        },
+        "phases": {
+            "install": _install(config, "python -m pip install --quiet pytest"),
+            "pre_build": {
+                "commands": [
+                    'IMAGE_TAG="${IMAGE_TAG:-$CODEBUILD_RESOLVED_SOURCE_VERSION}"',
+                    f'SOURCE_TAG="src-$(python pipeline/source_hash.py {hash_paths})"',
+                    'REPOSITORY_URI=$(aws ecr describe-repositories --repository-names "$REPOSITORY_NAME" '
+                    "--query 'repositories[0].repositoryUri' --output text)",
+                    'aws ecr get-login-password | docker login --username AWS --password-stdin "${REPOSITORY_URI%%/*}"',
+                    'echo "$SERVICE_NAME: commit $IMAGE_TAG, sources $SOURCE_TAG"',
+                ]
+            },
+            "build": {"commands": [retag_or_build(config, service_)]},
+        },
+    }
+
+
+def package(config: PipelineConfig) -> dict:
+    """deploy.py --package-only for the target in DEPLOY_TARGET: the packaged root template and its configuration."""
+    return {
+        "version": VERSION,
+        "env": {"shell": "bash"},
+        "phases": {
+            "install": _install(config, "python -m pip install --quiet -r requirements.txt"),
+            "build": {
+                "commands": [
+                    'IMAGE_TAG="${IMAGE_TAG:-$CODEBUILD_RESOLVED_SOURCE_VERSION}"',
+                    f'python deploy.py --env "$DEPLOY_TARGET" --package-only --output {PACKAGE_DIR} --image-tag "$IMAGE_TAG"',
+                ]
+            },
+        },
+        "artifacts": {"base-directory": PACKAGE_DIR, "files": [PACKAGED_TEMPLATE, PACKAGED_CONFIGURATION]},
+    }
+
+
+def integration_checks(config: PipelineConfig) -> list[dict]:
+    """Per service: its health through the ALB, then its real requests from pipeline.yaml."""
+    checks = []
+    for s in config.project.services:
+        checks.append(
+            {"service": s.name, "method": "GET", "path": f"{s.route_path}{s.health_check_path}", "expect_status": 200, "health": True}
+        )
+        for check in config.integration_checks(s):
+            entry = {"service": s.name, "method": check.method, "path": check.path, "expect_status": check.expect_status}
+            if check.body:
+                entry["body"] = json.loads(check.body)
+            checks.append(entry)
+    return checks
+
+
+def integration_test(config: PipelineConfig) -> dict:
+    """pipeline/integration_test.py against staging's public URL (BASE_URL, from the deploy action's outputs)."""
+    return {
+        "version": VERSION,
+        "env": {"shell": "bash", "variables": {"INTEGRATION_CHECKS": json.dumps({"checks": integration_checks(config)}, sort_keys=True)}},
+        "phases": {
+            "install": _install(config),
+            "build": {"commands": ['python pipeline/integration_test.py "$BASE_URL" --checks "$INTEGRATION_CHECKS"']},
+        },
+    }
+
+
+class _Dumper(yaml.SafeDumper):
+    """Multi-line strings as literal blocks, so the shell reads as written."""
+
+
+def _str(dumper: yaml.SafeDumper, value: str):
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str)
+
+
+def to_yaml(spec: dict) -> str:
+    return yaml.dump(spec, Dumper=_Dumper, sort_keys=False, width=1000, default_flow_style=False)

@@ -1,0 +1,1064 @@
+"""The root stack of the ``pipeline`` target: from a commit to production.
+
+Holds the artifact bucket and its KMS key, one CodeBuild project per service,
+the packaging and integration-test projects, the CloudFormation deploy roles,
+the notification topic and rule, and the V2 pipeline itself; the image
+repositories live in a nested stack (``ecr.json``) so they are retained and
+listed apart.
+
+    Source -> Build (one action per service in parallel, then packaging)
+           -> DeployStaging -> IntegrationTest -> Approval (change set first)
+           -> DeployProduction (executes that change set)
+
+Nothing is hard-coded about the monorepo: services, their paths, Dockerfiles,
+build contexts and tests come from ``project.yaml`` and ``pipeline.yaml``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from awacs.aws import Condition, StringEquals, StringLike
+from troposphere import GetAtt, Output, Parameter, Ref, Sub, Template, cloudformation, codebuild, codepipeline, events, iam, kms, logs
+from troposphere import codestarnotifications as notifications_rules
+
+from templates import buildspec, ecr, health_check, keys, names, notifications, policies
+from templates.common import RETAIN, new_template, secure_bucket, skip_checks, tags
+from templates.config import Service
+from templates.pipeline_config import PipelineConfig, path_filters
+from templates.root import PACKAGED_BY_DEPLOY
+
+ECR_STACK = "EcrStack"
+ECR_STEM = "ecr"
+
+SOURCE_ARTIFACT = "Source"
+SOURCE_NAMESPACE = "SourceVariables"
+SOURCE_ACTION = "Source"
+STAGING_NAMESPACE = "StagingStack"
+CHANGE_SET_NAME = "pipeline-release"
+CAPABILITIES = "CAPABILITY_IAM,CAPABILITY_NAMED_IAM,CAPABILITY_AUTO_EXPAND"
+
+STAGES = ("Source", "Build", "DeployStaging", "IntegrationTest", "Approval", "DeployProduction")
+NOTIFIED_EVENTS = (
+    "codepipeline-pipeline-pipeline-execution-failed",
+    "codepipeline-pipeline-manual-approval-needed",
+)
+
+@dataclass(frozen=True)
+class EnvironmentRef:
+    """An environment target as the pipeline sees it: its stack name is its resource prefix."""
+
+    stack_prefix: str
+
+
+def regional_arn(service: str, resource: str) -> Sub:
+    return Sub(f"arn:${{AWS::Partition}}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:{resource}")
+
+
+def resource_name(config: PipelineConfig, what: str) -> str:
+    return f"{config.stack_prefix}-{what}"
+
+
+def service_title(service: Service) -> str:
+    return service.logical_name
+
+
+# --- key, bucket, topic, logs -------------------------------------------------------
+
+
+def add_key(template: Template, config: PipelineConfig) -> kms.Key:
+    """Encrypts the artifacts, the build logs and the notification topic."""
+    statements = list(keys.key_policy().Statement)
+    statements += [s for s in notifications.key_statements() if s.Sid not in {t.Sid for t in statements}]
+    key = template.add_resource(
+        kms.Key(
+            "PipelineKey",
+            Description=Sub(f"{config.stack_prefix} artifacts, build logs and notifications (${{AWS::StackName}})"),
+            EnableKeyRotation=True,
+            KeyPolicy=policies.document(*statements),
+            DeletionPolicy=RETAIN,
+            UpdateReplacePolicy=RETAIN,
+            Tags=tags(config),
+        )
+    )
+    template.add_resource(kms.Alias("PipelineKeyAlias", AliasName=f"alias/{config.stack_prefix}", TargetKeyId=GetAtt(key, "Arn")))
+    return key
+
+
+def add_log_group(template: Template, config: PipelineConfig, title: str, name: str, key: kms.Key) -> logs.LogGroup:
+    """A build's log group: the pipeline's retention, its key, retained when the pipeline is protected."""
+    settings = config.pipeline
+    retention = RETAIN if settings.protected else "Delete"
+    kwargs = {"KmsKeyId": GetAtt(key, "Arn")} if settings.logs.kms_encrypted else {}
+    group = template.add_resource(
+        logs.LogGroup(
+            title,
+            LogGroupName=name,
+            RetentionInDays=settings.logs.retention_days,
+            DeletionPolicy=retention,
+            UpdateReplacePolicy=retention,
+            **kwargs,
+        )
+    )
+    if not settings.logs.kms_encrypted:
+        skip_checks(group, {"CKV_AWS_158": "the pipeline's logs.kms_encrypted is false; CloudWatch Logs still encrypts at rest"})
+    return group
+
+
+def add_topic(template: Template, config: PipelineConfig, key: kms.Key):
+    return notifications.add_topic(
+        template,
+        "NotificationTopic",
+        resource_name(config, "notifications"),
+        config.pipeline.notifications.subscriptions,
+        GetAtt(key, "Arn"),
+    )
+
+
+# --- roles ------------------------------------------------------------------------------
+
+
+def artifact_statements(bucket, key, write: bool = False) -> list:
+    objects = Sub("${Arn}/*", Arn=GetAtt(bucket, "Arn"))
+    actions = ["s3:GetObject", "s3:GetObjectVersion"] + (["s3:PutObject"] if write else [])
+    return [
+        policies.allow(actions, [objects], sid="Artifacts"),
+        policies.allow(["s3:GetBucketAcl", "s3:GetBucketLocation"], [GetAtt(bucket, "Arn")], sid="ArtifactBucket"),
+        policies.allow(["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"], [GetAtt(key, "Arn")], sid="ArtifactKey"),
+    ]
+
+
+def add_build_role(template: Template, title: str, group: logs.LogGroup, bucket, key, statements: list, write: bool = False) -> iam.Role:
+    base = [policies.write_logs(Ref(group)), *artifact_statements(bucket, key, write)]
+    return template.add_resource(
+        iam.Role(
+            title,
+            AssumeRolePolicyDocument=policies.trust("codebuild.amazonaws.com"),
+            Policies=[iam.Policy(PolicyName="build", PolicyDocument=policies.document(*base, *statements))],
+        )
+    )
+
+
+def push_statements(config: PipelineConfig, service: Service) -> list:
+    """Log in to the registry; read, tag and push this service's repository only."""
+    return [
+        policies.wildcard_statement(["ecr:GetAuthorizationToken"], sid="RegistryLogin"),
+        policies.allow(
+            [
+                "ecr:DescribeRepositories",
+                "ecr:DescribeImages",
+                "ecr:BatchGetImage",
+                "ecr:GetDownloadUrlForLayer",
+                "ecr:BatchCheckLayerAvailability",
+                "ecr:InitiateLayerUpload",
+                "ecr:UploadLayerPart",
+                "ecr:CompleteLayerUpload",
+                "ecr:PutImage",
+            ],
+            [ecr.repository_arn(config, service)],
+            sid="PushThisServicesImages",
+        ),
+    ]
+
+
+def package_statements(config: PipelineConfig, assets_bucket: Parameter) -> list:
+    """What deploy.py --package-only calls: the bootstrap stack's output, the assets bucket, image look-ups."""
+    bootstrap = f"{config.project.name}-bootstrap"
+    bucket = Sub("arn:${AWS::Partition}:s3:::${Bucket}", Bucket=Ref(assets_bucket))
+    return [
+        policies.allow(
+            ["cloudformation:DescribeStacks", "cloudformation:DescribeStackResource"],
+            [regional_arn("cloudformation", f"stack/{bootstrap}/*")],
+            sid="FindTheAssetsBucket",
+        ),
+        policies.allow(["s3:ListBucket"], [bucket], sid="ListAssets"),
+        policies.allow(
+            ["s3:GetObject", "s3:PutObject"], [Sub("arn:${AWS::Partition}:s3:::${Bucket}/*", Bucket=Ref(assets_bucket))], sid="UploadAssets"
+        ),
+        policies.allow(["ecr:DescribeImages"], [ecr.repository_arn(config, s) for s in config.project.services], sid="CheckImages"),
+    ]
+
+
+def deploy_statements(config: PipelineConfig, environment: str, assets_bucket: Parameter) -> list:
+    """What CloudFormation needs to create, update and delete one environment's stacks.
+
+    Scoped by the environment's name prefix (``<project>-<env>``) wherever the
+    service names resources after it; the rest is scoped to this account and
+    region (generated names: load balancers, target groups, EC2 ids) or is a
+    listed wildcard (Describe calls, kms:CreateKey with a tag condition).
+    """
+    prefix = f"{config.project.name}-{environment}"
+    region_wide = {"aws:RequestTag/Project": config.project.name, "aws:RequestTag/Target": environment}
+    tagged = {"aws:ResourceTag/Project": config.project.name, "aws:ResourceTag/Target": environment}
+    ec2_types = (
+        "vpc", "subnet", "route-table", "internet-gateway", "natgateway", "elastic-ip", "security-group", "security-group-rule",
+        "vpc-endpoint", "vpc-flow-log", "network-interface", "prefix-list",
+    )  # fmt: skip
+    passed_to = [
+        "ecs-tasks.amazonaws.com", "ecs.amazonaws.com", "lambda.amazonaws.com", "vpc-flow-logs.amazonaws.com",
+        "events.amazonaws.com", "firehose.amazonaws.com", "logs.amazonaws.com",
+    ]  # fmt: skip
+    return [
+        policies.allow(
+            [
+                "cloudformation:CreateStack",
+                "cloudformation:UpdateStack",
+                "cloudformation:DeleteStack",
+                "cloudformation:DescribeStacks",
+                "cloudformation:DescribeStackEvents",
+                "cloudformation:DescribeStackResource",
+                "cloudformation:DescribeStackResources",
+                "cloudformation:GetTemplate",
+                "cloudformation:CreateChangeSet",
+                "cloudformation:DescribeChangeSet",
+                "cloudformation:ExecuteChangeSet",
+                "cloudformation:DeleteChangeSet",
+                "cloudformation:SetStackPolicy",
+                "cloudformation:TagResource",
+                "cloudformation:UntagResource",
+            ],
+            [regional_arn("cloudformation", f"stack/{prefix}/*"), regional_arn("cloudformation", f"stack/{prefix}-*/*")],
+            sid="NestedStacks",
+        ),
+        policies.allow(
+            ["s3:GetObject"], [Sub("arn:${AWS::Partition}:s3:::${Bucket}/*", Bucket=Ref(assets_bucket))], sid="ReadTemplatesAndLambdaCode"
+        ),
+        policies.allow(
+            [
+                "s3:CreateBucket",
+                "s3:DeleteBucket",
+                "s3:PutEncryptionConfiguration",
+                "s3:GetEncryptionConfiguration",
+                "s3:PutBucketVersioning",
+                "s3:GetBucketVersioning",
+                "s3:PutBucketPublicAccessBlock",
+                "s3:GetBucketPublicAccessBlock",
+                "s3:PutBucketOwnershipControls",
+                "s3:GetBucketOwnershipControls",
+                "s3:PutLifecycleConfiguration",
+                "s3:GetLifecycleConfiguration",
+                "s3:PutBucketPolicy",
+                "s3:GetBucketPolicy",
+                "s3:DeleteBucketPolicy",
+                "s3:PutBucketTagging",
+                "s3:GetBucketTagging",
+                "s3:GetBucketLocation",
+            ],
+            [Sub(f"arn:${{AWS::Partition}}:s3:::{prefix}-*")],
+            sid="EnvironmentBuckets",
+        ),
+        # Whoever may write a bucket's policy may grant itself its objects (parliament's escalation
+        # finding): granted outright instead, on the environment's buckets only.
+        policies.allow(
+            ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+            [Sub(f"arn:${{AWS::Partition}}:s3:::{prefix}-*/*")],
+            sid="EnvironmentBucketObjects",
+        ),
+        policies.allow(
+            [
+                "logs:CreateLogGroup",
+                "logs:DeleteLogGroup",
+                "logs:PutRetentionPolicy",
+                "logs:DeleteRetentionPolicy",
+                "logs:AssociateKmsKey",
+                "logs:DisassociateKmsKey",
+                "logs:TagResource",
+                "logs:UntagResource",
+                "logs:ListTagsForResource",
+            ],
+            [
+                regional_arn("logs", f"log-group:/ecs/{prefix}/*"),
+                regional_arn("logs", f"log-group:/vpc/{prefix}/*"),
+                regional_arn("logs", f"log-group:/aws/lambda/{prefix}-*"),
+            ],
+            sid="EnvironmentLogGroups",
+        ),
+        policies.allow(
+            [
+                "iam:CreateRole",
+                "iam:DeleteRole",
+                "iam:GetRole",
+                "iam:UpdateRole",
+                "iam:UpdateAssumeRolePolicy",
+                "iam:PutRolePolicy",
+                "iam:DeleteRolePolicy",
+                "iam:GetRolePolicy",
+                "iam:TagRole",
+                "iam:UntagRole",
+            ],
+            [Sub(f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/{prefix}-*")],
+            sid="EnvironmentRoles",
+        ),
+        policies.allow(
+            ["iam:PassRole"],
+            [Sub(f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/{prefix}-*")],
+            sid="PassEnvironmentRoles",
+            condition=Condition(StringEquals({"iam:PassedToService": passed_to})),
+        ),
+        policies.allow(
+            [
+                "lambda:CreateFunction",
+                "lambda:DeleteFunction",
+                "lambda:GetFunction",
+                "lambda:GetFunctionConfiguration",
+                "lambda:UpdateFunctionCode",
+                "lambda:UpdateFunctionConfiguration",
+                "lambda:AddPermission",
+                "lambda:RemovePermission",
+                "lambda:TagResource",
+                "lambda:UntagResource",
+                "lambda:ListTags",
+            ],
+            [regional_arn("lambda", f"function:{prefix}-*")],
+            sid="EnvironmentFunctions",
+        ),
+        policies.allow(
+            [
+                "secretsmanager:CreateSecret",
+                "secretsmanager:DeleteSecret",
+                "secretsmanager:DescribeSecret",
+                "secretsmanager:UpdateSecret",
+                "secretsmanager:TagResource",
+                "secretsmanager:UntagResource",
+            ],
+            [regional_arn("secretsmanager", f"secret:{prefix}-*")],
+            sid="EnvironmentSecrets",
+        ),
+        policies.allow(
+            [
+                "ssm:PutParameter",
+                "ssm:DeleteParameter",
+                "ssm:GetParameter",
+                "ssm:GetParameters",
+                "ssm:AddTagsToResource",
+                "ssm:RemoveTagsFromResource",
+                "ssm:ListTagsForResource",
+            ],
+            [regional_arn("ssm", f"parameter/{prefix}/*")],
+            sid="EnvironmentParameters",
+        ),
+        policies.allow(
+            [
+                "ecs:CreateCluster",
+                "ecs:DeleteCluster",
+                "ecs:DescribeClusters",
+                "ecs:UpdateCluster",
+                "ecs:UpdateClusterSettings",
+                "ecs:PutClusterCapacityProviders",
+                "ecs:CreateService",
+                "ecs:UpdateService",
+                "ecs:DeleteService",
+                "ecs:DescribeServices",
+                "ecs:RegisterTaskDefinition",
+                "ecs:TagResource",
+                "ecs:UntagResource",
+            ],
+            [
+                regional_arn("ecs", f"cluster/{prefix}"),
+                regional_arn("ecs", f"service/{prefix}/*"),
+                regional_arn("ecs", f"task-definition/{prefix}-*:*"),
+            ],
+            sid="EnvironmentCluster",
+        ),
+        policies.allow(
+            [
+                "cloudwatch:PutMetricAlarm",
+                "cloudwatch:DeleteAlarms",
+                "cloudwatch:DescribeAlarms",
+                "cloudwatch:TagResource",
+                "cloudwatch:UntagResource",
+            ],
+            [regional_arn("cloudwatch", f"alarm:{prefix}-*")],
+            sid="EnvironmentAlarms",
+        ),
+        policies.allow(
+            ["cloudwatch:PutCompositeAlarm"], [regional_arn("cloudwatch", f"alarm:{prefix}-*")], sid="EnvironmentCompositeAlarms"
+        ),
+        policies.allow(
+            ["cloudwatch:PutDashboard", "cloudwatch:DeleteDashboards", "cloudwatch:GetDashboard"],
+            [Sub(f"arn:${{AWS::Partition}}:cloudwatch::${{AWS::AccountId}}:dashboard/{prefix}*")],
+            sid="EnvironmentDashboard",
+        ),
+        policies.allow(
+            [
+                "logs:PutMetricFilter",
+                "logs:DeleteMetricFilter",
+                "logs:PutSubscriptionFilter",
+                "logs:DeleteSubscriptionFilter",
+                "logs:DescribeMetricFilters",
+                "logs:DescribeSubscriptionFilters",
+            ],
+            [
+                regional_arn("logs", f"log-group:/ecs/{prefix}/*"),
+                regional_arn("logs", f"log-group:/aws/lambda/{prefix}-*"),
+            ],
+            sid="EnvironmentLogFilters",
+        ),
+        policies.allow(
+            [
+                "sns:CreateTopic",
+                "sns:DeleteTopic",
+                "sns:GetTopicAttributes",
+                "sns:SetTopicAttributes",
+                "sns:Subscribe",
+                "sns:ListSubscriptionsByTopic",
+                "sns:TagResource",
+                "sns:UntagResource",
+            ],
+            [regional_arn("sns", f"{prefix}-*")],
+            sid="EnvironmentTopics",
+        ),
+        policies.allow(
+            [
+                "events:PutRule",
+                "events:DeleteRule",
+                "events:DescribeRule",
+                "events:EnableRule",
+                "events:DisableRule",
+                "events:PutTargets",
+                "events:RemoveTargets",
+                "events:TagResource",
+                "events:UntagResource",
+            ],
+            [regional_arn("events", f"rule/{prefix}-*")],
+            sid="EnvironmentRules",
+        ),
+        policies.allow(
+            [
+                "firehose:CreateDeliveryStream",
+                "firehose:DeleteDeliveryStream",
+                "firehose:DescribeDeliveryStream",
+                "firehose:UpdateDestination",
+                "firehose:TagDeliveryStream",
+                "firehose:UntagDeliveryStream",
+                "firehose:StartDeliveryStreamEncryption",
+                "firehose:StopDeliveryStreamEncryption",
+            ],
+            [regional_arn("firehose", f"deliverystream/{prefix}-*")],
+            sid="EnvironmentLogArchive",
+        ),
+        policies.allow(
+            [
+                "application-autoscaling:RegisterScalableTarget",
+                "application-autoscaling:DeregisterScalableTarget",
+                "application-autoscaling:PutScalingPolicy",
+                "application-autoscaling:DeleteScalingPolicy",
+                "application-autoscaling:PutScheduledAction",
+                "application-autoscaling:DeleteScheduledAction",
+                "application-autoscaling:TagResource",
+            ],
+            [regional_arn("application-autoscaling", "scalable-target/*")],
+            sid="ServiceScaling",
+        ),
+        policies.allow(
+            [
+                "elasticloadbalancing:CreateLoadBalancer",
+                "elasticloadbalancing:DeleteLoadBalancer",
+                "elasticloadbalancing:ModifyLoadBalancerAttributes",
+                "elasticloadbalancing:SetSecurityGroups",
+                "elasticloadbalancing:CreateTargetGroup",
+                "elasticloadbalancing:DeleteTargetGroup",
+                "elasticloadbalancing:ModifyTargetGroup",
+                "elasticloadbalancing:ModifyTargetGroupAttributes",
+                "elasticloadbalancing:CreateListener",
+                "elasticloadbalancing:DeleteListener",
+                "elasticloadbalancing:ModifyListener",
+                "elasticloadbalancing:CreateRule",
+                "elasticloadbalancing:DeleteRule",
+                "elasticloadbalancing:ModifyRule",
+                "elasticloadbalancing:AddTags",
+                "elasticloadbalancing:RemoveTags",
+            ],
+            [
+                regional_arn("elasticloadbalancing", "loadbalancer/app/*"),
+                regional_arn("elasticloadbalancing", "targetgroup/*"),
+                regional_arn("elasticloadbalancing", "listener/app/*"),
+                regional_arn("elasticloadbalancing", "listener-rule/app/*"),
+            ],
+            sid="LoadBalancing",
+        ),
+        policies.allow(
+            [
+                "ec2:CreateVpc",
+                "ec2:DeleteVpc",
+                "ec2:ModifyVpcAttribute",
+                "ec2:DescribeVpcAttribute",
+                "ec2:CreateSubnet",
+                "ec2:DeleteSubnet",
+                "ec2:ModifySubnetAttribute",
+                "ec2:CreateRouteTable",
+                "ec2:DeleteRouteTable",
+                "ec2:CreateRoute",
+                "ec2:DeleteRoute",
+                "ec2:AssociateRouteTable",
+                "ec2:DisassociateRouteTable",
+                "ec2:CreateInternetGateway",
+                "ec2:DeleteInternetGateway",
+                "ec2:AttachInternetGateway",
+                "ec2:DetachInternetGateway",
+                "ec2:AllocateAddress",
+                "ec2:ReleaseAddress",
+                "ec2:CreateNatGateway",
+                "ec2:DeleteNatGateway",
+                "ec2:CreateSecurityGroup",
+                "ec2:DeleteSecurityGroup",
+                "ec2:AuthorizeSecurityGroupIngress",
+                "ec2:RevokeSecurityGroupIngress",
+                "ec2:AuthorizeSecurityGroupEgress",
+                "ec2:RevokeSecurityGroupEgress",
+                "ec2:CreateVpcEndpoint",
+                "ec2:DeleteVpcEndpoints",
+                "ec2:ModifyVpcEndpoint",
+                "ec2:CreateFlowLogs",
+                "ec2:DeleteFlowLogs",
+                "ec2:CreateTags",
+                "ec2:DeleteTags",
+            ],
+            [regional_arn("ec2", f"{kind}/*") for kind in ec2_types],
+            sid="Network",
+        ),
+        policies.wildcard_statement(["kms:CreateKey"], sid="CreateEnvironmentKey", condition=Condition(StringEquals(region_wide))),
+        policies.allow(
+            [
+                "kms:DescribeKey",
+                "kms:EnableKeyRotation",
+                "kms:GetKeyRotationStatus",
+                "kms:GetKeyPolicy",
+                "kms:PutKeyPolicy",
+                "kms:ScheduleKeyDeletion",
+                "kms:TagResource",
+                "kms:UntagResource",
+                "kms:ListResourceTags",
+                "kms:CreateGrant",
+                "kms:Encrypt",
+                "kms:Decrypt",
+                "kms:GenerateDataKey",
+            ],
+            [regional_arn("kms", "key/*")],
+            sid="UseEnvironmentKey",
+            condition=Condition(StringEquals(tagged)),
+        ),
+        policies.allow(
+            ["kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias"],
+            [regional_arn("kms", f"alias/{prefix}"), regional_arn("kms", "key/*")],
+            sid="EnvironmentKeyAlias",
+        ),
+        policies.allow(
+            ["iam:CreateServiceLinkedRole"],
+            [Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/*")],
+            sid="ServiceLinkedRoles",
+            condition=Condition(
+                StringLike(
+                    {
+                        "iam:AWSServiceName": [
+                            "ecs.amazonaws.com",
+                            "elasticloadbalancing.amazonaws.com",
+                            "ecs.application-autoscaling.amazonaws.com",
+                        ]
+                    }
+                )
+            ),
+        ),
+        policies.wildcard_statement(
+            sorted(a for a in policies.WILDCARD_RESOURCE_ACTIONS if a.split(":")[1].startswith(("Describe", "List")))
+            + ["secretsmanager:GetRandomPassword", "ecs:DeregisterTaskDefinition", "logs:PutQueryDefinition", "logs:DeleteQueryDefinition"]
+            + ["sns:GetSubscriptionAttributes", "sns:Unsubscribe"],
+            sid="DescribeCalls",
+        ),
+    ]
+
+
+def add_deploy_role(template: Template, config: PipelineConfig, environment: str, assets_bucket: Parameter) -> iam.Role:
+    title = "".join(part.capitalize() for part in environment.split("-"))
+    role = template.add_resource(
+        iam.Role(
+            f"{title}DeployRole",
+            AssumeRolePolicyDocument=policies.trust("cloudformation.amazonaws.com"),
+            Policies=[
+                iam.Policy(PolicyName="deploy", PolicyDocument=policies.document(*deploy_statements(config, environment, assets_bucket)))
+            ],
+        )
+    )
+    skip_checks(
+        role,
+        {
+            "CKV_AWS_109": "CloudFormation creates the environment's roles, key policies and bucket policies; each grant is limited to "
+            "the environment's name prefix or its tags",
+            "CKV_AWS_111": "CloudFormation writes every resource of the environment; writes are limited to its name prefix, its tags, "
+            "or this account and region where names are generated",
+            "CKV_AWS_110": "creating and passing the environment's own roles is what deploying it means; both are limited to its prefix",
+        },
+    )
+    return role
+
+
+def add_pipeline_role(template: Template, config: PipelineConfig, bucket, key, projects: list, deploy_roles: list, topic) -> iam.Role:
+    settings = config.pipeline
+    stacks = [settings.staging_target, settings.production_target]
+    statements = [
+        *artifact_statements(bucket, key, write=True),
+        policies.allow(["codebuild:StartBuild", "codebuild:BatchGetBuilds"], [GetAtt(p, "Arn") for p in projects], sid="RunBuilds"),
+        policies.allow(
+            [
+                "cloudformation:CreateStack",
+                "cloudformation:UpdateStack",
+                "cloudformation:DescribeStacks",
+                "cloudformation:DescribeStackEvents",
+                "cloudformation:CreateChangeSet",
+                "cloudformation:DescribeChangeSet",
+                "cloudformation:ExecuteChangeSet",
+                "cloudformation:DeleteChangeSet",
+                "cloudformation:SetStackPolicy",
+            ],
+            [regional_arn("cloudformation", f"stack/{config.environment_stack(env)}/*") for env in stacks],
+            sid="DeployEnvironments",
+        ),
+        policies.wildcard_statement(["cloudformation:ValidateTemplate"], sid="ValidateTemplates"),
+        policies.allow(
+            ["iam:PassRole"],
+            [GetAtt(role, "Arn") for role in deploy_roles],
+            sid="PassDeployRoles",
+            condition=Condition(StringEquals({"iam:PassedToService": "cloudformation.amazonaws.com"})),
+        ),
+        policies.allow(
+            ["lambda:InvokeFunction"],
+            [regional_arn("lambda", f"function:{canary_function(config)}")],
+            sid="SmokeTestStaging",
+        ),
+        policies.allow(["sns:Publish"], [Ref(topic)], sid="AskForApproval"),
+        *source_statements(config),
+    ]
+    return template.add_resource(
+        iam.Role(
+            "PipelineRole",
+            AssumeRolePolicyDocument=policies.trust("codepipeline.amazonaws.com"),
+            Policies=[iam.Policy(PolicyName="pipeline", PolicyDocument=policies.document(*statements))],
+        )
+    )
+
+
+def connection_arn(config: PipelineConfig) -> Sub:
+    source = config.pipeline.source
+    return regional_arn(source.connection_service, f"connection/{source.connection_id}")
+
+
+def source_statements(config: PipelineConfig) -> list:
+    source = config.pipeline.source
+    if source.provider == "codestar":
+        return [policies.allow([f"{source.connection_service}:UseConnection"], [connection_arn(config)], sid="UseConnection")]
+    if source.provider == "codecommit":
+        return [
+            policies.allow(
+                [
+                    "codecommit:GetBranch",
+                    "codecommit:GetCommit",
+                    "codecommit:UploadArchive",
+                    "codecommit:GetUploadArchiveStatus",
+                    "codecommit:CancelUploadArchive",
+                ],
+                [regional_arn("codecommit", source.repository)],
+                sid="ReadRepository",
+            )
+        ]
+    return [
+        policies.allow(
+            ["s3:GetObject", "s3:GetObjectVersion"],
+            [Sub(f"arn:${{AWS::Partition}}:s3:::{source.repository}/{source.object_key}")],
+            sid="ReadSource",
+        ),
+        policies.allow(["s3:GetBucketVersioning"], [Sub(f"arn:${{AWS::Partition}}:s3:::{source.repository}")], sid="SourceBucket"),
+    ]
+
+
+def canary_function(config: PipelineConfig) -> str:
+    return health_check.function_name(EnvironmentRef(config.environment_stack(config.pipeline.staging_target)), "canary")
+
+
+# --- CodeBuild ----------------------------------------------------------------------------
+
+
+def add_project(
+    template: Template,
+    config: PipelineConfig,
+    title: str,
+    what: str,
+    spec: dict,
+    role: iam.Role,
+    group: logs.LogGroup,
+    key: kms.Key,
+    privileged: bool = False,
+) -> codebuild.Project:
+    settings = config.pipeline.build
+    project = template.add_resource(
+        codebuild.Project(
+            title,
+            Name=resource_name(config, what),
+            Description=f"{config.stack_prefix}: {what}",
+            Source=codebuild.Source(Type="CODEPIPELINE", BuildSpec=buildspec.to_yaml(spec)),
+            Artifacts=codebuild.Artifacts(Type="CODEPIPELINE"),
+            Environment=codebuild.Environment(
+                Type="LINUX_CONTAINER", ComputeType=settings.compute_type, Image=settings.image, PrivilegedMode=privileged
+            ),
+            ServiceRole=GetAtt(role, "Arn"),
+            EncryptionKey=GetAtt(key, "Arn"),
+            TimeoutInMinutes=settings.timeout_minutes,
+            LogsConfig=codebuild.LogsConfig(CloudWatchLogs=codebuild.CloudWatchLogs(Status="ENABLED", GroupName=Ref(group))),
+            Tags=tags(config),
+        )
+    )
+    if privileged:
+        skip_checks(
+            project, {"CKV_AWS_316": "docker build needs the privileged Docker daemon; the project runs only this repository's buildspec"}
+        )
+    return project
+
+
+def build_project(
+    template: Template, config: PipelineConfig, title: str, what: str, spec: dict, bucket, key, statements: list, **kwargs
+) -> codebuild.Project:
+    group = add_log_group(template, config, f"{title}Logs", f"/aws/codebuild/{resource_name(config, what)}", key)
+    role = add_build_role(template, f"{title}Role", group, bucket, key, statements, write=kwargs.pop("write", False))
+    return add_project(template, config, title, what, spec, role, group, key, **kwargs)
+
+
+def add_service_builds(template: Template, config: PipelineConfig, bucket, key, ecr_stack) -> dict[str, codebuild.Project]:
+    projects = {}
+    for service in config.project.services:
+        spec = buildspec.service(config, service, names.ecr_repository_name(config.project.name, service.name))
+        project = build_project(
+            template, config, f"{service_title(service)}Build", f"build-{service.name}", spec, bucket, key,
+            push_statements(config, service), privileged=True,
+        )  # fmt: skip
+        project.DependsOn = [ecr_stack.title]
+        projects[service.name] = project
+    return projects
+
+
+# --- the pipeline ---------------------------------------------------------------------------
+
+
+def action_type(category: str, provider: str, owner: str = "AWS") -> codepipeline.ActionTypeId:
+    return codepipeline.ActionTypeId(Category=category, Owner=owner, Provider=provider, Version="1")
+
+
+def commit_variable(config: PipelineConfig) -> str:
+    """The source action's variable that names the commit (an S3 source has no commit: its ETag)."""
+    variable = "ETag" if config.pipeline.source.provider == "s3" else "CommitId"
+    return f"#{{{SOURCE_NAMESPACE}.{variable}}}"
+
+
+def environment_variables(**values: str) -> str:
+    return json.dumps([{"name": k, "value": v, "type": "PLAINTEXT"} for k, v in values.items()])
+
+
+def source_action(config: PipelineConfig) -> codepipeline.Actions:
+    source = config.pipeline.source
+    if source.provider == "codestar":
+        provider, configuration = (
+            "CodeStarSourceConnection",
+            {
+                "ConnectionArn": connection_arn(config),
+                "FullRepositoryId": source.repository,
+                "BranchName": source.branch,
+                "OutputArtifactFormat": "CODE_ZIP",
+            },
+        )
+    elif source.provider == "codecommit":
+        provider, configuration = (
+            "CodeCommit",
+            {
+                "RepositoryName": source.repository,
+                "BranchName": source.branch,
+                "PollForSourceChanges": "false",
+                "OutputArtifactFormat": "CODE_ZIP",
+            },
+        )
+    else:
+        provider, configuration = "S3", {"S3Bucket": source.repository, "S3ObjectKey": source.object_key, "PollForSourceChanges": "false"}
+    return codepipeline.Actions(
+        Name=SOURCE_ACTION,
+        ActionTypeId=action_type("Source", provider),
+        Configuration=configuration,
+        OutputArtifacts=[codepipeline.OutputArtifacts(Name=SOURCE_ARTIFACT)],
+        Namespace=SOURCE_NAMESPACE,
+        RunOrder=1,
+    )
+
+
+def build_action(name: str, project, run_order: int, output: str | None = None, **variables: str) -> codepipeline.Actions:
+    kwargs = {"OutputArtifacts": [codepipeline.OutputArtifacts(Name=output)]} if output else {}
+    configuration = {"ProjectName": Ref(project)}
+    if variables:
+        configuration["EnvironmentVariables"] = environment_variables(**variables)
+    return codepipeline.Actions(
+        Name=name,
+        ActionTypeId=action_type("Build", "CodeBuild"),
+        Configuration=configuration,
+        InputArtifacts=[codepipeline.InputArtifacts(Name=SOURCE_ARTIFACT)],
+        RunOrder=run_order,
+        **kwargs,
+    )
+
+
+def package_artifact(environment: str) -> str:
+    return "".join(part.capitalize() for part in environment.split("-")) + "Package"
+
+
+def build_stage(config: PipelineConfig, service_projects: dict, package_project) -> codepipeline.Stages:
+    """Every service in parallel (RunOrder 1), then each environment's package (RunOrder 2), so the packages see every image."""
+    commit = commit_variable(config)
+    actions = [build_action(f"Build-{name}", project, 1, IMAGE_TAG=commit) for name, project in service_projects.items()]
+    for environment in (config.pipeline.staging_target, config.pipeline.production_target):
+        actions.append(
+            build_action(
+                f"Package-{environment}", package_project, 2, package_artifact(environment), DEPLOY_TARGET=environment, IMAGE_TAG=commit
+            )
+        )
+    return codepipeline.Stages(Name="Build", Actions=actions)
+
+
+def cloudformation_action(
+    name: str, configuration: dict, run_order: int = 1, inputs: tuple[str, ...] = (), **kwargs
+) -> codepipeline.Actions:
+    extra = {"InputArtifacts": [codepipeline.InputArtifacts(Name=i) for i in inputs]} if inputs else {}
+    return codepipeline.Actions(
+        Name=name, ActionTypeId=action_type("Deploy", "CloudFormation"), Configuration=configuration, RunOrder=run_order, **extra, **kwargs
+    )
+
+
+def deploy_staging_stage(config: PipelineConfig, role: iam.Role) -> codepipeline.Stages:
+    environment = config.pipeline.staging_target
+    artifact = package_artifact(environment)
+    configuration = {
+        "ActionMode": "CREATE_UPDATE",
+        "StackName": config.environment_stack(environment),
+        "TemplatePath": f"{artifact}::{buildspec.PACKAGED_TEMPLATE}",
+        "TemplateConfiguration": f"{artifact}::{buildspec.PACKAGED_CONFIGURATION}",
+        "ParameterOverrides": json.dumps({names.IMAGE_TAG: commit_variable(config)}),
+        "Capabilities": CAPABILITIES,
+        "RoleArn": GetAtt(role, "Arn"),
+    }
+    action = cloudformation_action("UpdateStagingStack", configuration, inputs=(artifact,), Namespace=STAGING_NAMESPACE)
+    return codepipeline.Stages(Name="DeployStaging", Actions=[action])
+
+
+def staging_url() -> str:
+    return f"#{{{STAGING_NAMESPACE}.{names.PUBLIC_URL}}}"
+
+
+def smoke_test_parameters(config: PipelineConfig) -> str:
+    """The canary function's UserParameters: every service's health through staging's public URL."""
+    endpoints = [{"service": s.name, "url": f"{staging_url()}{s.route_path}{s.health_check_path}"} for s in config.project.services]
+    return json.dumps({"endpoints": endpoints})
+
+
+def integration_stage(config: PipelineConfig, test_project) -> codepipeline.Stages:
+    functional = build_action("FunctionalTests", test_project, 1, BASE_URL=staging_url())
+    smoke = codepipeline.Actions(
+        Name="HealthCheck",
+        ActionTypeId=action_type("Invoke", "Lambda"),
+        Configuration={"FunctionName": canary_function(config), "UserParameters": smoke_test_parameters(config)},
+        RunOrder=1,
+    )
+    return codepipeline.Stages(Name="IntegrationTest", Actions=[functional, smoke])
+
+
+def approval_stage(config: PipelineConfig, role: iam.Role, topic) -> codepipeline.Stages:
+    """The production change set first, so the approver reviews exactly what will change."""
+    environment = config.pipeline.production_target
+    artifact = package_artifact(environment)
+    stack = config.environment_stack(environment)
+    change_set = cloudformation_action(
+        "CreateProductionChangeSet",
+        {
+            "ActionMode": "CHANGE_SET_REPLACE",
+            "StackName": stack,
+            "ChangeSetName": CHANGE_SET_NAME,
+            "TemplatePath": f"{artifact}::{buildspec.PACKAGED_TEMPLATE}",
+            "TemplateConfiguration": f"{artifact}::{buildspec.PACKAGED_CONFIGURATION}",
+            "ParameterOverrides": json.dumps({names.IMAGE_TAG: commit_variable(config)}),
+            "Capabilities": CAPABILITIES,
+            "RoleArn": GetAtt(role, "Arn"),
+        },
+        run_order=1,
+        inputs=(artifact,),
+    )
+    approval = codepipeline.Actions(
+        Name="ApproveProduction",
+        ActionTypeId=action_type("Approval", "Manual"),
+        Configuration={
+            "NotificationArn": Ref(topic),
+            "CustomData": f"Review change set {CHANGE_SET_NAME} of {stack} (commit {commit_variable(config)}), then approve to execute it.",
+            "ExternalEntityLink": Sub("https://console.aws.amazon.com/cloudformation/home?region=${AWS::Region}#/stacks"),
+        },
+        TimeoutInMinutes=config.pipeline.approval.timeout_minutes,
+        RunOrder=2,
+    )
+    return codepipeline.Stages(Name="Approval", Actions=[change_set, approval])
+
+
+def deploy_production_stage(config: PipelineConfig) -> codepipeline.Stages:
+    environment = config.pipeline.production_target
+    action = cloudformation_action(
+        "ExecuteProductionChangeSet",
+        {"ActionMode": "CHANGE_SET_EXECUTE", "StackName": config.environment_stack(environment), "ChangeSetName": CHANGE_SET_NAME},
+    )
+    return codepipeline.Stages(Name="DeployProduction", Actions=[action])
+
+
+def triggers(config: PipelineConfig) -> list[codepipeline.PipelineTriggerDeclaration]:
+    """A push to the branch that touches a service's build inputs or the infrastructure (CodeStar sources only)."""
+    if config.pipeline.source.provider != "codestar":
+        return []
+    branch = codepipeline.GitBranchFilterCriteria(Includes=[config.pipeline.source.branch])
+    pushes = [
+        codepipeline.GitPushFilter(Branches=branch, FilePaths=codepipeline.GitFilePathFilterCriteria(Includes=list(paths)))
+        for paths in path_filters(config)
+    ]
+    return [
+        codepipeline.PipelineTriggerDeclaration(
+            ProviderType="CodeStarSourceConnection",
+            GitConfiguration=codepipeline.GitConfiguration(SourceActionName=SOURCE_ACTION, Push=pushes),
+        )
+    ]
+
+
+def add_pipeline(template: Template, config: PipelineConfig, role, bucket, key, stages: list) -> codepipeline.Pipeline:
+    kwargs = {"Triggers": found} if (found := triggers(config)) else {}
+    return template.add_resource(
+        codepipeline.Pipeline(
+            "Pipeline",
+            Name=config.stack_prefix,
+            PipelineType="V2",
+            ExecutionMode=config.pipeline.execution_mode,
+            RoleArn=GetAtt(role, "Arn"),
+            ArtifactStore=codepipeline.ArtifactStore(
+                Type="S3", Location=Ref(bucket), EncryptionKey=codepipeline.EncryptionKey(Id=GetAtt(key, "Arn"), Type="KMS")
+            ),
+            Stages=stages,
+            Tags=tags(config),
+            **kwargs,
+        )
+    )
+
+
+def pipeline_arn(pipeline: codepipeline.Pipeline) -> Sub:
+    return Sub("arn:${AWS::Partition}:codepipeline:${AWS::Region}:${AWS::AccountId}:${Pipeline}", Pipeline=Ref(pipeline))
+
+
+def add_source_rule(template: Template, config: PipelineConfig, pipeline) -> events.Rule | None:
+    """CodeCommit and S3 sources start the pipeline through EventBridge (no polling); CodeStar uses the trigger."""
+    source = config.pipeline.source
+    if source.provider == "codestar":
+        return None
+    if source.provider == "codecommit":
+        pattern = {
+            "source": ["aws.codecommit"],
+            "detail-type": ["CodeCommit Repository State Change"],
+            "resources": [regional_arn("codecommit", source.repository)],
+            "detail": {"event": ["referenceCreated", "referenceUpdated"], "referenceType": ["branch"], "referenceName": [source.branch]},
+        }
+    else:  # needs EventBridge notifications turned on for the source bucket
+        pattern = {
+            "source": ["aws.s3"],
+            "detail-type": ["Object Created"],
+            "detail": {"bucket": {"name": [source.repository]}, "object": {"key": [source.object_key]}},
+        }
+    role = template.add_resource(
+        iam.Role(
+            "SourceEventRole",
+            AssumeRolePolicyDocument=policies.trust("events.amazonaws.com"),
+            Policies=[
+                iam.Policy(
+                    PolicyName="start-pipeline",
+                    PolicyDocument=policies.document(policies.allow(["codepipeline:StartPipelineExecution"], [pipeline_arn(pipeline)])),
+                )
+            ],
+        )
+    )
+    return template.add_resource(
+        events.Rule(
+            "SourceChangeRule",
+            Description=f"{config.stack_prefix}: start the pipeline on a change to its source",
+            EventPattern=pattern,
+            State="ENABLED",
+            Targets=[events.Target(Id="Pipeline", Arn=pipeline_arn(pipeline), RoleArn=GetAtt(role, "Arn"))],
+        )
+    )
+
+
+def add_notification_rule(template: Template, config: PipelineConfig, pipeline, topic) -> notifications_rules.NotificationRule:
+    return template.add_resource(
+        notifications_rules.NotificationRule(
+            "PipelineNotificationRule",
+            Name=resource_name(config, "events"),
+            DetailType="FULL",
+            EventTypeIds=list(NOTIFIED_EVENTS),
+            Resource=pipeline_arn(pipeline),
+            Targets=[notifications_rules.Target(TargetType="SNS", TargetAddress=Ref(topic))],
+            Status="ENABLED",
+        )
+    )
+
+
+# --- the root template ---------------------------------------------------------------------
+
+
+def build_children(config: PipelineConfig) -> dict[str, Template]:
+    """Every nested template of the target, by file stem."""
+    return {ECR_STEM: ecr.build(config)}
+
+
+def add_ecr_stack(template: Template, config: PipelineConfig) -> cloudformation.Stack:
+    return template.add_resource(
+        cloudformation.Stack(ECR_STACK, TemplateURL=names.template_file(ECR_STEM), Tags=tags(config), Metadata=PACKAGED_BY_DEPLOY)
+    )
+
+
+def build(config: PipelineConfig, built: dict[str, Template] | None = None) -> Template:
+    built = built or build_children(config)
+    settings = config.pipeline
+    template = new_template(f"{config.stack_prefix}: ECR, CodeBuild and CodePipeline from source to production")
+    assets_bucket = template.add_parameter(
+        Parameter(names.ASSETS_BUCKET, Type="String", Description="the bootstrap stack's bucket deploy.py uploads packages to")
+    )
+    ecr_stack = add_ecr_stack(template, config)
+    key = add_key(template, config)
+    bucket = secure_bucket(template, "ArtifactBucket", config, settings.artifacts.expiry_days, kms_key_arn=GetAtt(key, "Arn"))
+    topic = add_topic(template, config, key)
+
+    service_projects = add_service_builds(template, config, bucket, key, ecr_stack)
+    package_project = build_project(
+        template, config, "PackageBuild", "package", buildspec.package(config), bucket, key,
+        package_statements(config, assets_bucket), write=True,
+    )  # fmt: skip
+    test_project = build_project(
+        template, config, "IntegrationTestBuild", "integration-test", buildspec.integration_test(config), bucket, key, []
+    )
+    deploy_roles = {
+        env: add_deploy_role(template, config, env, assets_bucket) for env in (settings.staging_target, settings.production_target)
+    }
+    projects = [*service_projects.values(), package_project, test_project]
+    role = add_pipeline_role(template, config, bucket, key, projects, list(deploy_roles.values()), topic)
+
+    stages = [
+        codepipeline.Stages(Name="Source", Actions=[source_action(config)]),
+        build_stage(config, service_projects, package_project),
+        deploy_staging_stage(config, deploy_roles[settings.staging_target]),
+        integration_stage(config, test_project),
+        approval_stage(config, deploy_roles[settings.production_target], topic),
+        deploy_production_stage(config),
+    ]
+    pipeline = add_pipeline(template, config, role, bucket, key, stages)
+    add_source_rule(template, config, pipeline)
+    add_notification_rule(template, config, pipeline, topic)
+
+    template.add_output(Output("PipelineName", Value=Ref(pipeline)))
+    template.add_output(Output("ArtifactBucketName", Value=Ref(bucket)))
+    template.add_output(Output("NotificationTopicArn", Value=Ref(topic)))
+    for service in config.project.services:
+        name = ecr.repository_arn_output(service)
+        if name in built[ECR_STEM].outputs:
+            template.add_output(Output(name, Description=f"{service.name}'s image repository", Value=GetAtt(ecr_stack, f"Outputs.{name}")))
+    return template

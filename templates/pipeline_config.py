@@ -1,0 +1,402 @@
+"""Typed, validated settings of the ``pipeline`` deploy target: ``parameters/pipeline.yaml``.
+
+The pipeline builds every service of ``project.yaml`` and promotes the same
+images through the staging and production targets.  Its settings are loaded
+with config.py's field-driven reader, so every problem is one line naming the
+file, the key path, the value and what is accepted, and all of them are
+reported at once.
+
+Per-service build settings that ``project.yaml``'s Service does not carry (the
+unit-test command, a real endpoint for the integration test) are listed here
+by service name; a service without an entry gets the default.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from templates.config import (
+    LOG_RETENTION_DAYS,
+    NAME,
+    PIPELINE_FILE,
+    ConfigError,
+    Project,
+    Service,
+    Subscription,
+    _load_yaml,
+    _Reader,
+    available_targets,
+    check_subscriptions,
+    checked,
+    in_range,
+    load_project,
+    matches,
+    one_of,
+)
+
+TARGET = "pipeline"
+SOURCE_PROVIDERS = ("codestar", "codecommit", "s3")
+COMPUTE_TYPES = ("BUILD_GENERAL1_SMALL", "BUILD_GENERAL1_MEDIUM", "BUILD_GENERAL1_LARGE", "BUILD_GENERAL1_XLARGE")
+HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+EXECUTION_MODES = ("SUPERSEDED", "QUEUED")
+
+# A V2 trigger's push filter takes at most 8 file-path patterns and a trigger at most 3 push filters.
+PATHS_PER_FILTER = 8
+PUSH_FILTERS = 3
+MAX_TRIGGER_PATHS = PATHS_PER_FILTER * PUSH_FILTERS
+
+# What the infrastructure is built from: a change here runs the pipeline, as a service change does.
+INFRASTRUCTURE_PATHS = (
+    "templates/**",
+    "parameters/**",
+    "lambda/**",
+    "deployer/**",
+    "builder/**",
+    "pipeline/**",
+    "deploy.py",
+    "build.py",
+    "requirements*.txt",
+)
+
+CONNECTION_ARN = r"arn:aws[a-z-]*:(codestar-connections|codeconnections):[a-z0-9-]+:\d{12}:connection/([0-9a-f-]{36})"
+REPO_PATH = matches(r"[A-Za-z0-9_.*-]+(/[A-Za-z0-9_.*-]+)*", "a relative path such as services/common, without .. or a leading /")
+
+
+# --- pipeline.yaml ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Source:
+    repository: str = checked(doc="codestar: owner/name; codecommit: the repository name; s3: the bucket holding the source zip")
+    provider: str = checked("codestar", one_of(*SOURCE_PROVIDERS), "codestar (a CodeStar/CodeConnections connection), codecommit or s3")
+    connection_arn: str = checked(
+        "",
+        matches(f"({CONNECTION_ARN})?", "a CodeStar connection ARN ending in connection/<uuid>, or empty"),
+        "codestar: the connection, in the pipeline's account and region (the template rebuilds its ARN from the id)",
+    )
+    branch: str = checked("main", matches(r"[A-Za-z0-9._/-]{1,255}", "a branch name such as main"), "the branch that is released")
+    object_key: str = checked("", doc="s3 only: the key of the source zip in the bucket")
+
+    @property
+    def connection_id(self) -> str:
+        found = re.fullmatch(CONNECTION_ARN, self.connection_arn)
+        return found.group(2) if found else ""
+
+    @property
+    def connection_service(self) -> str:
+        found = re.fullmatch(CONNECTION_ARN, self.connection_arn)
+        return found.group(1) if found else "codestar-connections"
+
+
+@dataclass(frozen=True)
+class Ecr:
+    keep_tagged_images: int = checked(50, in_range(1, 1000), "tagged images kept per repository; older ones expire")
+    untagged_expiry_days: int = checked(7, in_range(1, 3650), "days an untagged image is kept")
+    replication_region: str = checked(
+        "",
+        matches(r"([a-z]{2}(-gov)?-[a-z]+-\d)?", "an AWS region such as eu-west-1, or empty"),
+        "replicate every repository to this region (disaster recovery); empty: no replication",
+    )
+
+
+@dataclass(frozen=True)
+class Artifacts:
+    expiry_days: int = checked(30, in_range(1, 3650), "days pipeline artifacts (and their old versions) are kept")
+
+
+@dataclass(frozen=True)
+class UnitTests:
+    service: str = checked(check=NAME, doc="a service of project.yaml")
+    command: str = checked(doc="the shell command that runs its unit tests")
+
+
+@dataclass(frozen=True)
+class Build:
+    image: str = checked(
+        "aws/codebuild/standard:7.0",
+        matches(r"aws/codebuild/(standard|amazonlinux2?-x86_64-standard):[0-9.]+", "a CodeBuild-managed Linux image"),
+        "CodeBuild image",
+    )
+    compute_type: str = checked("BUILD_GENERAL1_SMALL", one_of(*COMPUTE_TYPES), "CodeBuild compute type")
+    python_version: str = checked("3.11", one_of("3.10", "3.11", "3.12"), "Python runtime of the build image")
+    timeout_minutes: int = checked(30, in_range(5, 480), "a build's timeout")
+    shared_paths: tuple[str, ...] = checked(
+        (), doc="paths every image is built from too (a shared kit): a change there rebuilds every service"
+    )
+    test_commands: tuple[UnitTests, ...] = checked((), doc="per service, the unit-test command (default: python -m pytest <source_path>)")
+
+
+@dataclass(frozen=True)
+class IntegrationCheck:
+    service: str = checked(check=NAME, doc="a service of project.yaml")
+    path: str = checked(check=matches(r"/[A-Za-z0-9/._~%?=&-]*", "a path starting with /"), doc="request path, from the site root")
+    method: str = checked("GET", one_of(*HTTP_METHODS), "HTTP method")
+    body: str = checked("", doc="JSON request body, or empty")
+    expect_status: int = checked(200, in_range(100, 599), "the status a passing response has")
+
+
+@dataclass(frozen=True)
+class Approval:
+    timeout_minutes: int = checked(
+        1440, in_range(5, 86400), "how long the approval waits before it fails (CodePipeline accepts 5 to 86400)"
+    )
+
+
+@dataclass(frozen=True)
+class Notifications:
+    subscriptions: tuple[Subscription, ...] = checked((), doc="who hears of failed runs and pending approvals")
+
+
+@dataclass(frozen=True)
+class PipelineLogs:
+    retention_days: int = checked(90, one_of(*LOG_RETENTION_DAYS), "days the build logs are kept")
+    kms_encrypted: bool = checked(True, doc="encrypt the build logs with the pipeline's key")
+
+
+@dataclass(frozen=True)
+class PipelineSettings:
+    source: Source = checked(doc="where the monorepo comes from")
+    protected: bool = checked(True, doc="ask for the target's name before deploying; retain the build log groups on deletion")
+    staging_target: str = checked("staging", NAME, "the environment deployed and tested first")
+    production_target: str = checked("production", NAME, "the environment released after the approval")
+    execution_mode: str = checked("SUPERSEDED", one_of(*EXECUTION_MODES), "how runs that overlap are handled")
+    infrastructure_paths: tuple[str, ...] = checked(INFRASTRUCTURE_PATHS, doc="non-service paths whose change runs the pipeline")
+    ecr: Ecr = checked(Ecr(), doc="the image repositories")
+    artifacts: Artifacts = checked(Artifacts(), doc="the artifact bucket")
+    build: Build = checked(Build(), doc="the CodeBuild projects")
+    integration_tests: tuple[IntegrationCheck, ...] = checked((), doc="one real request per service against staging, besides its health")
+    approval: Approval = checked(Approval(), doc="the manual approval before production")
+    notifications: Notifications = checked(Notifications(), doc="the topic that failures and approvals go to")
+    logs: PipelineLogs = checked(PipelineLogs(), doc="the build logs")
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """Everything the pipeline target's templates are rendered from."""
+
+    project: Project
+    pipeline: PipelineSettings
+    target: str = TARGET
+
+    @property
+    def stack_prefix(self) -> str:
+        return f"{self.project.name}-{self.target}"
+
+    @property
+    def protected(self) -> bool:
+        return self.pipeline.protected
+
+    def environment_stack(self, environment: str) -> str:
+        return f"{self.project.name}-{environment}"
+
+    def test_command(self, service: Service) -> str:
+        for entry in self.pipeline.build.test_commands:
+            if entry.service == service.name:
+                return entry.command
+        return f"python -m pytest {service.source_dir}"
+
+    def integration_checks(self, service: Service) -> tuple[IntegrationCheck, ...]:
+        return tuple(c for c in self.pipeline.integration_tests if c.service == service.name)
+
+
+# --- derived values -----------------------------------------------------------
+
+
+def _covered(path: str, by: str) -> bool:
+    """Whether the pattern ``by`` (a file or a ``dir/**``) already matches ``path``."""
+    if by == path:
+        return True
+    if by.endswith("/**"):
+        return path.startswith(by[: -len("**")])
+    return False
+
+
+def service_paths(config: PipelineConfig, service: Service) -> tuple[str, ...]:
+    """What one service's image is built from: its sources, its Dockerfile and the shared paths."""
+    paths = [service.source_dir, service.dockerfile_path, *config.pipeline.build.shared_paths]
+    return tuple(dict.fromkeys(str(PurePosixPath(p)) for p in paths))
+
+
+def _minimal(patterns: list[str]) -> list[str]:
+    kept: list[str] = []
+    for pattern in dict.fromkeys(patterns):
+        if any(_covered(pattern, other) for other in patterns if other != pattern):
+            continue
+        kept.append(pattern)
+    return kept
+
+
+def trigger_paths(config: PipelineConfig) -> tuple[str, ...]:
+    """File-path patterns whose change runs the pipeline: every service's build inputs plus the infrastructure.
+
+    A directory becomes ``dir/**``.  When there are more than a V2 trigger holds
+    (8 per push filter, 3 filters), the service patterns collapse to their
+    top-level directories (``apps/**``), which still cover them.
+    """
+    service_patterns = []
+    for service in config.project.services:
+        service_patterns += [_pattern(p, service) for p in (service.context_dir, *service_paths(config, service))]
+    infrastructure = list(config.pipeline.infrastructure_paths)
+    patterns = _minimal(infrastructure + service_patterns)
+    if len(patterns) > MAX_TRIGGER_PATHS:
+        tops = [p.split("/", 1)[0] + ("/**" if "/" in p else "") for p in service_patterns]
+        patterns = _minimal(infrastructure + tops)
+    return tuple(patterns)
+
+
+def _pattern(path: str, service: Service) -> str:
+    """A file stays as it is; a directory (anything but the Dockerfile) becomes ``dir/**``."""
+    if path == service.dockerfile_path or any(ch in path for ch in "*?"):
+        return path
+    return f"{path.rstrip('/')}/**"
+
+
+def path_filters(config: PipelineConfig) -> list[tuple[str, ...]]:
+    """The trigger patterns in chunks of at most 8, one push filter each."""
+    paths = trigger_paths(config)
+    return [paths[i : i + PATHS_PER_FILTER] for i in range(0, len(paths), PATHS_PER_FILTER)]
+
+
+# --- cross-field rules --------------------------------------------------------
+
+
+def _check_source(source: Source, filename: str) -> list[str]:
+    problems = []
+    if source.provider == "codestar":
+        if not source.connection_arn:
+            problems.append(f"{filename}: source.connection_arn: missing; it is required when source.provider is 'codestar'")
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", source.repository):
+            problems.append(
+                f"{filename}: source.repository: {source.repository!r} is not accepted; expected owner/name for provider 'codestar'"
+            )
+    elif source.connection_arn:
+        problems.append(
+            f"{filename}: source.connection_arn: {source.connection_arn!r} is not accepted with provider {source.provider!r}; "
+            "expected it only with provider 'codestar'"
+        )
+    if source.provider == "codecommit" and not re.fullmatch(r"[A-Za-z0-9_.-]{1,100}", source.repository):
+        problems.append(
+            f"{filename}: source.repository: {source.repository!r} is not accepted; "
+            "expected a CodeCommit repository name for provider 'codecommit'"
+        )
+    if source.provider == "s3":
+        if not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", source.repository):
+            problems.append(
+                f"{filename}: source.repository: {source.repository!r} is not accepted; expected an S3 bucket name for provider 's3'"
+            )
+        if not source.object_key:
+            problems.append(
+                f"{filename}: source.object_key: missing; it is required when source.provider is 's3' (the key of the source zip)"
+            )
+    elif source.object_key:
+        problems.append(
+            f"{filename}: source.object_key: {source.object_key!r} is not accepted with provider {source.provider!r}; "
+            "expected it only with 's3'"
+        )
+    return problems
+
+
+def _check_services(settings: PipelineSettings, project: Project, filename: str) -> list[str]:
+    problems = []
+    known = [s.name for s in project.services]
+    accepted = "a service of project.yaml: " + ", ".join(known)
+    seen: dict[str, int] = {}
+    for index, entry in enumerate(settings.build.test_commands):
+        path = f"build.test_commands[{index}]"
+        if entry.service not in known:
+            problems.append(f"{filename}: {path}.service: {entry.service!r} is not accepted; expected {accepted}")
+        if entry.service in seen:
+            problems.append(
+                f"{filename}: {path}.service: {entry.service!r} already has a command in "
+                f"build.test_commands[{seen[entry.service]}]; expected one per service"
+            )
+        seen.setdefault(entry.service, index)
+        if not entry.command.strip():
+            problems.append(f"{filename}: {path}.command: {entry.command!r} is not accepted; expected a shell command")
+    for index, check in enumerate(settings.integration_tests):
+        path = f"integration_tests[{index}]"
+        if check.service not in known:
+            problems.append(f"{filename}: {path}.service: {check.service!r} is not accepted; expected {accepted}")
+        if check.body:
+            try:
+                json.loads(check.body)
+            except ValueError:
+                problems.append(f"{filename}: {path}.body: {check.body!r} is not accepted; expected a JSON document or empty")
+    for key in ("shared_paths",):
+        for index, value in enumerate(getattr(settings.build, key)):
+            accepted_path = REPO_PATH(value) if ".." not in value.split("/") else "a path inside the repository"
+            if accepted_path:
+                problems.append(f"{filename}: build.{key}[{index}]: {value!r} is not accepted; expected {accepted_path}")
+    for index, value in enumerate(settings.infrastructure_paths):
+        accepted_path = REPO_PATH(value) if ".." not in value.split("/") else "a path inside the repository"
+        if accepted_path:
+            problems.append(f"{filename}: infrastructure_paths[{index}]: {value!r} is not accepted; expected {accepted_path}")
+    return problems
+
+
+def _check_targets(settings: PipelineSettings, parameters_dir: Path, filename: str) -> list[str]:
+    problems = []
+    targets = available_targets(parameters_dir)
+    for key in ("staging_target", "production_target"):
+        value = getattr(settings, key)
+        if value not in targets:
+            problems.append(
+                f"{filename}: {key}: {value!r} is not accepted; expected an environment target: " + (", ".join(targets) or "none")
+            )
+    if settings.staging_target == settings.production_target:
+        problems.append(
+            f"{filename}: production_target: {settings.production_target!r} is also the staging_target; expected two different environments"
+        )
+    return problems
+
+
+# --- public API ---------------------------------------------------------------
+
+
+def has_pipeline(parameters_dir: Path) -> bool:
+    return (Path(parameters_dir) / PIPELINE_FILE).is_file()
+
+
+def load_settings(parameters_dir: Path, project: Project | None) -> PipelineSettings:
+    path = Path(parameters_dir) / PIPELINE_FILE
+    problems: list[str] = []
+    data = _load_yaml(path, problems)
+    if problems:
+        raise ConfigError(problems)
+    reader = _Reader(str(path))
+    settings = reader.read(PipelineSettings, data, "")
+    if settings is not None:
+        reader.problems += _check_source(settings.source, str(path))
+        reader.problems += _check_targets(settings, parameters_dir, str(path))
+        reader.problems += check_subscriptions(settings.notifications.subscriptions, str(path), "notifications.subscriptions")
+        if project is not None:
+            reader.problems += _check_services(settings, project, str(path))
+            paths = trigger_paths(PipelineConfig(project=project, pipeline=settings))
+            if len(paths) > MAX_TRIGGER_PATHS:
+                reader.problems.append(
+                    f"{path}: infrastructure_paths: the services and infrastructure need {len(paths)} trigger patterns; "
+                    f"expected at most {MAX_TRIGGER_PATHS} (3 push filters of 8): list fewer, broader paths"
+                )
+    if reader.problems:
+        raise ConfigError(reader.problems)
+    return settings
+
+
+def load_pipeline(parameters_dir: Path) -> PipelineConfig:
+    """Load and validate project.yaml and pipeline.yaml; raise ConfigError listing every problem."""
+    problems: list[str] = []
+    project = None
+    try:
+        project = load_project(parameters_dir)
+    except ConfigError as error:
+        problems += error.problems
+    try:
+        settings = load_settings(parameters_dir, project)
+    except ConfigError as error:
+        problems += error.problems
+    if problems:
+        raise ConfigError(problems)
+    return PipelineConfig(project=project, pipeline=settings)
