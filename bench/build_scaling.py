@@ -30,12 +30,18 @@ REPO = Path(__file__).resolve().parents[1]
 LIMITS = {"resources": 500, "bytes": 1_048_576, "parameters": 200, "outputs": 200}
 
 
-def config_with(count: int, directory: Path, target: str) -> config_module.Config:
+def config_with(count: int, directory: Path, target: str):
     project = yaml.safe_load((REPO / "parameters" / "project.yaml").read_text())
     project["services"] = [{"name": f"service-{i:02d}", "route_path": f"/service-{i:02d}"} for i in range(count)]
     (directory / "project.yaml").write_text(yaml.safe_dump(project))
-    (directory / f"{target}.yaml").write_text((REPO / "parameters" / f"{target}.yaml").read_text())
-    return config_module.load(directory, target)
+    for name in sorted({f"{target}.yaml", "staging.yaml", "production.yaml"}):
+        (directory / name).write_text((REPO / "parameters" / name).read_text())
+    pipeline = yaml.safe_load((REPO / "parameters" / config_module.PIPELINE_FILE).read_text())
+    # Per-service pipeline settings name the repository's services, which the generated ones replace.
+    pipeline.pop("integration_tests", None)
+    pipeline.get("build", {}).pop("test_commands", None)
+    (directory / config_module.PIPELINE_FILE).write_text(yaml.safe_dump(pipeline))
+    return targets.load_target(directory, target)
 
 
 def measure(count: int, target: str) -> dict:
@@ -77,7 +83,7 @@ def measure(count: int, target: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--counts", type=int, nargs="+", default=[3, 10, 30])
-    parser.add_argument("--target", default="production", help="environment file to use (default: %(default)s)")
+    parser.add_argument("--target", default="production", help="target to render: an environment or pipeline (default: %(default)s)")
     args = parser.parse_args()
     rules()  # load cfn-lint's rules before timing, as build.py loads them once
     print(f"target {args.target}; largest template's share of each CloudFormation limit")
