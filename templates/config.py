@@ -638,19 +638,35 @@ def available_targets(parameters_dir: Path) -> list[str]:
     return sorted(p.stem for p in Path(parameters_dir).glob("*.yaml") if p.name not in (PROJECT_FILE, PIPELINE_FILE))
 
 
-def load_project(parameters_dir: Path) -> Project:
-    path = Path(parameters_dir) / PROJECT_FILE
+def load_file(path: Path, model: type, checks: Callable[[Any, str], list[str]]) -> Any:
+    """Read one parameter file into ``model``, then run ``checks(loaded, filename)`` across its fields.
+
+    Raises ConfigError with every problem of the file, one line each.
+    """
     problems: list[str] = []
     data = _load_yaml(path, problems)
     if problems:
         raise ConfigError(problems)
     reader = _Reader(str(path))
-    project = reader.read(Project, data, "")
-    if project is not None:
-        reader.problems += _check_services(project, str(path))
+    loaded = reader.read(model, data, "")
+    if loaded is not None:
+        reader.problems += checks(loaded, str(path))
     if reader.problems:
         raise ConfigError(reader.problems)
-    return project
+    return loaded
+
+
+def load_project(parameters_dir: Path) -> Project:
+    return load_file(Path(parameters_dir) / PROJECT_FILE, Project, _check_services)
+
+
+def _check_environment(environment: Environment, filename: str) -> list[str]:
+    return (
+        _check_network(environment.network, filename)
+        + _check_cluster(environment.cluster, filename)
+        + _check_services_settings(environment, filename)
+        + check_subscriptions(environment.notifications.subscriptions, filename, "notifications.subscriptions")
+    )
 
 
 def load_environment(parameters_dir: Path, target: str) -> Environment:
@@ -658,20 +674,7 @@ def load_environment(parameters_dir: Path, target: str) -> Environment:
     if not path.is_file():
         known = ", ".join(available_targets(parameters_dir)) or "none"
         raise ConfigError([f"{path}: no such target {target!r}; expected one of: {known}"])
-    problems: list[str] = []
-    data = _load_yaml(path, problems)
-    if problems:
-        raise ConfigError(problems)
-    reader = _Reader(str(path))
-    environment = reader.read(Environment, data, "")
-    if environment is not None:
-        reader.problems += _check_network(environment.network, str(path))
-        reader.problems += _check_cluster(environment.cluster, str(path))
-        reader.problems += _check_services_settings(environment, str(path))
-        reader.problems += check_subscriptions(environment.notifications.subscriptions, str(path), "notifications.subscriptions")
-    if reader.problems:
-        raise ConfigError(reader.problems)
-    return environment
+    return load_file(path, Environment, _check_environment)
 
 
 def load(parameters_dir: Path, target: str) -> Config:

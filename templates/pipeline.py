@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from awacs.aws import Condition, StringEquals, StringLike
+from awacs.aws import Condition, Statement, StringEquals, StringLike
 from troposphere import GetAtt, Output, Parameter, Ref, Sub, Template, cloudformation, codebuild, codepipeline, events, iam, kms, logs
 from troposphere import codestarnotifications as notifications_rules
 
@@ -44,6 +44,7 @@ NOTIFIED_EVENTS = (
     "codepipeline-pipeline-pipeline-execution-failed",
     "codepipeline-pipeline-manual-approval-needed",
 )
+
 
 @dataclass(frozen=True)
 class EnvironmentRef:
@@ -180,6 +181,11 @@ def package_statements(config: PipelineConfig, assets_bucket: Parameter) -> list
     ]
 
 
+def grant(sid: str, service: str, verbs: str, resources: list) -> Statement:
+    """An Allow of ``service``'s space-separated ``verbs`` on ``resources``: the deploy roles' long lists, kept short."""
+    return policies.allow([f"{service}:{verb}" for verb in verbs.split()], resources, sid=sid)
+
+
 def deploy_statements(config: PipelineConfig, environment: str, assets_bucket: Parameter) -> list:
     """What CloudFormation needs to create, update and delete one environment's stacks.
 
@@ -200,95 +206,50 @@ def deploy_statements(config: PipelineConfig, environment: str, assets_bucket: P
         "events.amazonaws.com", "firehose.amazonaws.com", "logs.amazonaws.com",
     ]  # fmt: skip
     return [
-        policies.allow(
-            [
-                "cloudformation:CreateStack",
-                "cloudformation:UpdateStack",
-                "cloudformation:DeleteStack",
-                "cloudformation:DescribeStacks",
-                "cloudformation:DescribeStackEvents",
-                "cloudformation:DescribeStackResource",
-                "cloudformation:DescribeStackResources",
-                "cloudformation:GetTemplate",
-                "cloudformation:CreateChangeSet",
-                "cloudformation:DescribeChangeSet",
-                "cloudformation:ExecuteChangeSet",
-                "cloudformation:DeleteChangeSet",
-                "cloudformation:SetStackPolicy",
-                "cloudformation:TagResource",
-                "cloudformation:UntagResource",
-            ],
+        grant(
+            "NestedStacks",
+            "cloudformation",
+            (
+                "CreateStack UpdateStack DeleteStack DescribeStacks DescribeStackEvents DescribeStackResource "
+                "DescribeStackResources GetTemplate CreateChangeSet DescribeChangeSet ExecuteChangeSet "
+                "DeleteChangeSet SetStackPolicy TagResource UntagResource"
+            ),
             [regional_arn("cloudformation", f"stack/{prefix}/*"), regional_arn("cloudformation", f"stack/{prefix}-*/*")],
-            sid="NestedStacks",
         ),
-        policies.allow(
-            ["s3:GetObject"], [Sub("arn:${AWS::Partition}:s3:::${Bucket}/*", Bucket=Ref(assets_bucket))], sid="ReadTemplatesAndLambdaCode"
-        ),
-        policies.allow(
-            [
-                "s3:CreateBucket",
-                "s3:DeleteBucket",
-                "s3:PutEncryptionConfiguration",
-                "s3:GetEncryptionConfiguration",
-                "s3:PutBucketVersioning",
-                "s3:GetBucketVersioning",
-                "s3:PutBucketPublicAccessBlock",
-                "s3:GetBucketPublicAccessBlock",
-                "s3:PutBucketOwnershipControls",
-                "s3:GetBucketOwnershipControls",
-                "s3:PutLifecycleConfiguration",
-                "s3:GetLifecycleConfiguration",
-                "s3:PutBucketPolicy",
-                "s3:GetBucketPolicy",
-                "s3:DeleteBucketPolicy",
-                "s3:PutBucketTagging",
-                "s3:GetBucketTagging",
-                "s3:GetBucketLocation",
-            ],
+        grant("ReadTemplatesAndLambdaCode", "s3", "GetObject", [Sub("arn:${AWS::Partition}:s3:::${Bucket}/*", Bucket=Ref(assets_bucket))]),
+        grant(
+            "EnvironmentBuckets",
+            "s3",
+            (
+                "CreateBucket DeleteBucket PutEncryptionConfiguration GetEncryptionConfiguration PutBucketVersioning "
+                "GetBucketVersioning PutBucketPublicAccessBlock GetBucketPublicAccessBlock PutBucketOwnershipControls "
+                "GetBucketOwnershipControls PutLifecycleConfiguration GetLifecycleConfiguration PutBucketPolicy "
+                "GetBucketPolicy DeleteBucketPolicy PutBucketTagging GetBucketTagging GetBucketLocation"
+            ),
             [Sub(f"arn:${{AWS::Partition}}:s3:::{prefix}-*")],
-            sid="EnvironmentBuckets",
         ),
-        # Whoever may write a bucket's policy may grant itself its objects (parliament's escalation
-        # finding): granted outright instead, on the environment's buckets only.
-        policies.allow(
-            ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-            [Sub(f"arn:${{AWS::Partition}}:s3:::{prefix}-*/*")],
-            sid="EnvironmentBucketObjects",
-        ),
-        policies.allow(
-            [
-                "logs:CreateLogGroup",
-                "logs:DeleteLogGroup",
-                "logs:PutRetentionPolicy",
-                "logs:DeleteRetentionPolicy",
-                "logs:AssociateKmsKey",
-                "logs:DisassociateKmsKey",
-                "logs:TagResource",
-                "logs:UntagResource",
-                "logs:ListTagsForResource",
-            ],
+        grant("EnvironmentBucketObjects", "s3", "GetObject PutObject DeleteObject", [Sub(f"arn:${{AWS::Partition}}:s3:::{prefix}-*/*")]),
+        grant(
+            "EnvironmentLogGroups",
+            "logs",
+            (
+                "CreateLogGroup DeleteLogGroup PutRetentionPolicy DeleteRetentionPolicy AssociateKmsKey "
+                "DisassociateKmsKey TagResource UntagResource ListTagsForResource"
+            ),
             [
                 regional_arn("logs", f"log-group:/ecs/{prefix}/*"),
                 regional_arn("logs", f"log-group:/vpc/{prefix}/*"),
                 regional_arn("logs", f"log-group:/aws/lambda/{prefix}-*"),
             ],
-            sid="EnvironmentLogGroups",
         ),
-        policies.allow(
-            [
-                "iam:CreateRole",
-                "iam:DeleteRole",
-                "iam:GetRole",
-                "iam:UpdateRole",
-                "iam:UpdateAssumeRolePolicy",
-                "iam:PutRolePolicy",
-                "iam:DeleteRolePolicy",
-                "iam:GetRolePolicy",
-                "iam:TagRole",
-                "iam:UntagRole",
-            ],
+        grant(
+            "EnvironmentRoles",
+            "iam",
+            (
+                "CreateRole DeleteRole GetRole UpdateRole UpdateAssumeRolePolicy PutRolePolicy DeleteRolePolicy "
+                "GetRolePolicy TagRole UntagRole"
+            ),
             [Sub(f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/{prefix}-*")],
-            sid="EnvironmentRoles",
         ),
         policies.allow(
             ["iam:PassRole"],
@@ -296,227 +257,124 @@ def deploy_statements(config: PipelineConfig, environment: str, assets_bucket: P
             sid="PassEnvironmentRoles",
             condition=Condition(StringEquals({"iam:PassedToService": passed_to})),
         ),
-        policies.allow(
-            [
-                "lambda:CreateFunction",
-                "lambda:DeleteFunction",
-                "lambda:GetFunction",
-                "lambda:GetFunctionConfiguration",
-                "lambda:UpdateFunctionCode",
-                "lambda:UpdateFunctionConfiguration",
-                "lambda:AddPermission",
-                "lambda:RemovePermission",
-                "lambda:TagResource",
-                "lambda:UntagResource",
-                "lambda:ListTags",
-            ],
+        grant(
+            "EnvironmentFunctions",
+            "lambda",
+            (
+                "CreateFunction DeleteFunction GetFunction GetFunctionConfiguration UpdateFunctionCode "
+                "UpdateFunctionConfiguration AddPermission RemovePermission TagResource UntagResource ListTags"
+            ),
             [regional_arn("lambda", f"function:{prefix}-*")],
-            sid="EnvironmentFunctions",
         ),
-        policies.allow(
-            [
-                "secretsmanager:CreateSecret",
-                "secretsmanager:DeleteSecret",
-                "secretsmanager:DescribeSecret",
-                "secretsmanager:UpdateSecret",
-                "secretsmanager:TagResource",
-                "secretsmanager:UntagResource",
-            ],
+        grant(
+            "EnvironmentSecrets",
+            "secretsmanager",
+            "CreateSecret DeleteSecret DescribeSecret UpdateSecret TagResource UntagResource",
             [regional_arn("secretsmanager", f"secret:{prefix}-*")],
-            sid="EnvironmentSecrets",
         ),
-        policies.allow(
-            [
-                "ssm:PutParameter",
-                "ssm:DeleteParameter",
-                "ssm:GetParameter",
-                "ssm:GetParameters",
-                "ssm:AddTagsToResource",
-                "ssm:RemoveTagsFromResource",
-                "ssm:ListTagsForResource",
-            ],
+        grant(
+            "EnvironmentParameters",
+            "ssm",
+            "PutParameter DeleteParameter GetParameter GetParameters AddTagsToResource RemoveTagsFromResource ListTagsForResource",
             [regional_arn("ssm", f"parameter/{prefix}/*")],
-            sid="EnvironmentParameters",
         ),
-        policies.allow(
-            [
-                "ecs:CreateCluster",
-                "ecs:DeleteCluster",
-                "ecs:DescribeClusters",
-                "ecs:UpdateCluster",
-                "ecs:UpdateClusterSettings",
-                "ecs:PutClusterCapacityProviders",
-                "ecs:CreateService",
-                "ecs:UpdateService",
-                "ecs:DeleteService",
-                "ecs:DescribeServices",
-                "ecs:RegisterTaskDefinition",
-                "ecs:TagResource",
-                "ecs:UntagResource",
-            ],
+        grant(
+            "EnvironmentCluster",
+            "ecs",
+            (
+                "CreateCluster DeleteCluster DescribeClusters UpdateCluster UpdateClusterSettings "
+                "PutClusterCapacityProviders CreateService UpdateService DeleteService DescribeServices "
+                "RegisterTaskDefinition TagResource UntagResource"
+            ),
             [
                 regional_arn("ecs", f"cluster/{prefix}"),
                 regional_arn("ecs", f"service/{prefix}/*"),
                 regional_arn("ecs", f"task-definition/{prefix}-*:*"),
             ],
-            sid="EnvironmentCluster",
         ),
-        policies.allow(
-            [
-                "cloudwatch:PutMetricAlarm",
-                "cloudwatch:DeleteAlarms",
-                "cloudwatch:DescribeAlarms",
-                "cloudwatch:TagResource",
-                "cloudwatch:UntagResource",
-            ],
+        grant(
+            "EnvironmentAlarms",
+            "cloudwatch",
+            "PutMetricAlarm DeleteAlarms DescribeAlarms TagResource UntagResource",
             [regional_arn("cloudwatch", f"alarm:{prefix}-*")],
-            sid="EnvironmentAlarms",
         ),
-        policies.allow(
-            ["cloudwatch:PutCompositeAlarm"], [regional_arn("cloudwatch", f"alarm:{prefix}-*")], sid="EnvironmentCompositeAlarms"
-        ),
-        policies.allow(
-            ["cloudwatch:PutDashboard", "cloudwatch:DeleteDashboards", "cloudwatch:GetDashboard"],
+        grant("EnvironmentCompositeAlarms", "cloudwatch", "PutCompositeAlarm", [regional_arn("cloudwatch", f"alarm:{prefix}-*")]),
+        grant(
+            "EnvironmentDashboard",
+            "cloudwatch",
+            "PutDashboard DeleteDashboards GetDashboard",
             [Sub(f"arn:${{AWS::Partition}}:cloudwatch::${{AWS::AccountId}}:dashboard/{prefix}*")],
-            sid="EnvironmentDashboard",
         ),
-        policies.allow(
-            [
-                "logs:PutMetricFilter",
-                "logs:DeleteMetricFilter",
-                "logs:PutSubscriptionFilter",
-                "logs:DeleteSubscriptionFilter",
-                "logs:DescribeMetricFilters",
-                "logs:DescribeSubscriptionFilters",
-            ],
+        grant(
+            "EnvironmentLogFilters",
+            "logs",
+            (
+                "PutMetricFilter DeleteMetricFilter PutSubscriptionFilter DeleteSubscriptionFilter "
+                "DescribeMetricFilters DescribeSubscriptionFilters"
+            ),
             [
                 regional_arn("logs", f"log-group:/ecs/{prefix}/*"),
                 regional_arn("logs", f"log-group:/aws/lambda/{prefix}-*"),
             ],
-            sid="EnvironmentLogFilters",
         ),
-        policies.allow(
-            [
-                "sns:CreateTopic",
-                "sns:DeleteTopic",
-                "sns:GetTopicAttributes",
-                "sns:SetTopicAttributes",
-                "sns:Subscribe",
-                "sns:ListSubscriptionsByTopic",
-                "sns:TagResource",
-                "sns:UntagResource",
-            ],
+        grant(
+            "EnvironmentTopics",
+            "sns",
+            "CreateTopic DeleteTopic GetTopicAttributes SetTopicAttributes Subscribe ListSubscriptionsByTopic TagResource UntagResource",
             [regional_arn("sns", f"{prefix}-*")],
-            sid="EnvironmentTopics",
         ),
-        policies.allow(
-            [
-                "events:PutRule",
-                "events:DeleteRule",
-                "events:DescribeRule",
-                "events:EnableRule",
-                "events:DisableRule",
-                "events:PutTargets",
-                "events:RemoveTargets",
-                "events:TagResource",
-                "events:UntagResource",
-            ],
+        grant(
+            "EnvironmentRules",
+            "events",
+            "PutRule DeleteRule DescribeRule EnableRule DisableRule PutTargets RemoveTargets TagResource UntagResource",
             [regional_arn("events", f"rule/{prefix}-*")],
-            sid="EnvironmentRules",
         ),
-        policies.allow(
-            [
-                "firehose:CreateDeliveryStream",
-                "firehose:DeleteDeliveryStream",
-                "firehose:DescribeDeliveryStream",
-                "firehose:UpdateDestination",
-                "firehose:TagDeliveryStream",
-                "firehose:UntagDeliveryStream",
-                "firehose:StartDeliveryStreamEncryption",
-                "firehose:StopDeliveryStreamEncryption",
-            ],
+        grant(
+            "EnvironmentLogArchive",
+            "firehose",
+            (
+                "CreateDeliveryStream DeleteDeliveryStream DescribeDeliveryStream UpdateDestination TagDeliveryStream "
+                "UntagDeliveryStream StartDeliveryStreamEncryption StopDeliveryStreamEncryption"
+            ),
             [regional_arn("firehose", f"deliverystream/{prefix}-*")],
-            sid="EnvironmentLogArchive",
         ),
-        policies.allow(
-            [
-                "application-autoscaling:RegisterScalableTarget",
-                "application-autoscaling:DeregisterScalableTarget",
-                "application-autoscaling:PutScalingPolicy",
-                "application-autoscaling:DeleteScalingPolicy",
-                "application-autoscaling:PutScheduledAction",
-                "application-autoscaling:DeleteScheduledAction",
-                "application-autoscaling:TagResource",
-            ],
+        grant(
+            "ServiceScaling",
+            "application-autoscaling",
+            (
+                "RegisterScalableTarget DeregisterScalableTarget PutScalingPolicy DeleteScalingPolicy "
+                "PutScheduledAction DeleteScheduledAction TagResource"
+            ),
             [regional_arn("application-autoscaling", "scalable-target/*")],
-            sid="ServiceScaling",
         ),
-        policies.allow(
-            [
-                "elasticloadbalancing:CreateLoadBalancer",
-                "elasticloadbalancing:DeleteLoadBalancer",
-                "elasticloadbalancing:ModifyLoadBalancerAttributes",
-                "elasticloadbalancing:SetSecurityGroups",
-                "elasticloadbalancing:CreateTargetGroup",
-                "elasticloadbalancing:DeleteTargetGroup",
-                "elasticloadbalancing:ModifyTargetGroup",
-                "elasticloadbalancing:ModifyTargetGroupAttributes",
-                "elasticloadbalancing:CreateListener",
-                "elasticloadbalancing:DeleteListener",
-                "elasticloadbalancing:ModifyListener",
-                "elasticloadbalancing:CreateRule",
-                "elasticloadbalancing:DeleteRule",
-                "elasticloadbalancing:ModifyRule",
-                "elasticloadbalancing:AddTags",
-                "elasticloadbalancing:RemoveTags",
-            ],
+        grant(
+            "LoadBalancing",
+            "elasticloadbalancing",
+            (
+                "CreateLoadBalancer DeleteLoadBalancer ModifyLoadBalancerAttributes SetSecurityGroups "
+                "CreateTargetGroup DeleteTargetGroup ModifyTargetGroup ModifyTargetGroupAttributes CreateListener "
+                "DeleteListener ModifyListener CreateRule DeleteRule ModifyRule AddTags RemoveTags"
+            ),
             [
                 regional_arn("elasticloadbalancing", "loadbalancer/app/*"),
                 regional_arn("elasticloadbalancing", "targetgroup/*"),
                 regional_arn("elasticloadbalancing", "listener/app/*"),
                 regional_arn("elasticloadbalancing", "listener-rule/app/*"),
             ],
-            sid="LoadBalancing",
         ),
-        policies.allow(
-            [
-                "ec2:CreateVpc",
-                "ec2:DeleteVpc",
-                "ec2:ModifyVpcAttribute",
-                "ec2:DescribeVpcAttribute",
-                "ec2:CreateSubnet",
-                "ec2:DeleteSubnet",
-                "ec2:ModifySubnetAttribute",
-                "ec2:CreateRouteTable",
-                "ec2:DeleteRouteTable",
-                "ec2:CreateRoute",
-                "ec2:DeleteRoute",
-                "ec2:AssociateRouteTable",
-                "ec2:DisassociateRouteTable",
-                "ec2:CreateInternetGateway",
-                "ec2:DeleteInternetGateway",
-                "ec2:AttachInternetGateway",
-                "ec2:DetachInternetGateway",
-                "ec2:AllocateAddress",
-                "ec2:ReleaseAddress",
-                "ec2:CreateNatGateway",
-                "ec2:DeleteNatGateway",
-                "ec2:CreateSecurityGroup",
-                "ec2:DeleteSecurityGroup",
-                "ec2:AuthorizeSecurityGroupIngress",
-                "ec2:RevokeSecurityGroupIngress",
-                "ec2:AuthorizeSecurityGroupEgress",
-                "ec2:RevokeSecurityGroupEgress",
-                "ec2:CreateVpcEndpoint",
-                "ec2:DeleteVpcEndpoints",
-                "ec2:ModifyVpcEndpoint",
-                "ec2:CreateFlowLogs",
-                "ec2:DeleteFlowLogs",
-                "ec2:CreateTags",
-                "ec2:DeleteTags",
-            ],
+        grant(
+            "Network",
+            "ec2",
+            (
+                "CreateVpc DeleteVpc ModifyVpcAttribute DescribeVpcAttribute CreateSubnet DeleteSubnet "
+                "ModifySubnetAttribute CreateRouteTable DeleteRouteTable CreateRoute DeleteRoute AssociateRouteTable "
+                "DisassociateRouteTable CreateInternetGateway DeleteInternetGateway AttachInternetGateway "
+                "DetachInternetGateway AllocateAddress ReleaseAddress CreateNatGateway DeleteNatGateway "
+                "CreateSecurityGroup DeleteSecurityGroup AuthorizeSecurityGroupIngress RevokeSecurityGroupIngress "
+                "AuthorizeSecurityGroupEgress RevokeSecurityGroupEgress CreateVpcEndpoint DeleteVpcEndpoints "
+                "ModifyVpcEndpoint CreateFlowLogs DeleteFlowLogs CreateTags DeleteTags"
+            ),
             [regional_arn("ec2", f"{kind}/*") for kind in ec2_types],
-            sid="Network",
         ),
         policies.wildcard_statement(["kms:CreateKey"], sid="CreateEnvironmentKey", condition=Condition(StringEquals(region_wide))),
         policies.allow(
@@ -539,10 +397,11 @@ def deploy_statements(config: PipelineConfig, environment: str, assets_bucket: P
             sid="UseEnvironmentKey",
             condition=Condition(StringEquals(tagged)),
         ),
-        policies.allow(
-            ["kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias"],
+        grant(
+            "EnvironmentKeyAlias",
+            "kms",
+            "CreateAlias DeleteAlias UpdateAlias",
             [regional_arn("kms", f"alias/{prefix}"), regional_arn("kms", "key/*")],
-            sid="EnvironmentKeyAlias",
         ),
         policies.allow(
             ["iam:CreateServiceLinkedRole"],

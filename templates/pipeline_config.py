@@ -26,12 +26,11 @@ from templates.config import (
     Project,
     Service,
     Subscription,
-    _load_yaml,
-    _Reader,
     available_targets,
     check_subscriptions,
     checked,
     in_range,
+    load_file,
     load_project,
     matches,
     one_of,
@@ -361,28 +360,22 @@ def has_pipeline(parameters_dir: Path) -> bool:
 
 
 def load_settings(parameters_dir: Path, project: Project | None) -> PipelineSettings:
-    path = Path(parameters_dir) / PIPELINE_FILE
-    problems: list[str] = []
-    data = _load_yaml(path, problems)
-    if problems:
-        raise ConfigError(problems)
-    reader = _Reader(str(path))
-    settings = reader.read(PipelineSettings, data, "")
-    if settings is not None:
-        reader.problems += _check_source(settings.source, str(path))
-        reader.problems += _check_targets(settings, parameters_dir, str(path))
-        reader.problems += check_subscriptions(settings.notifications.subscriptions, str(path), "notifications.subscriptions")
-        if project is not None:
-            reader.problems += _check_services(settings, project, str(path))
-            paths = trigger_paths(PipelineConfig(project=project, pipeline=settings))
-            if len(paths) > MAX_TRIGGER_PATHS:
-                reader.problems.append(
-                    f"{path}: infrastructure_paths: the services and infrastructure need {len(paths)} trigger patterns; "
-                    f"expected at most {MAX_TRIGGER_PATHS} (3 push filters of 8): list fewer, broader paths"
-                )
-    if reader.problems:
-        raise ConfigError(reader.problems)
-    return settings
+    def checks(settings: PipelineSettings, filename: str) -> list[str]:
+        problems = _check_source(settings.source, filename)
+        problems += _check_targets(settings, parameters_dir, filename)
+        problems += check_subscriptions(settings.notifications.subscriptions, filename, "notifications.subscriptions")
+        if project is None:  # project.yaml's own problems are reported beside these
+            return problems
+        problems += _check_services(settings, project, filename)
+        paths = trigger_paths(PipelineConfig(project=project, pipeline=settings))
+        if len(paths) > MAX_TRIGGER_PATHS:
+            problems.append(
+                f"{filename}: infrastructure_paths: the services and infrastructure need {len(paths)} trigger patterns; "
+                f"expected at most {MAX_TRIGGER_PATHS} (3 push filters of 8): list fewer, broader paths"
+            )
+        return problems
+
+    return load_file(Path(parameters_dir) / PIPELINE_FILE, PipelineSettings, checks)
 
 
 def load_pipeline(parameters_dir: Path) -> PipelineConfig:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,12 @@ TARGETS = config_module.available_targets(PARAMETERS)
 # The pipeline target (parameters/pipeline.yaml), and every target a build renders.
 PIPELINE = pipeline_config.TARGET
 ALL_TARGETS = TARGETS + [PIPELINE]
+
+
+@functools.cache
+def render_target(name: str) -> dict[str, dict]:
+    """A repository target rendered once per test run; callers treat it as read-only (copy to change it)."""
+    return targets.render(load_target(name))
 
 
 def load_target(name: str, parameters: Path = PARAMETERS):

@@ -9,22 +9,21 @@ import pytest
 
 from security import iam_audit
 from security.policies_in_templates import policies
-from templates import config as config_module
 from templates import targets
 from templates.policies import WILDCARD_RESOURCE_ACTIONS, allow, wildcard_statement
-from tests.conftest import ALL_TARGETS, PARAMETERS, PIPELINE, TARGETS, load_target, make_services
+from tests.conftest import ALL_TARGETS, PIPELINE, TARGETS, make_services, render_target
 
 BAD = json.loads((Path(__file__).parent / "fixtures" / "bad_policies.json").read_text())
 
 
 def rendered_targets(make_config=None):
     for target in TARGETS:
-        yield target, targets.render(config_module.load(PARAMETERS, target))
+        yield target, render_target(target)
 
 
 @pytest.mark.parametrize("target", TARGETS)
 def test_every_policy_of_every_target_passes_the_audit(target):
-    rendered = targets.render(config_module.load(PARAMETERS, target))
+    rendered = render_target(target)
     offences = [o for name, template in rendered.items() for o in iam_audit.audit(f"{target}/{name}", template)]
     assert not offences, "\n" + "\n".join(map(str, offences))
 
@@ -79,7 +78,7 @@ def test_the_factories_refuse_unlisted_wildcards():
 
 @pytest.mark.parametrize("target", ALL_TARGETS)
 def test_every_policy_of_every_rendered_target_including_the_pipeline_passes_the_audit(target):
-    rendered = targets.render(load_target(target))
+    rendered = render_target(target)
     offences = [o for name, template in rendered.items() for o in iam_audit.audit(f"{target}/{name}", template)]
     assert not offences, "\n" + "\n".join(map(str, offences))
 
@@ -90,5 +89,5 @@ def test_the_pipeline_with_thirty_services_passes_the_audit(make_pipeline_config
 
 
 def test_the_audit_finds_the_pipelines_policies():
-    rendered = targets.render(load_target(PIPELINE))
+    rendered = render_target(PIPELINE)
     assert {"identity", "resource", "key", "trust"} <= {p.kind for name, t in rendered.items() for p in policies(name, t)}

@@ -8,16 +8,15 @@ from pathlib import Path
 import pytest
 
 from security import parliament_audit
-from templates import config as config_module
 from templates import targets
-from tests.conftest import ALL_TARGETS, PARAMETERS, TARGETS, load_target, make_services
+from tests.conftest import ALL_TARGETS, TARGETS, make_services, render_target
 
 BAD = json.loads((Path(__file__).parent / "fixtures" / "bad_policies.json").read_text())
 
 
 @pytest.mark.parametrize("target", TARGETS)
 def test_parliament_finds_nothing_in_any_target(target):
-    rendered = targets.render(config_module.load(PARAMETERS, target))
+    rendered = render_target(target)
     findings = [f for name, template in rendered.items() for f in parliament_audit.audit(f"{target}/{name}", template)]
     assert not findings, "\n" + "\n".join(map(str, findings))
 
@@ -55,7 +54,7 @@ def test_suppressions_carry_a_reason():
 
 @pytest.mark.parametrize("target", ALL_TARGETS)
 def test_parliament_finds_nothing_in_any_rendered_target_including_the_pipeline(target):
-    rendered = targets.render(load_target(target))
+    rendered = render_target(target)
     findings = [f for name, template in rendered.items() for f in parliament_audit.audit(f"{target}/{name}", template)]
     assert not findings, "\n" + "\n".join(map(str, findings))
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from templates import targets
-from tests.conftest import ALL_TARGETS, PIPELINE, load_target
+from tests.conftest import ALL_TARGETS, PIPELINE, load_target, render_target
 from tests.templates.helpers import refs, resources_of_type
 
-RENDERED = {target: targets.render(load_target(target)) for target in ALL_TARGETS}
+RENDERED = {target: render_target(target) for target in ALL_TARGETS}
 STATEFUL = ("AWS::S3::Bucket", "AWS::KMS::Key", "AWS::ECR::Repository", "AWS::SecretsManager::Secret")
 
 

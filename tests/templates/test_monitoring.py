@@ -9,10 +9,10 @@ import pytest
 
 from templates import alerts, monitoring, names, service, targets
 from templates import config as config_module
-from tests.conftest import PARAMETERS, TARGETS
+from tests.conftest import PARAMETERS, TARGETS, render_target
 from tests.templates.helpers import props, resources_of_type
 
-RENDERED = {target: targets.render(config_module.load(PARAMETERS, target)) for target in TARGETS}
+RENDERED = {target: render_target(target) for target in TARGETS}
 ALARM_TYPES = ("AWS::CloudWatch::Alarm", "AWS::CloudWatch::CompositeAlarm")
 
 

@@ -8,13 +8,13 @@ import pytest
 
 from templates import config as config_module
 from templates import names, targets
-from tests.conftest import ALL_TARGETS, PARAMETERS, PIPELINE, TARGETS, load_target, make_services
+from tests.conftest import ALL_TARGETS, PARAMETERS, PIPELINE, TARGETS, make_services, render_target
 from tests.templates.contract import violations
 
 
 @pytest.fixture(params=TARGETS)
 def rendered(request) -> dict[str, dict]:
-    return targets.render(config_module.load(PARAMETERS, request.param))
+    return render_target(request.param)
 
 
 def test_nested_stack_contract_holds_for_every_target(rendered):
@@ -67,11 +67,11 @@ def test_rendering_is_deterministic():
 
 @pytest.mark.parametrize("target", ALL_TARGETS)
 def test_nested_stack_contract_holds_for_every_rendered_target_including_the_pipeline(target):
-    assert violations(targets.render(load_target(target)), names.ROOT_TEMPLATE) == []
+    assert violations(render_target(target), names.ROOT_TEMPLATE) == []
 
 
 def test_pipeline_contract_catches_a_missing_ecr_output():
-    broken = copy.deepcopy(targets.render(load_target(PIPELINE)))
+    broken = copy.deepcopy(render_target(PIPELINE))
     output = next(iter(broken["ecr.json"]["Outputs"]))
     del broken["ecr.json"]["Outputs"][output]
     assert any(f"Outputs.{output}" in v for v in violations(broken, names.ROOT_TEMPLATE))

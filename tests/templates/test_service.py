@@ -8,7 +8,7 @@ import pytest
 
 from templates import config as config_module
 from templates import names, service, targets
-from tests.conftest import PARAMETERS, TARGETS, make_services
+from tests.conftest import PARAMETERS, TARGETS, make_services, render_target
 from tests.templates.helpers import props, refs, resources_of_type
 
 
@@ -73,7 +73,7 @@ def test_blue_green_strategy_bake_time_circuit_breaker_and_hook(rendered):
 
 
 def test_the_hook_parameter_is_wired_to_the_health_check_function():
-    rendered = targets.render(config_module.load(PARAMETERS, "staging"))
+    rendered = render_target("staging")
     resources = rendered[names.ROOT_TEMPLATE]["Resources"]
     for s in config_module.load(PARAMETERS, "staging").project.services:
         passed = resources[service.stack_title(s)]["Properties"]["Parameters"]
