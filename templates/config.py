@@ -15,10 +15,11 @@ run after the fields are typed.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import ipaddress
 import re
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,25 +97,50 @@ class ConfigError(Exception):
 
 # --- value checks ----------------------------------------------------------------
 
+# A check returns None for a good value, or the text of what is accepted.  Each
+# also carries ``accepted`` (that text, for the reference) and ``schema`` (the
+# JSON Schema keywords that say the same to an editor), so the docs and the
+# schemas in schemas/ are generated from the checks themselves.
 Check = Callable[[Any], str | None]
 
 
+def _described(check: Check, accepted: str, **schema: Any) -> Check:
+    check.accepted = accepted  # type: ignore[attr-defined]
+    check.schema = schema  # type: ignore[attr-defined]
+    return check
+
+
+def did_you_mean(value: Any, choices: Iterable[Any]) -> str:
+    """ "did you mean 'x'? " when ``value`` is a near miss of one of ``choices``, else ""."""
+    if not isinstance(value, str) or not value:
+        return ""
+    names = [c for c in choices if isinstance(c, str)]
+    by_case = [c for c in names if c.lower() == value.lower()]
+    prefixed = [c for c in names if c.lower().startswith(value.lower())]
+    close = by_case or (prefixed if len(prefixed) == 1 else []) or difflib.get_close_matches(value, names, n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}? " if close else ""
+
+
 def one_of(*allowed: Any) -> Check:
+    accepted = "one of " + ", ".join(repr(a) for a in allowed)
+
     def check(value: Any) -> str | None:
         if value not in allowed:
-            return "one of " + ", ".join(repr(a) for a in allowed)
+            return accepted
         return None
 
-    return check
+    return _described(check, accepted, enum=list(allowed))
 
 
 def in_range(low: int, high: int) -> Check:
+    accepted = f"an integer from {low} to {high}"
+
     def check(value: int) -> str | None:
         if not low <= value <= high:
-            return f"an integer from {low} to {high}"
+            return accepted
         return None
 
-    return check
+    return _described(check, accepted, minimum=low, maximum=high)
 
 
 def matches(pattern: str, description: str) -> Check:
@@ -123,10 +149,11 @@ def matches(pattern: str, description: str) -> Check:
     def check(value: str) -> str | None:
         return None if compiled.fullmatch(value) else description
 
-    return check
+    # fullmatch() anchors the pattern; JSON Schema's "pattern" searches, so it is anchored here.
+    return _described(check, description, pattern=f"^(?:{pattern})$")
 
 
-def is_cidr(value: str) -> str | None:
+def _is_cidr(value: str) -> str | None:
     try:
         network = ipaddress.IPv4Network(value, strict=True)
     except ValueError:
@@ -136,11 +163,14 @@ def is_cidr(value: str) -> str | None:
     return None
 
 
-def is_route_path(value: str) -> str | None:
-    # A clean prefix: "/api", "/v1/orders"; the listener rule adds "/*" itself.
-    if re.fullmatch(r"(/[a-z0-9][a-z0-9._-]*)+", value):
-        return None
-    return "a clean path prefix such as /api: lowercase segments, no trailing slash or wildcard"
+is_cidr = _described(
+    _is_cidr,
+    "an IPv4 CIDR with a prefix from /16 to /28 and no host bits set",
+    pattern=r"^[0-9]{1,3}(\.[0-9]{1,3}){3}/(1[6-9]|2[0-8])$",
+)
+
+# A clean prefix: "/api", "/v1/orders"; the listener rule adds "/*" itself.
+is_route_path = matches(r"(/[a-z0-9][a-z0-9._-]*)+", "a clean path prefix such as /api: lowercase segments, no trailing slash or wildcard")
 
 
 def checked(default: Any = dataclasses.MISSING, check: Check | None = None, doc: str = "", **kwargs):
@@ -407,8 +437,8 @@ class _Reader:
         self.filename = filename
         self.problems: list[str] = []
 
-    def problem(self, path: str, value: Any, accepted: str) -> None:
-        self.problems.append(f"{self.filename}: {path}: {value!r} is not accepted; expected {accepted}")
+    def problem(self, path: str, value: Any, accepted: str, hint: str = "") -> None:
+        self.problems.append(f"{self.filename}: {path}: {value!r} is not accepted; {hint}expected {accepted}")
 
     def read(self, cls: type, data: Any, path: str, base: Any = None) -> Any:
         """Read ``cls`` from ``data``; keys it omits come from ``base`` (the field's default) or the class."""
@@ -420,7 +450,7 @@ class _Reader:
         hints = typing.get_type_hints(cls)
         fields = {f.name: f for f in dataclasses.fields(cls)}
         for key in sorted(set(data) - set(fields), key=str):
-            self.problem(self._join(path, str(key)), key, "one of the keys " + ", ".join(fields))
+            self.problem(self._join(path, str(key)), key, "one of the keys " + ", ".join(fields), did_you_mean(key, fields))
         values = {}
         for name, spec in fields.items():
             key_path = self._join(path, name)
@@ -454,7 +484,7 @@ class _Reader:
             data = float(data)
         accepted = check(data) if check else None
         if accepted:
-            self.problem(path, data, accepted)
+            self.problem(path, data, accepted, did_you_mean(data, getattr(check, "schema", {}).get("enum", ())))
             return None
         return data
 
@@ -471,16 +501,85 @@ class _Reader:
         return f"{path}.{key}" if path else key
 
 
-def _load_yaml(path: Path, problems: list[str]) -> Any:
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, noting every key a mapping repeats (PyYAML keeps the last one silently)."""
+
+    def __init__(self, stream: str):
+        super().__init__(stream)
+        self.repeated: list[tuple[Any, int, int]] = []  # key, first line, repeated line
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        first_lines: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # "<<" merges may be overridden on purpose
+                continue
+            key = self.construct_object(key_node, deep=True)
+            if not isinstance(key, typing.Hashable):
+                continue  # the base class refuses an unhashable key with its own message
+            line = key_node.start_mark.line + 1
+            if key in first_lines:
+                self.repeated.append((key, first_lines[key], line))
+            else:
+                first_lines[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+def _decode(path: Path, raw: bytes, problems: list[str]) -> str | None:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        problems.append(
+            f"{path}: line {line}: byte {raw[error.start]:#04x} is not UTF-8 text; expected a UTF-8 file (re-save it as UTF-8)"
+        )
+        return None
+
+
+def _load_yaml(path: Path, problems: list[str]) -> Any:
+    """The file's one YAML document; on a fault, one line in ``problems`` and None."""
+    try:
+        raw = path.read_bytes()
     except FileNotFoundError:
         problems.append(f"{path}: file not found")
+        return None
+    except OSError as error:
+        problems.append(f"{path}: cannot be read ({error.strerror or error}); expected a readable file")
+        return None
+    text = _decode(path, raw, problems)
+    if text is None:
+        return None
+    loader = _Loader(text)
+    try:
+        data = loader.get_single_data()
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
-        problems.append(f"{path}:{where}: not valid YAML ({getattr(error, 'problem', error)})")
-    return None
+        problems.append(f"{path}:{where}: not valid YAML ({getattr(error, 'problem', None) or error})")
+        return None
+    finally:
+        loader.dispose()
+    for key, first, again in loader.repeated:
+        problems.append(f"{path}: line {again}: key {key!r} repeats the one at line {first}; expected each key once in a mapping")
+    if data is None:
+        problems.append(
+            f"{path}: the file is empty; expected its settings as a mapping of keys to values "
+            "(a blank file is refused so that it never deploys with every default)"
+        )
+    return data
+
+
+def check_parameters_dir(parameters_dir: Path) -> None:
+    """Raise ConfigError unless ``parameters_dir`` is a directory holding project.yaml."""
+    directory = Path(parameters_dir)
+    if not directory.is_dir():
+        reason = "is not a directory" if directory.exists() else "no such directory"
+    elif not (directory / PROJECT_FILE).is_file():
+        reason = f"holds no {PROJECT_FILE}"
+    else:
+        return
+    raise ConfigError(
+        [f"{directory}: {reason}; expected the parameters directory, holding {PROJECT_FILE} and one <target>.yaml per environment"]
+    )
 
 
 # --- cross-field rules --------------------------------------------------------
@@ -635,6 +734,7 @@ def _check_canary_period(environment: Environment, filename: str) -> list[str]:
 
 def available_targets(parameters_dir: Path) -> list[str]:
     """Every environment target: one per ``<name>.yaml`` beside project.yaml."""
+    check_parameters_dir(parameters_dir)
     return sorted(p.stem for p in Path(parameters_dir).glob("*.yaml") if p.name not in (PROJECT_FILE, PIPELINE_FILE))
 
 
@@ -644,7 +744,7 @@ def load_file(path: Path, model: type, checks: Callable[[Any, str], list[str]]) 
     Raises ConfigError with every problem of the file, one line each.
     """
     problems: list[str] = []
-    data = _load_yaml(path, problems)
+    data = _load_yaml(Path(path), problems)
     if problems:
         raise ConfigError(problems)
     reader = _Reader(str(path))
@@ -657,6 +757,7 @@ def load_file(path: Path, model: type, checks: Callable[[Any, str], list[str]]) 
 
 
 def load_project(parameters_dir: Path) -> Project:
+    check_parameters_dir(parameters_dir)
     return load_file(Path(parameters_dir) / PROJECT_FILE, Project, _check_services)
 
 
@@ -669,16 +770,28 @@ def _check_environment(environment: Environment, filename: str) -> list[str]:
     )
 
 
+def unknown_target(parameters_dir: Path, target: str) -> ConfigError:
+    """The error for a target with no parameter file: the known ones, and the nearest of them."""
+    known = available_targets(parameters_dir)
+    if (Path(parameters_dir) / PIPELINE_FILE).is_file():
+        known_text = ", ".join(known) + (", or " if known else "") + "pipeline"
+        known = [*known, "pipeline"]
+    else:
+        known_text = ", ".join(known) or "none"
+    path = Path(parameters_dir) / f"{target}.yaml"
+    return ConfigError([f"{path}: no such target {target!r}; {did_you_mean(target, known)}expected one of: {known_text}"])
+
+
 def load_environment(parameters_dir: Path, target: str) -> Environment:
     path = Path(parameters_dir) / f"{target}.yaml"
     if not path.is_file():
-        known = ", ".join(available_targets(parameters_dir)) or "none"
-        raise ConfigError([f"{path}: no such target {target!r}; expected one of: {known}"])
+        raise unknown_target(parameters_dir, target)
     return load_file(path, Environment, _check_environment)
 
 
 def load(parameters_dir: Path, target: str) -> Config:
     """Load and validate one target's configuration; raise ConfigError listing every problem."""
+    check_parameters_dir(parameters_dir)
     problems: list[str] = []
     project = environment = None
     try:
@@ -692,29 +805,3 @@ def load(parameters_dir: Path, target: str) -> Config:
     if problems:
         raise ConfigError(problems)
     return Config(target=target, project=project, environment=environment)
-
-
-def reference() -> str:
-    """Markdown tables of every key, its default and meaning: ``python -m templates.config``."""
-    sections = [("parameters/project.yaml", Project), ("services[] in project.yaml", Service), ("parameters/<target>.yaml", Environment)]
-    sections += [
-        (f"{f.name}: in <target>.yaml", typing.get_type_hints(Environment)[f.name])
-        for f in dataclasses.fields(Environment)
-        if dataclasses.is_dataclass(typing.get_type_hints(Environment)[f.name])
-    ]
-    lines = []
-    for title, cls in sections:
-        lines += [f"\n`{title}`\n", "| key | default | meaning |", "| --- | --- | --- |"]
-        for spec in dataclasses.fields(cls):
-            if dataclasses.is_dataclass(spec.default):
-                default = "see below"
-            elif spec.default is dataclasses.MISSING:
-                default = "required"
-            else:
-                default = f"`{list(spec.default) if isinstance(spec.default, tuple) else spec.default!r}`"
-            lines.append(f"| `{spec.name}` | {default} | {spec.metadata.get('doc', '')} |")
-    return "\n".join(lines) + "\n"
-
-
-if __name__ == "__main__":
-    print(reference())
