@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-from templates.config import reference
 from tests.conftest import REPO
 
 README = (REPO / "README.md").read_text()
-
-
-def test_parameter_reference_matches_the_code():
-    start = README.index("<!-- reference:start -->\n") + len("<!-- reference:start -->\n")
-    end = README.index("<!-- reference:end -->")
-    assert README[start:end] == reference(), "regenerate the README's reference with python -m templates.config"
 
 
 def test_readme_opens_with_the_build_and_test_commands():
