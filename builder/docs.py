@@ -1,7 +1,9 @@
-"""Regenerate what is derived from the configuration model: ``python -m builder.docs``.
+"""Regenerate the documentation that is derived from code: ``python -m builder.docs``.
 
-It rewrites the reference in docs/configuration.md (between its markers) and
-the JSON Schemas in schemas/.  Tests fail while either is stale.
+It rewrites the key reference in docs/configuration.md and the JSON Schemas in
+schemas/ from the configuration model, and the table of actions granted on
+``Resource: "*"`` in docs/security.md from ``templates/policies.py``, each
+between its markers.  Tests fail while any of them is stale.
 """
 
 from __future__ import annotations
@@ -12,9 +14,12 @@ import typing
 from typing import Any
 
 from builder.schema import FILES, MISSING, REPO, ParameterFile, json_value, write_schemas
+from templates.policies import WILDCARD_RESOURCE_ACTIONS
 
 CONFIGURATION = REPO / "docs" / "configuration.md"
+SECURITY = REPO / "docs" / "security.md"
 START, END = "<!-- reference:start -->\n", "<!-- reference:end -->"
+WILDCARDS_START, WILDCARDS_END = "<!-- wildcards:start -->\n", "<!-- wildcards:end -->"
 
 TYPE_WORDS = {str: ("a string", "strings"), int: ("an integer", "integers"), float: ("a number", "numbers"), bool: ("true or false", "")}
 
@@ -79,16 +84,31 @@ def reference() -> str:
     return "\n\n".join(file_reference(file) for file in FILES) + "\n"
 
 
-def updated(text: str) -> str:
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    return head + START + reference() + END + tail
+def wildcard_reference() -> str:
+    """The generated part of docs/security.md: every action allowed on Resource "*", with its reason."""
+    lines = ["| action | why it cannot be narrowed |", "| --- | --- |"]
+    lines += [f"| `{action}` | {cell(reason)} |" for action, reason in sorted(WILDCARD_RESOURCE_ACTIONS.items())]
+    return "\n".join(lines) + "\n"
+
+
+GENERATED = ((CONFIGURATION, START, END, reference), (SECURITY, WILDCARDS_START, WILDCARDS_END, wildcard_reference))
+
+
+def between(text: str, start: str, end: str) -> str:
+    return text.split(start, 1)[1].split(end, 1)[0]
+
+
+def updated(text: str, start: str = START, end: str = END, generate=reference) -> str:
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    return head + start + generate() + end + tail
 
 
 def main() -> None:
-    CONFIGURATION.write_text(updated(CONFIGURATION.read_text()))
-    written = write_schemas()
-    print(f"updated {CONFIGURATION.relative_to(REPO)} and {', '.join(str(p.relative_to(REPO)) for p in written)}")
+    for path, start, end, generate in GENERATED:
+        path.write_text(updated(path.read_text(), start, end, generate))
+    written = [path for path, *_ in GENERATED] + write_schemas()
+    print("updated " + ", ".join(str(p.relative_to(REPO)) for p in written))
 
 
 if __name__ == "__main__":

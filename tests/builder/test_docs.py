@@ -1,4 +1,4 @@
-"""docs/configuration.md: its reference is generated from the model, lists every key, and stays in step."""
+"""Generated documentation: the configuration reference and the wildcard table are in step with the code."""
 
 from __future__ import annotations
 
@@ -7,15 +7,19 @@ import re
 import pytest
 
 from builder import docs, schema
+from templates.policies import WILDCARD_RESOURCE_ACTIONS
 from tests.builder.test_schema import Added
 
-TEXT = docs.CONFIGURATION.read_text()
+
+@pytest.mark.parametrize("path, start, end, generate", docs.GENERATED, ids=lambda v: getattr(v, "name", None))
+def test_generated_sections_are_in_step_with_the_code(path, start, end, generate):
+    assert docs.between(path.read_text(), start, end) == generate(), f"{path.name} is stale: run python -m builder.docs"
 
 
-def test_reference_matches_the_model():
-    start = TEXT.index(docs.START) + len(docs.START)
-    end = TEXT.index(docs.END)
-    assert TEXT[start:end] == docs.reference(), "docs/configuration.md is stale: run python -m builder.docs"
+def test_every_wildcard_action_is_listed_with_its_reason():
+    table = docs.between(docs.SECURITY.read_text(), docs.WILDCARDS_START, docs.WILDCARDS_END)
+    listed = re.findall(r"^\| `([^`]+)` \| (.+) \|$", table, flags=re.M)
+    assert dict(listed) == {action: docs.cell(reason) for action, reason in WILDCARD_RESOURCE_ACTIONS.items()}
 
 
 def key_paths(node: dict, prefix: str = "") -> list[str]:
