@@ -28,6 +28,8 @@ def accepted(kind: Any, check: Any) -> str:
     """What a key accepts, in words: the check's own description, else its type."""
     if getattr(check, "accepted", None):
         return check.accepted
+    if check is not None:  # a hand-written check that does not describe itself
+        return f"{accepted(kind, None)}, checked when loaded"
     if dataclasses.is_dataclass(kind):
         return "a mapping (keys below)"
     if typing.get_origin(kind) is tuple:

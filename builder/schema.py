@@ -49,7 +49,7 @@ class ParameterFile:
 FILES = (
     ParameterFile(PROJECT_FILE, Project, "project.schema.json", "the project's name and its services"),
     ParameterFile("<target>.yaml", Environment, "environment.schema.json", "one environment target (staging, production, ...)"),
-    ParameterFile(PIPELINE_FILE, PipelineSettings, "pipeline.schema.json", "the pipeline target"),
+    ParameterFile(PIPELINE_FILE, PipelineSettings, "pipeline.schema.json", "the pipeline target: source, builds, tests, approval"),
 )
 
 

@@ -554,7 +554,9 @@ def _load_yaml(path: Path, problems: list[str]) -> Any:
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
-        problems.append(f"{path}:{where}: not valid YAML ({getattr(error, 'problem', None) or error})")
+        # PyYAML splits its reason in two: "expected a single document in the stream", "but found another document".
+        reason = ", ".join(part for part in (getattr(error, "context", None), getattr(error, "problem", None)) if part)
+        problems.append(f"{path}:{where}: not valid YAML ({reason or error})")
         return None
     finally:
         loader.dispose()

@@ -53,3 +53,11 @@ def test_a_row_says_default_accepted_and_meaning():
 
 def test_table_cells_escape_pipes_and_angle_brackets():
     assert docs.cell("a|b <name>") == "a\\|b &lt;name&gt;"
+
+
+def test_a_check_that_does_not_describe_itself_still_says_it_is_checked():
+    def even(value: int) -> str | None:
+        return None if value % 2 == 0 else "an even number"
+
+    assert docs.accepted(int, even) == "an integer, checked when loaded"
+    assert docs.accepted(int, None) == "an integer"

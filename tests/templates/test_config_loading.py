@@ -144,3 +144,12 @@ def test_an_unknown_pipeline_stage_target_gets_did_you_mean(write_pipeline_param
         re.search(r"production_target: 'prod' is not accepted; did you mean 'production'\? expected an environment target", line)
         for line in problems
     ), problems
+
+
+def test_two_documents_in_one_file_are_refused_with_the_reason(parameters):
+    (parameters / "staging.yaml").write_text("protected: false\n---\nprotected: true\n")
+    [line] = problems_of(config_module.load, parameters, "staging")
+    assert line == (
+        f"{parameters / 'staging.yaml'}: line 2: not valid YAML "
+        "(expected a single document in the stream, but found another document)"
+    )
