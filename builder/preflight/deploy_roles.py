@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 
 from builder.preflight.model import Finding, Report, as_list
-from builder.preflight.policies import allows, matches, role_by_arn, role_statements
+from builder.preflight.policies import allowed_by, allows, role_by_arn, role_statements
 from builder.preflight.resolve import Target
 from templates.handler_permissions import required_permissions, resource_types
 from templates.policies import WILDCARD_RESOURCE_ACTIONS
@@ -56,10 +56,10 @@ def deploy_roles(pipeline: Target, stack_targets: dict[str, str]) -> dict[str, s
 def check_sufficiency(pipeline: Target, role_id: str, deployed: Target) -> Report:
     report = Report()
     statements = role_statements(pipeline, pipeline.root, role_id)
-    patterns = [a for s in statements for a in allows(s)]
+    allowed = allowed_by([a for s in statements for a in allows(s)])
     types = set().union(*(resource_types(t) for t in deployed.rendered.values()))
     for action, needed_by in required_permissions(types).items():
-        ok = any(matches(action, pattern) for pattern in patterns)
+        ok = allowed(action)
         report.check(
             RULE_SUFFICIENT,
             ok,

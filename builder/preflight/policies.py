@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fnmatch import fnmatchcase
+import re
+from fnmatch import translate
+from functools import cache
 
 from builder.preflight.model import as_list
 from builder.preflight.resolve import Stack, Target
@@ -26,7 +28,20 @@ def allows(statement: dict) -> list[str]:
 
 def matches(action: str, pattern: str) -> bool:
     """IAM action matching: case-insensitive, ``*`` and ``?`` wildcards."""
-    return fnmatchcase(action.lower(), pattern.lower())
+    return allowed_by([pattern])(action)
+
+
+def allowed_by(patterns: list[str]):
+    """A test of whether an action matches any of ``patterns`` (IAM's case-insensitive wildcards), compiled once."""
+    return _compiled(tuple(sorted({p.lower() for p in patterns})))
+
+
+@cache
+def _compiled(patterns: tuple[str, ...]):
+    exact = {p for p in patterns if "*" not in p and "?" not in p}
+    wildcards = [p for p in patterns if p not in exact]
+    regex = re.compile("|".join(translate(p) for p in wildcards)) if wildcards else None
+    return lambda action: action.lower() in exact or (regex is not None and regex.match(action.lower()) is not None)
 
 
 def role_by_arn(target: Target, arn: str) -> tuple[Stack, str] | None:
