@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from builder.preflight import cloudformation, codepipeline, collisions, deploy_roles, iam, names, reachability
 from builder.preflight.model import Finding, Report
-from builder.preflight.resolve import Target
+from builder.preflight.resolve import Target, Unresolvable
 from templates import pipeline_config
 
 __all__ = ["Finding", "Report", "run", "PER_TARGET_RULES"]
@@ -33,12 +33,26 @@ def run(
     built = {cfg.target: Target(cfg.target, cfg.stack_prefix, rendered[cfg.target]) for cfg in configs}
     for target in built.values():
         for rule in PER_TARGET_RULES:
-            report.merge(rule(target))
+            _apply(report, target.name, lambda: rule(target))  # noqa: B023 (called at once)
     for cfg in configs:
         if isinstance(cfg, pipeline_config.PipelineConfig):
-            report.merge(deploy_roles.check(built[cfg.target], _deployed(cfg, built, render_missing), cfg.project.name))
-    report.merge(collisions.check(list(built.values())))
+            deployed = _deployed(cfg, built, render_missing)
+            _apply(report, cfg.target, lambda: deploy_roles.check(built[cfg.target], deployed, cfg.project.name))  # noqa: B023
+    _apply(report, "*", lambda: collisions.check(list(built.values())))
     return report
+
+
+RULE_UNRESOLVED = "unresolvable"
+
+
+def _apply(report: Report, target: str, check: Callable[[], Report]) -> None:
+    """Merge a rule's report; a value the resolver cannot know offline becomes one finding, never a traceback."""
+    try:
+        report.merge(check())
+    except Unresolvable as error:
+        finding = Finding(target, "-", "-", RULE_UNRESOLVED, str(error), "a value known offline")
+        if all(f.value != finding.value for f in report.findings):  # several rules may meet the same value
+            report.check(RULE_UNRESOLVED, False, finding)
 
 
 def _deployed(cfg: pipeline_config.PipelineConfig, built: dict[str, Target], render_missing) -> dict[str, Target]:

@@ -38,9 +38,10 @@ class Pseudo:
 
 DEFAULT_PSEUDO = Pseudo()
 
-# Root parameters deploy.py fills at deploy time: realistic, long values.
+# Root parameters deploy.py fills at deploy time: realistic, long values. The assets bucket has a name
+# CloudFormation generates for the bootstrap stack, so it can be as long as a bucket name gets (63).
 ROOT_PARAMETER_SAMPLES = {
-    names.ASSETS_BUCKET: "cfn-assets-123456789012-ap-southeast-5",
+    names.ASSETS_BUCKET: ("bootstrap-assetsbucket-" + "0a1b2c3d4e5f" * 4)[:63],
     names.HEALTH_CHECK_CODE_KEY: "lambda/health_check-0123456789abcdef0123456789abcdef01234567.zip",
     names.IMAGE_TAG: "0123456789abcdef0123456789abcdef01234567",
 }
@@ -250,12 +251,17 @@ def _join(stack: Stack, args) -> str:
 
 def _if(stack: Stack, args):
     name, when_true, when_false = args
+    if name not in stack.conditions:
+        raise Unresolvable(f"Fn::If {name}: no such condition")
     return stack.resolve(when_true if stack.conditions[name] else when_false)
 
 
 def _find_in_map(stack: Stack, args):
     mapping, top, second = (stack.resolve(a) for a in args[:3])
-    return stack.template["Mappings"][mapping][top][second]
+    try:
+        return stack.template["Mappings"][mapping][top][second]
+    except KeyError as error:
+        raise Unresolvable(f"Fn::FindInMap {mapping}/{top}/{second}: no such entry") from error
 
 
 def _get_att(stack: Stack, args):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from builder import preflight
 from builder.preflight.resolve import DEFAULT_PSEUDO, NO_VALUE, Target, Unresolvable
 
 
@@ -76,3 +77,16 @@ def test_find_in_map_in_a_child():
 def test_an_unknown_reference_is_reported_not_guessed():
     with pytest.raises(Unresolvable, match="Missing"):
         two_stacks().root.resolve({"Ref": "Missing"})
+
+
+def test_a_rule_meeting_an_unresolvable_value_reports_one_finding_not_a_traceback():
+    class Cfg:
+        target, stack_prefix = "staging", "shop-staging"
+
+    rendered = {
+        "staging": {"root.json": {"Resources": {"F": {"Type": "AWS::Lambda::Function", "Properties": {"FunctionName": {"Ref": "Nope"}}}}}}
+    }
+    report = preflight.run(rendered, [Cfg()])
+    assert [str(f) for f in report.findings if f.rule == preflight.RULE_UNRESOLVED] == [
+        "staging: -: -: unresolvable: Ref Nope: no such parameter or resource (limit: a value known offline)"
+    ]
