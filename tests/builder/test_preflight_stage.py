@@ -12,8 +12,10 @@ import build
 from builder import render as render_module
 from builder.preflight import names as name_rule
 from builder.preflight.resolve import Target
+from builder.preflight.stage import resource_types_only
 from templates import config as config_module
 from templates import targets
+from templates.handler_permissions import resource_types
 from tests.conftest import PARAMETERS, REPO
 
 
@@ -83,3 +85,9 @@ def test_a_preflight_finding_fails_the_build_with_one_line_naming_target_templat
 def test_no_preflight_skips_the_stage(tmp_path, capsys):
     assert build.main(["--env", "dev", "--output", str(tmp_path), "--no-preflight"]) == 0
     assert "preflight" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", ["staging", "production"])
+def test_an_environment_reduced_to_its_types_has_the_types_of_its_full_render(name):
+    full = set().union(*(resource_types(t) for t in targets.render(targets.load_target(PARAMETERS, name)).values()))
+    assert set().union(*(resource_types(t) for t in resource_types_only(PARAMETERS, name).values())) == full
