@@ -20,9 +20,9 @@ from dataclasses import dataclass
 
 from builder.preflight.model import Finding, Report
 from builder.preflight.resolve import Target
+from templates.config import STACK_NAME  # the configuration refuses target files that cannot fit it
 
 RULE = "name"
-STACK_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,127}")
 
 
 @dataclass(frozen=True)

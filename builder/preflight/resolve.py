@@ -346,7 +346,6 @@ ARN_REFS = {
     "AWS::IAM::ManagedPolicy": ("iam", "policy/{name}"),
     "AWS::CodeStarNotifications::NotificationRule": ("codestar-notifications", "notificationrule/{hex}"),
     "AWS::CloudWatch::Alarm": ("cloudwatch", "alarm:{name}"),
-    "AWS::Events::Rule": None,
 }
 
 # Types whose Ref is an opaque id: a realistic, fixed-length id.
