@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from builder.lint import DEFAULT_REGIONS
+from builder.preflight import stage as preflight_stage
 from builder.render import BuildResult, build_target, load_targets
 from templates.config import ConfigError
 
@@ -17,7 +18,8 @@ ROOT = Path(__file__).resolve().parent
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Render the nested CloudFormation templates of every target (or the ones named) "
-        "into OUTPUT/<target>/ and lint each with cfn-lint. Exits 1 on any finding, 2 on a configuration error."
+        "into OUTPUT/<target>/, lint each with cfn-lint and check what AWS enforces at deploy time (preflight). "
+        "Exits 1 on any finding, 2 on a configuration error."
     )
     parser.add_argument("--env", action="append", default=[], metavar="NAME",
                         help="render only this target (repeatable); default: every parameters/<name>.yaml")
@@ -27,7 +29,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="where to write <target>/<stack>.json (default: %(default)s)")
     parser.add_argument("--region", action="append", default=[], metavar="REGION",
                         help="region whose resource specs cfn-lint checks against (repeatable; default: us-east-1)")
-    parser.add_argument("--no-lint", action="store_true", help="render only, skip cfn-lint")
+    parser.add_argument("--no-lint", action="store_true", help="render only, skip cfn-lint and preflight")
+    parser.add_argument("--no-preflight", action="store_true", help="skip the preflight checks (docs/preflight.md)")
     return parser.parse_args(argv)
 
 
@@ -58,12 +61,16 @@ def main(argv: list[str] | None = None) -> int:
     for cfg in configs:
         build_target(cfg, args.output, result, regions, lint=not args.no_lint)
     print_table(result, args.output, linted=not args.no_lint)
+    preflight_findings = []
+    if not (args.no_lint or args.no_preflight):
+        report, seconds = preflight_stage.check_build(configs, args.output, args.parameters)
+        preflight_stage.print_report(report, seconds)
+        preflight_findings = report.findings
     if result.findings:
         print("\ncfn-lint findings:", file=sys.stderr)
         for finding in result.findings:
             print(f"  {finding}", file=sys.stderr)
-        return 1
-    return 0
+    return 1 if result.findings or preflight_findings else 0
 
 
 if __name__ == "__main__":

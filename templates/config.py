@@ -731,6 +731,40 @@ def _check_canary_period(environment: Environment, filename: str) -> list[str]:
     return []
 
 
+# --- names AWS must accept ----------------------------------------------------
+
+# A stack name: a letter, then letters, digits and hyphens, at most 128 characters
+# (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStack.html, StackName).
+STACK_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,127}")
+# The longest name the templates build from "<project>-<target>", and the limit AWS puts on it: the canary
+# function "<project>-<target>-health-canary" (templates/health_check.py function_name), and a Lambda function
+# name has at most 64 characters (https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html).
+LONGEST_DERIVED_NAME = ("Lambda function name", "-health-canary", 64)
+
+
+def check_target_names(project_name: str, target: str, filename: str) -> list[str]:
+    """Problems with the names a target's stacks and resources get from the project and target names.
+
+    Caught here, as a configuration error naming the key to change, instead of as a refused deploy.
+    """
+    stack = f"{project_name}-{target}"
+    if not STACK_NAME.fullmatch(stack):
+        return [
+            f"{filename}: the target name {target!r} makes the stack name {stack!r}, which CloudFormation refuses; "
+            "expected a file name of letters, digits and hyphens, the stack name at most 128 characters"
+        ]
+    what, suffix, limit = LONGEST_DERIVED_NAME
+    longest = f"{stack}{suffix}"
+    if len(longest) > limit:
+        room = limit - len(suffix) - 1
+        return [
+            f"{filename}: name {project_name!r} ({len(project_name)} characters) with target {target!r} ({len(target)}) makes the "
+            f"{what} {longest!r} {len(longest)} characters, over AWS's limit of {limit}; expected the project's name and "
+            f"the target's file name together at most {room} characters: shorten 'name' in {PROJECT_FILE} or rename the target file"
+        ]
+    return []
+
+
 # --- public API ---------------------------------------------------------------
 
 
@@ -806,4 +840,7 @@ def load(parameters_dir: Path, target: str) -> Config:
         problems += error.problems
     if problems:
         raise ConfigError(problems)
+    names_problems = check_target_names(project.name, target, str(Path(parameters_dir) / f"{target}.yaml"))
+    if names_problems:
+        raise ConfigError(names_problems)
     return Config(target=target, project=project, environment=environment)
