@@ -649,7 +649,8 @@ def _check_network(network: Network, filename: str) -> list[str]:
     if network.nat_mode == "none" and missing:
         problems.append(
             f"{filename}: network.interface_endpoints: lacks {', '.join(missing)}, without which tasks cannot start (or the "
-            f"blue/green hook cannot reach {' and '.join(HOOK_APIS)}) when nat_mode is 'none'; expected at least {', '.join(REQUIRED_WITHOUT_NAT)}, or a nat_mode of 'single' or 'per-az'"
+            f"blue/green hook cannot reach {' and '.join(HOOK_APIS)}) when nat_mode is 'none'; "
+            f"expected at least {', '.join(REQUIRED_WITHOUT_NAT)}, or a nat_mode of 'single' or 'per-az'"
         )
     if len(set(network.interface_endpoints)) != len(network.interface_endpoints):
         problems.append(f"{filename}: network.interface_endpoints: lists an endpoint twice; expected each once")

@@ -63,7 +63,8 @@ def test_the_canary_calls_the_domain_when_the_environment_has_one(make_config):
     cfg = make_config(environment={"load_balancer": {"domain_name": "staging.shop.example", "certificate_arn": CERTIFICATE}})
     template = health_check.build(cfg).to_dict()
     endpoints = json.loads(props(template, "CanaryFunction")["Environment"]["Variables"]["CANARY_ENDPOINTS"])["endpoints"]
-    assert [e["url"] for e in endpoints] == [f"https://staging.shop.example{s.route_path}{s.health_check_path}" for s in cfg.project.services]
+    expected = [f"https://staging.shop.example{s.route_path}{s.health_check_path}" for s in cfg.project.services]
+    assert [e["url"] for e in endpoints] == expected
     assert names.LOAD_BALANCER_DNS_NAME not in template["Parameters"]
 
 

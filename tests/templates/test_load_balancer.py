@@ -101,7 +101,8 @@ def test_alb_is_internet_facing_in_public_subnets(make_config):
 
 def test_public_url_is_the_alb_dns_name_without_a_domain(make_config):
     template = render(make_config)
-    assert template["Outputs"][names.PUBLIC_URL]["Value"] == {"Fn::Sub": ["http://${Dns}", {"Dns": {"Fn::GetAtt": ["LoadBalancer", "DNSName"]}}]}
+    dns_name = {"Fn::GetAtt": ["LoadBalancer", "DNSName"]}
+    assert template["Outputs"][names.PUBLIC_URL]["Value"] == {"Fn::Sub": ["http://${Dns}", {"Dns": dns_name}]}
     assert not resources_of_type(template, "AWS::Route53::RecordSet")
 
 

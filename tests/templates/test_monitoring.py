@@ -242,3 +242,83 @@ def test_the_archive_exists_only_where_the_environment_asks_for_it():
     assert [s["Properties"]["LogGroupName"] for s in subscriptions.values()] == service_log_group_parameters("production")
     bucket = props(production, "LogArchiveBucket")
     assert bucket["LifecycleConfiguration"]["Rules"][0]["ExpirationInDays"] == 2557
+
+
+def test_each_lambda_subscription_lets_sns_invoke_its_function_for_this_topic_only(make_config):
+    subscriptions = [
+        {"protocol": "lambda", "endpoint": "arn:aws:lambda:eu-west-1:123456789012:function:pager"},
+        {"protocol": "email", "endpoint": "a@example.com"},
+        {"protocol": "lambda", "endpoint": "ticketing"},
+        {"protocol": "sqs", "endpoint": "alerts-queue"},
+    ]
+    template = alerts.build(make_config(environment={"notifications": {"subscriptions": subscriptions}})).to_dict()
+    permissions = resources_of_type(template, "AWS::Lambda::Permission")
+    assert [p["Properties"] for p in permissions.values()] == [
+        {
+            "Action": "lambda:InvokeFunction",
+            "FunctionName": "arn:aws:lambda:eu-west-1:123456789012:function:pager",
+            "Principal": "sns.amazonaws.com",
+            "SourceArn": {"Ref": "AlertTopic"},
+        },
+        {
+            "Action": "lambda:InvokeFunction",
+            "FunctionName": {"Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:ticketing"},
+            "Principal": "sns.amazonaws.com",
+            "SourceArn": {"Ref": "AlertTopic"},
+        },
+    ]
+
+
+# --- a scheduled off-hours window -------------------------------------------------------------
+
+OFF_HOURS = {"stop": "cron(0 20 ? * MON-FRI *)", "start": "cron(0 6 ? * MON-FRI *)", "timezone": "Europe/Paris"}
+
+
+def test_the_off_hours_window_suppresses_the_task_and_canary_alarms_and_then_lets_them_fire(make_config):
+    cfg = make_config(environment={"services": {"scaling": {"off_hours": OFF_HOURS}}})
+    template = monitoring.build(cfg).to_dict()
+    composite = props(template, "AnyServiceUnhealthyAlarm")
+    switch = props(template, "OffHoursAlarm")
+    assert composite["ActionsSuppressor"] == switch["AlarmName"] == f"{cfg.stack_prefix}-off-hours"
+    # After the window, services get the extension to start; one still unhealthy then makes the composite notify.
+    assert composite["ActionsSuppressorExtensionPeriod"] >= cfg.environment.services.health_check.grace_period_seconds + 300
+    assert composite["ActionsSuppressorWaitPeriod"] > 0
+    for s in cfg.project.services:
+        for kind in ("healthyhosts", "runningtasks"):
+            assert f'ALARM("{service.alarm_name(cfg, s, kind)}")' in composite["AlarmRule"]
+    assert f'ALARM("{cfg.stack_prefix}-canary")' in composite["AlarmRule"]
+    assert "AlarmActions" not in props(template, "CanaryAlarm")
+    assert "AlarmActions" not in switch and switch["TreatMissingData"] == "ignore"  # keeps the state the schedules set
+    schedules = [props(template, title) for title in ("OffHoursStartSchedule", "OffHoursEndSchedule")]
+    assert [(s["ScheduleExpression"], s["ScheduleExpressionTimezone"]) for s in schedules] == [
+        (OFF_HOURS["stop"], "Europe/Paris"),
+        (OFF_HOURS["start"], "Europe/Paris"),
+    ]
+    states = [json.loads(s["Target"]["Input"]) for s in schedules]
+    assert [(i["AlarmName"], i["StateValue"]) for i in states] == [(switch["AlarmName"], "ALARM"), (switch["AlarmName"], "OK")]
+    assert all(s["Target"]["Arn"] == {"Fn::Sub": "arn:${AWS::Partition}:scheduler:::aws-sdk:cloudwatch:setAlarmState"} for s in schedules)
+    (grant,) = props(template, "OffHoursSchedulerRole")["Policies"][0]["PolicyDocument"]["Statement"]
+    assert grant["Action"] == ["cloudwatch:SetAlarmState"]
+    assert grant["Resource"] == [
+        {"Fn::Sub": f"arn:${{AWS::Partition}}:cloudwatch:${{AWS::Region}}:${{AWS::AccountId}}:alarm:{cfg.stack_prefix}-off-hours"}
+    ]
+
+
+def test_without_an_off_hours_window_nothing_is_suppressed(make_config):
+    template = monitoring.build(make_config()).to_dict()
+    assert "ActionsSuppressor" not in props(template, "AnyServiceUnhealthyAlarm")
+    assert props(template, "CanaryAlarm")["AlarmActions"] == [{"Ref": names.ALERT_TOPIC_ARN}]
+    assert not resources_of_type(template, "AWS::Scheduler::Schedule")
+
+
+def test_each_environments_canary_alarm_reads_its_own_metrics():
+    seen = {}
+    for target in TARGETS:
+        cfg = config_module.load(PARAMETERS, target)
+        queries = props(RENDERED[target]["monitoring.json"], "CanaryAlarm")["Metrics"]
+        namespaces = {q["MetricStat"]["Metric"]["Namespace"] for q in queries if "MetricStat" in q}
+        assert namespaces == {names.canary_metrics_namespace(cfg.project.name, target)}
+        canary = props(RENDERED[target]["health-check.json"], "CanaryFunction")["Environment"]["Variables"]
+        assert canary["METRICS_NAMESPACE"] in namespaces
+        seen[target] = namespaces
+    assert len({frozenset(n) for n in seen.values()}) == len(TARGETS)
