@@ -379,3 +379,10 @@ def test_task_alarms_notify_through_the_composite_only_with_an_off_hours_window(
             assert ("AlarmActions" in props(template, title)) is direct, title
         for title in ("Target5xxAlarm", "LatencyP99Alarm", "ErrorLogsAlarm"):
             assert props(template, title)["AlarmActions"] == [{"Ref": names.ALERT_TOPIC_ARN}], title
+
+
+def test_no_regional_aws_host_name_is_written_with_a_literal_suffix():
+    """Host names differ by partition (amazonaws.com, amazonaws.com.cn): ${AWS::URLSuffix}, never the literal."""
+    for target in TARGETS:
+        for name, template in render_target(target).items():
+            assert "${AWS::Region}.amazonaws.com" not in json.dumps(template), f"{target}/{name}"
