@@ -56,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
         for problem in error.problems:
             print(f"  {problem}", file=sys.stderr)
         return 2
+    for warning in (w for cfg in configs for w in getattr(cfg, "warnings", ())):
+        print(f"warning: {warning}", file=sys.stderr)
     result = BuildResult()
     regions = tuple(args.region) or DEFAULT_REGIONS
     for cfg in configs:

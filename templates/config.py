@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import hashlib
 import ipaddress
 import re
 import typing
@@ -77,12 +78,17 @@ INTERFACE_ENDPOINTS = {
     "ssm": "ssm",
     "sts": "sts",
     "elasticloadbalancing": "elasticloadbalancing",
+    "ecs": "ecs",
 }
+
+# The AWS APIs the blue/green hook calls from the private subnets: ELB to find the
+# green tasks, ECS to learn whether the service wants any task at all.
+HOOK_APIS = ("elasticloadbalancing", "ecs")
 
 # Without NAT, the private subnets reach AWS through these alone: ECR (api, dkr) to
 # pull images, logs for awslogs, secretsmanager and ssm for the task's secrets and
-# settings, elasticloadbalancing for the blue/green hook's look-ups.
-REQUIRED_WITHOUT_NAT = ("ecr-api", "ecr-dkr", "logs", "secretsmanager", "ssm", "elasticloadbalancing")
+# settings, and the hook's APIs.
+REQUIRED_WITHOUT_NAT = ("ecr-api", "ecr-dkr", "logs", "secretsmanager", "ssm", *HOOK_APIS)
 
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 
@@ -181,6 +187,18 @@ def checked(default: Any = dataclasses.MISSING, check: Check | None = None, doc:
     return field(default=default, metadata=metadata, **kwargs)
 
 
+# ALB listener-rule priorities run from 1 to 50,000.  Derived ones start at 1,000,
+# above the 1..N that earlier versions numbered by position, so the first update
+# after upgrading moves no rule onto a priority another rule still holds.
+MAX_RULE_PRIORITY = 50_000
+DERIVED_PRIORITY_FROM = 1_000
+
+
+def derived_priority(route_path: str) -> int:
+    digest = int.from_bytes(hashlib.sha256(route_path.encode("utf-8")).digest()[:8], "big")
+    return DERIVED_PRIORITY_FROM + digest % (MAX_RULE_PRIORITY - DERIVED_PRIORITY_FROM + 1)
+
+
 NAME = matches(r"[a-z][a-z0-9-]{0,30}[a-z0-9]", "lowercase letters, digits and hyphens, 2 to 32 characters, starting with a letter")
 
 
@@ -211,6 +229,11 @@ class Service:
     container_health_command: tuple[str, ...] = checked(
         ("CMD", "python", "-m", "service_kit.healthcheck"), doc="the container health check's command, in ECS's CMD / CMD-SHELL form"
     )
+    priority: int = checked(
+        0,
+        in_range(0, MAX_RULE_PRIORITY),
+        f"listener-rule priority, unique per environment (0: derived from route_path, from {DERIVED_PRIORITY_FROM} up)",
+    )
 
     @property
     def source_dir(self) -> str:
@@ -228,6 +251,16 @@ class Service:
     def logical_name(self) -> str:
         """CamelCase form used in logical ids and parameter names."""
         return "".join(part.capitalize() for part in self.name.split("-"))
+
+    @property
+    def rule_priority(self) -> int:
+        """The listener-rule priority: the explicit one, else derived from the route alone.
+
+        It never depends on the order or number of services, so adding, removing or
+        reordering services leaves every other rule where it is (a moved priority
+        collides with a sibling stack's rule while both update: PriorityInUse).
+        """
+        return self.priority or derived_priority(self.route_path)
 
 
 @dataclass(frozen=True)
@@ -250,14 +283,33 @@ class Network:
     endpoint_az_count: int = checked(0, in_range(0, 3), "AZs the interface endpoints occupy (0: every AZ)")
 
 
+HOST_NAME = matches(
+    r"((?=[a-z0-9-]{1,63}\.)[a-z0-9]+(-[a-z0-9]+)*\.)+[a-z]{2,63}|",
+    "a lowercase DNS name such as shop.example.com, or empty",
+)
+
+
 @dataclass(frozen=True)
 class LoadBalancer:
     certificate_arn: str = checked(
         "",
         matches(r"(arn:[a-z-]+:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]+)?", "an ACM certificate ARN or empty"),
-        "ACM certificate for HTTPS; empty serves plain HTTP on port 80",
+        "ACM certificate for HTTPS (it must cover domain_name); empty serves plain HTTP on port 80",
     )
-    test_listener_port: int = checked(8080, in_range(1024, 65535), "port of the test listener (VPC only)")
+    domain_name: str = checked(
+        "", HOST_NAME, "the name users reach the load balancer by: public URLs, the canary and the integration tests use it"
+    )
+    hosted_zone_id: str = checked(
+        "",
+        matches(r"(Z[A-Z0-9]{1,31})?", "a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ, or empty"),
+        "Route 53 hosted zone that gets an alias record for domain_name (empty: manage DNS yourself)",
+    )
+    plain_http: bool = checked(
+        False, doc="a protected target without a certificate_arn must say true here: it then serves plain HTTP, with a warning"
+    )
+    test_listener_port: int = checked(
+        8080, in_range(1024, 65535), "port of the test listener, which ECS uses for test traffic; no client can reach it"
+    )
     deletion_protection: bool = checked(False, doc="turn on the ALB's deletion protection")
     access_log_expiry_days: int = checked(90, in_range(1, 3650), "days access logs are kept")
     idle_timeout_seconds: int = checked(60, in_range(1, 4000), "ALB idle timeout")
@@ -425,6 +477,17 @@ class Config:
     @property
     def protected(self) -> bool:
         return self.environment.protected
+
+    @property
+    def warnings(self) -> list[str]:
+        """Accepted, but said out loud: build.py prints each line."""
+        found = []
+        if self.environment.protected and self.environment.load_balancer.plain_http:
+            found.append(
+                f"{self.target}: load_balancer.plain_http is true: this protected target serves plain HTTP on port 80, "
+                "without TLS; set a certificate_arn and domain_name to serve HTTPS"
+            )
+        return found
 
 
 # --- generic, field-driven loading -------------------------------------------
@@ -611,6 +674,25 @@ def _check_services(project: Project, filename: str) -> list[str]:
                 )
     if not project.services:
         problems.append(f"{filename}: services: [] is not accepted; expected at least one service")
+    return problems + _check_priorities(project, filename)
+
+
+def _check_priorities(project: Project, filename: str) -> list[str]:
+    """Every service's listener rules need a priority no other service's rules hold."""
+    problems = []
+    holders: dict[int, int] = {}
+    for index, service in enumerate(project.services):
+        priority = service.rule_priority
+        other = project.services[holders[priority]] if priority in holders else None
+        if other and not service.priority and not other.priority and other.route_path == service.route_path:
+            continue  # the same route twice: reported as such already
+        if priority in holders:
+            how = "set" if service.priority else f"derived from route_path {service.route_path!r}"
+            problems.append(
+                f"{filename}: services[{index}].priority: {priority} ({how}) is already used by services[{holders[priority]}]; "
+                f"expected a priority from 1 to {MAX_RULE_PRIORITY} that no other service uses"
+            )
+        holders.setdefault(priority, index)
     return problems
 
 
@@ -667,11 +749,33 @@ def _check_network(network: Network, filename: str) -> list[str]:
     missing = [name for name in REQUIRED_WITHOUT_NAT if name not in network.interface_endpoints]
     if network.nat_mode == "none" and missing:
         problems.append(
-            f"{filename}: network.interface_endpoints: lacks {', '.join(missing)}, without which tasks cannot start when "
-            f"nat_mode is 'none'; expected at least {', '.join(REQUIRED_WITHOUT_NAT)}, or a nat_mode of 'single' or 'per-az'"
+            f"{filename}: network.interface_endpoints: lacks {', '.join(missing)}, without which tasks cannot start (or the "
+            f"blue/green hook cannot reach {' and '.join(HOOK_APIS)}) when nat_mode is 'none'; "
+            f"expected at least {', '.join(REQUIRED_WITHOUT_NAT)}, or a nat_mode of 'single' or 'per-az'"
         )
     if len(set(network.interface_endpoints)) != len(network.interface_endpoints):
         problems.append(f"{filename}: network.interface_endpoints: lists an endpoint twice; expected each once")
+    return problems
+
+
+def _check_load_balancer(environment: Environment, filename: str) -> list[str]:
+    settings = environment.load_balancer
+    key = f"{filename}: load_balancer"
+    problems = []
+    if settings.certificate_arn and not settings.domain_name:
+        problems.append(
+            f"{key}.domain_name: missing; with a certificate_arn it is required, because the certificate matches the "
+            "domain, not the load balancer's own DNS name; expected the name the certificate covers"
+        )
+    if settings.hosted_zone_id and not settings.domain_name:
+        problems.append(f"{key}.hosted_zone_id: set without a domain_name; expected a domain_name for the alias record, or no zone")
+    if environment.protected and not settings.certificate_arn and not settings.plain_http:
+        problems.append(
+            f"{key}.certificate_arn: missing on a protected target; expected an ACM certificate ARN, "
+            "or plain_http: true to serve plain HTTP on purpose"
+        )
+    if settings.certificate_arn and settings.plain_http:
+        problems.append(f"{key}.plain_http: true with a certificate_arn; expected one of the two")
     return problems
 
 
@@ -800,6 +904,7 @@ def load_project(parameters_dir: Path) -> Project:
 def _check_environment(environment: Environment, filename: str) -> list[str]:
     return (
         _check_network(environment.network, filename)
+        + _check_load_balancer(environment, filename)
         + _check_cluster(environment.cluster, filename)
         + _check_services_settings(environment, filename)
         + check_subscriptions(environment.notifications.subscriptions, filename, "notifications.subscriptions")

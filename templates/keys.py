@@ -32,7 +32,7 @@ def key_policy() -> dict:
     log_groups = Statement(
         Sid="CloudWatchLogsEncryptsThisAccountsLogGroups",
         Effect=Allow,
-        Principal=policies.service_principal(Sub("logs.${AWS::Region}.amazonaws.com")),
+        Principal=policies.service_principal(Sub("logs.${AWS::Region}.${AWS::URLSuffix}")),
         Action=[policies.action(a) for a in LOGS_ACTIONS],
         Resource=["*"],  # in a key policy "*" means this key and nothing else
         Condition=Condition(
