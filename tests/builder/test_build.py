@@ -160,6 +160,8 @@ def test_a_pipeline_configuration_error_exits_2_naming_the_file_and_key(tmp_path
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "pipeline.yaml: approval.timeout_minutes: 2 is not accepted; expected an integer from 5 to 86400" in result.stderr
     assert "pipeline.yaml: ecr.keep_tagged_images: 0 is not accepted; expected an integer from 1 to 1000" in result.stderr
+
+
 def test_a_protected_target_serving_plain_http_is_built_with_a_warning(tmp_path, capsys):
     parameters = tmp_path / "parameters"
     parameters.mkdir()
