@@ -85,6 +85,11 @@ REQUIRED_WITHOUT_NAT = ("ecr-api", "ecr-dkr", "logs", "secretsmanager", "ssm", "
 
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 
+# compliance: control-tower -- the AWS Control Tower proactive controls the environment must pass
+# (docs/compliance.md).  CT.CLOUDWATCH.PR.2 asks for log groups kept at least a year.
+COMPLIANCE_MODES = ("none", "control-tower")
+COMPLIANCE_LOG_RETENTION_DAYS = 365
+
 
 class ConfigError(Exception):
     """Raised with every problem found; ``problems`` holds one line each."""
@@ -378,6 +383,17 @@ class Environment:
     alarms: Alarms = checked(Alarms(), doc="alarm thresholds, periods and datapoints")
     notifications: Notifications = checked(Notifications(), doc="the environment's SNS topic")
     canary: Canary = checked(Canary(), doc="the scheduled health-check canary")
+    compliance: str = checked(
+        "none",
+        one_of(*COMPLIANCE_MODES),
+        "control-tower: meet AWS Control Tower's proactive controls (turns on what they require; see docs/compliance.md)",
+    )
+
+    def __post_init__(self):
+        # What the controls require is turned on here; a file that sets the opposite is refused by _check_compliance.
+        if self.compliance == "control-tower":
+            for name, value in compliance_settings(self).items():
+                object.__setattr__(self, name, value)
 
 
 @dataclass(frozen=True)
@@ -395,6 +411,11 @@ class Config:
     @property
     def protected(self) -> bool:
         return self.environment.protected
+
+    @property
+    def compliant(self) -> bool:
+        """compliance: control-tower -- every bucket also gets server access logging."""
+        return self.environment.compliance == "control-tower"
 
 
 # --- generic, field-driven loading -------------------------------------------
@@ -630,6 +651,54 @@ def _check_canary_period(environment: Environment, filename: str) -> list[str]:
     return []
 
 
+def compliance_settings(environment: Environment) -> dict[str, Any]:
+    """The Environment fields that compliance: control-tower turns on, with the values it gives them."""
+    logs = environment.logs
+    return {
+        "logs": dataclasses.replace(
+            logs, retention_days=max(logs.retention_days, COMPLIANCE_LOG_RETENTION_DAYS), kms_encrypted=True
+        ),
+        "load_balancer": dataclasses.replace(environment.load_balancer, deletion_protection=True),
+    }
+
+
+# Settings a compliance: control-tower file may not contradict: key path -> (test, what is accepted).
+COMPLIANCE_RULES: dict[tuple[str, ...], tuple[Callable[[Any], bool], str]] = {
+    ("logs", "retention_days"): (
+        lambda v: isinstance(v, int) and v >= COMPLIANCE_LOG_RETENTION_DAYS,
+        f"{COMPLIANCE_LOG_RETENTION_DAYS} or more, or omit it (CT.CLOUDWATCH.PR.2: log groups kept at least a year)",
+    ),
+    ("logs", "kms_encrypted"): (lambda v: v is True, "true, or omit it (CT.CLOUDWATCH.PR.3: log groups encrypted with a KMS key)"),
+    ("load_balancer", "deletion_protection"): (
+        lambda v: v is True, "true, or omit it (CT.ELASTICLOADBALANCING.PR.5: deletion protection on)"
+    ),
+    ("cluster", "container_insights"): (
+        lambda v: v == "enabled", "'enabled', or omit it (CT.ECS.PR.2 accepts no other value, not even 'enhanced')"
+    ),
+}
+
+
+def _check_compliance(environment: Environment, filename: str) -> list[str]:
+    """One line per setting of the file that contradicts compliance: control-tower."""
+    if environment.compliance != "control-tower":
+        return []
+    # The loaded values are already turned on: read what the file itself says.
+    data = yaml.safe_load(Path(filename).read_text(encoding="utf-8")) if Path(filename).is_file() else {}
+    problems = []
+    for path, (accepts, accepted) in COMPLIANCE_RULES.items():
+        section = data.get(path[0]) if isinstance(data, dict) else None
+        if isinstance(section, dict) and path[1] in section and not accepts(section[path[1]]):
+            problems.append(
+                f"{filename}: {'.'.join(path)}: {section[path[1]]!r} is not accepted with compliance: control-tower; expected {accepted}"
+            )
+    if not environment.load_balancer.certificate_arn:
+        problems.append(
+            f"{filename}: load_balancer.certificate_arn: missing; compliance: control-tower requires an ACM certificate "
+            "(CT.ELASTICLOADBALANCING.PR.1: HTTP must redirect to HTTPS); expected an ACM certificate ARN, or compliance: none"
+        )
+    return problems
+
+
 # --- public API ---------------------------------------------------------------
 
 
@@ -662,7 +731,8 @@ def load_project(parameters_dir: Path) -> Project:
 
 def _check_environment(environment: Environment, filename: str) -> list[str]:
     return (
-        _check_network(environment.network, filename)
+        _check_compliance(environment, filename)
+        + _check_network(environment.network, filename)
         + _check_cluster(environment.cluster, filename)
         + _check_services_settings(environment, filename)
         + check_subscriptions(environment.notifications.subscriptions, filename, "notifications.subscriptions")

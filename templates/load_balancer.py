@@ -147,8 +147,15 @@ def add_listeners(template: Template, config: Config, load_balancer: elb.LoadBal
         Protocol="HTTP",
         DefaultActions=[NOT_FOUND],
     )
-    reason = "test traffic to green tasks, reachable only from inside the VPC (see the security group)"
-    skip_checks(test, {"CKV_AWS_2": reason, "CKV_AWS_103": reason})
+    if https_enabled(config):
+        # With a certificate the test listener serves HTTPS too: Control Tower's CT.ELASTICLOADBALANCING.PR.1
+        # refuses any HTTP listener that does not redirect, and test traffic is forwarded, not redirected.
+        test.Protocol = "HTTPS"
+        test.SslPolicy = TLS_POLICY
+        test.Certificates = [elb.Certificate(CertificateArn=settings.certificate_arn)]
+    else:
+        reason = "test traffic to green tasks, reachable only from inside the VPC (see the security group)"
+        skip_checks(test, {"CKV_AWS_2": reason, "CKV_AWS_103": reason})
     return production, template.add_resource(test)
 
 
