@@ -101,14 +101,34 @@ def sample_value(name: str, spec: dict):
     return f"sample-{name.lower()}"
 
 
+# Sample values of the pseudo parameters, as a stack in us-east-1 of a commercial-partition account sees them.
+PSEUDO_PARAMETERS = {
+    "AWS::Partition": "aws",
+    "AWS::Region": "us-east-1",
+    "AWS::AccountId": "123456789012",
+    "AWS::URLSuffix": "amazonaws.com",
+    "AWS::StackName": "sample-stack",
+}
+
+
 def hook_view(template: dict) -> dict:
-    """The template with every Ref to one of its parameters replaced by a sample value."""
+    """The template as the hook sees its resources: Refs to parameters and pseudo parameters are values,
+    and so is a Sub that names nothing else.  References to resources stay (the rules check their type)."""
     values = {name: sample_value(name, spec) for name, spec in template.get("Parameters", {}).items()}
+    values.update(PSEUDO_PARAMETERS)
+
+    def substitute(text: str):
+        names = re.findall(r"\$\{([^}!]+)\}", text)
+        if not all(isinstance(values.get(name), (str, int)) for name in names):
+            return {"Fn::Sub": text}
+        return re.sub(r"\$\{([^}!]+)\}", lambda m: str(values[m.group(1)]), text)
 
     def resolve(node):
         if isinstance(node, dict):
             if set(node) == {"Ref"} and node["Ref"] in values:
                 return values[node["Ref"]]
+            if set(node) == {"Fn::Sub"} and isinstance(node["Fn::Sub"], str):
+                return substitute(node["Fn::Sub"])
             return {key: resolve(value) for key, value in node.items()}
         if isinstance(node, list):
             return [resolve(item) for item in node]
@@ -296,14 +316,25 @@ def report(verdicts: list[Verdict]) -> list[str]:
     return lines + [""] + control_table(verdicts)
 
 
-def gate(parameters_dirs: list[Path], output: Path, package: Path = PACKAGE, table=EXCEPTIONS) -> list[Verdict]:
+@dataclass
+class Evaluation:
+    """Every rendered target with what cfn-guard found in it; judged against a table by ``verdicts``."""
+
+    controls: dict[str, Control]
+    targets: list[Target]
+    outcomes: dict[str, Outcome]
+
+    def verdicts(self, table=EXCEPTIONS) -> list[Verdict]:
+        return [judge(t, self.outcomes.get(t.label, Outcome()), self.controls, table) for t in self.targets]
+
+
+def evaluate(parameters_dirs: list[Path], output: Path, package: Path = PACKAGE) -> Evaluation:
     rules = package / RULES_SUBDIR
     controls = load_controls(rules)
     binary = guard_binary(package)
     targets = render(parameters_dirs, output)
     view_root = output / HOOK_VIEW
-    found = outcomes(run_guard(binary, rules, view_root), controls, view_root)
-    return [judge(target, found.get(target.label, Outcome()), controls, table) for target in targets]
+    return Evaluation(controls, targets, outcomes(run_guard(binary, rules, view_root), controls, view_root))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -315,7 +346,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as scratch:
         try:
-            verdicts = gate(args.parameters, args.output or Path(scratch), args.package)
+            verdicts = evaluate(args.parameters, args.output or Path(scratch), args.package).verdicts()
         except ConfigError as error:
             print("configuration error:\n  " + "\n  ".join(error.problems), file=sys.stderr)
             return 2
