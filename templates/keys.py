@@ -47,9 +47,9 @@ def key_policy() -> dict:
 def grants_for_aws_services_only() -> Statement:
     """Only AWS services, for AWS resources, may create grants on the key (Control Tower CT.KMS.PR.3).
 
-    Secrets Manager, Lambda and CloudWatch Logs create their grants on a caller's behalf, so
-    kms:GrantIsForAWSResource is true for them (KMS Developer Guide, "AWS global condition keys
-    / kms:GrantIsForAWSResource"); no person or role here creates one directly.  The control's
+    kms:GrantIsForAWSResource is true when an AWS service integrated with KMS (Lambda for its
+    environment variables, for one) sends CreateGrant on a principal's behalf (KMS Developer Guide,
+    "Controlling access to grants"); no person or role here creates a grant directly.  The control's
     rule accepts exactly this statement: Deny, Principal "*", Resource "*", both keys false.
     """
     return Statement(
