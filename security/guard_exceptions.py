@@ -56,12 +56,14 @@ EXCEPTIONS: tuple[GuardException, ...] = (
     ),
     GuardException(
         "CT.S3.PR.10", ("*:ServerAccessLogBucket",), "compliance: control-tower", environment(lambda c: c.compliant),
-        "The bucket that receives S3 server access logs: their delivery supports SSE-S3 default encryption only "
-        "(S3 User Guide, 'Enabling Amazon S3 server access logging').",
+        "The bucket that receives S3 server access logs: the S3 User Guide documents SSE-S3 as the default "
+        "encryption log delivery supports on it (reports of SSE-KMS working with a key policy for "
+        "logging.s3.amazonaws.com exist, but are not relied on).",
     ),
     GuardException(
         "CT.S3.PR.2", ("*:ServerAccessLogBucket",), "compliance: control-tower", environment(lambda c: c.compliant),
-        "The bucket that receives S3 server access logs would log into itself: every delivery would write another log.",
+        "The bucket that receives S3 server access logs would log into itself, an infinite loop of logs the S3 "
+        "User Guide advises against ('Enabling Amazon S3 server access logging').",
     ),
     GuardException(
         "CT.S3.PR.4", ("*:*Bucket",), "every target", every_target,
@@ -71,7 +73,8 @@ EXCEPTIONS: tuple[GuardException, ...] = (
     GuardException(
         "CT.S3.PR.9", ("*:*Bucket",), "every target", every_target,
         "The buckets hold logs and build artifacts that lifecycle rules expire after the configured days; "
-        "Object Lock would keep every version past that, and can only be chosen when a bucket is created.",
+        "Object Lock would keep every version past that, and a bucket with Object Lock cannot receive S3 server "
+        "access logs (S3 User Guide, 'Enabling Amazon S3 server access logging').",
     ),
     GuardException(
         "CT.CODEBUILD.PR.4", ("root.json:*ServiceBuild",), "the pipeline target", pipeline(lambda c: True),

@@ -100,9 +100,10 @@ def secure_bucket(
 def server_access_log_bucket(template: Template, config: Config) -> s3.Bucket:
     """The template's bucket for S3 server access logs (compliance: control-tower, CT.S3.PR.2), made once.
 
-    SSE-S3: server access log delivery does not support SSE-KMS default encryption on the target
-    bucket.  S3 writes the logs as the logging.s3.amazonaws.com service principal, allowed by the
-    bucket policy for this account's buckets only (S3 User Guide, "Permissions for log delivery").
+    SSE-S3: the encryption the S3 User Guide documents for a log-delivery target bucket.  No Object
+    Lock (a locked bucket cannot receive the logs), no logging of its own.  S3 writes the logs as the
+    logging.s3.amazonaws.com service principal, allowed by the bucket policy for this account's
+    buckets only (S3 User Guide, "Permissions for log delivery").
     """
     if SERVER_ACCESS_LOG_BUCKET in template.resources:
         return template.resources[SERVER_ACCESS_LOG_BUCKET]
