@@ -23,6 +23,7 @@ import argparse
 import json
 import platform
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -163,6 +164,7 @@ def configuration_name(parameters: Path) -> str:
 
 def render(parameters_dirs: list[Path], output: Path) -> list[Target]:
     """Render every target of every parameters directory; write the hook view beside it."""
+    shutil.rmtree(output / HOOK_VIEW, ignore_errors=True)  # an earlier run's templates are not this run's
     rendered = []
     for parameters in parameters_dirs:
         name = configuration_name(parameters)
