@@ -92,6 +92,11 @@ REQUIRED_WITHOUT_NAT = ("ecr-api", "ecr-dkr", "logs", "secretsmanager", "ssm", *
 
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 
+# compliance: control-tower -- the AWS Control Tower proactive controls the environment must pass
+# (docs/compliance.md).  CT.CLOUDWATCH.PR.2 asks for log groups kept at least a year.
+COMPLIANCE_MODES = ("none", "control-tower")
+COMPLIANCE_LOG_RETENTION_DAYS = 365
+
 
 class ConfigError(Exception):
     """Raised with every problem found; ``problems`` holds one line each."""
@@ -460,6 +465,17 @@ class Environment:
     alarms: Alarms = checked(Alarms(), doc="alarm thresholds, periods and datapoints")
     notifications: Notifications = checked(Notifications(), doc="the environment's SNS topic")
     canary: Canary = checked(Canary(), doc="the scheduled health-check canary")
+    compliance: str = checked(
+        "none",
+        one_of(*COMPLIANCE_MODES),
+        "control-tower: meet AWS Control Tower's proactive controls (turns on what they require; see docs/compliance.md)",
+    )
+
+    def __post_init__(self):
+        # What the controls require is turned on here; a file that sets the opposite is refused by _check_compliance.
+        if self.compliance == "control-tower":
+            for name, value in compliance_settings(self).items():
+                object.__setattr__(self, name, value)
 
 
 @dataclass(frozen=True)
@@ -488,6 +504,11 @@ class Config:
                 "without TLS; set a certificate_arn and domain_name to serve HTTPS"
             )
         return found
+
+    @property
+    def compliant(self) -> bool:
+        """compliance: control-tower -- every bucket also gets server access logging."""
+        return self.environment.compliance == "control-tower"
 
 
 # --- generic, field-driven loading -------------------------------------------
@@ -835,38 +856,9 @@ def _check_canary_period(environment: Environment, filename: str) -> list[str]:
     return []
 
 
-# --- names AWS must accept ----------------------------------------------------
-
-# A stack name: a letter, then letters, digits and hyphens, at most 128 characters
-# (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStack.html, StackName).
-STACK_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,127}")
-# The longest name the templates build from "<project>-<target>", and the limit AWS puts on it: the canary
-# function "<project>-<target>-health-canary" (templates/health_check.py function_name), and a Lambda function
-# name has at most 64 characters (https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html).
-LONGEST_DERIVED_NAME = ("Lambda function name", "-health-canary", 64)
-
-
-def check_target_names(project_name: str, target: str, filename: str) -> list[str]:
-    """Problems with the names a target's stacks and resources get from the project and target names.
-
-    Caught here, as a configuration error naming the key to change, instead of as a refused deploy.
-    """
-    stack = f"{project_name}-{target}"
-    if not STACK_NAME.fullmatch(stack):
-        return [
-            f"{filename}: the target name {target!r} makes the stack name {stack!r}, which CloudFormation refuses; "
-            "expected a file name of letters, digits and hyphens, the stack name at most 128 characters"
-        ]
-    what, suffix, limit = LONGEST_DERIVED_NAME
-    longest = f"{stack}{suffix}"
-    if len(longest) > limit:
-        room = limit - len(suffix) - 1
-        return [
-            f"{filename}: name {project_name!r} ({len(project_name)} characters) with target {target!r} ({len(target)}) makes the "
-            f"{what} {longest!r} {len(longest)} characters, over AWS's limit of {limit}; expected the project's name and "
-            f"the target's file name together at most {room} characters: shorten 'name' in {PROJECT_FILE} or rename the target file"
-        ]
-    return []
+        _check_compliance(environment, filename)
+        + _check_network(environment.network, filename)
+        + _check_load_balancer(environment, filename)
 
 
 # --- public API ---------------------------------------------------------------
@@ -903,7 +895,8 @@ def load_project(parameters_dir: Path) -> Project:
 
 def _check_environment(environment: Environment, filename: str) -> list[str]:
     return (
-        _check_network(environment.network, filename)
+        _check_compliance(environment, filename)
+        + _check_network(environment.network, filename)
         + _check_load_balancer(environment, filename)
         + _check_cluster(environment.cluster, filename)
         + _check_services_settings(environment, filename)

@@ -78,6 +78,17 @@ def with_dns_name(text: str, dns_name):
     return Sub(text, Dns=dns_name) if "${Dns}" in text else text
 
 
+def certificate(config: Config) -> elb.Certificate:
+    """The configured ACM certificate, its ARN rebuilt from the id with the stack's partition, region and account.
+
+    An ALB uses ACM certificates of its own region (ELB User Guide, "SSL certificates for your Application
+    Load Balancer") that its account owns; rebuilding the ARN keeps literal ARNs out of the templates.
+    """
+    certificate_id = config.environment.load_balancer.certificate_arn.rsplit("/", 1)[1]
+    arn = f"arn:${{AWS::Partition}}:acm:${{AWS::Region}}:${{AWS::AccountId}}:certificate/{certificate_id}"
+    return elb.Certificate(CertificateArn=Sub(arn))
+
+
 def add_security_group(template: Template, config: Config, params: dict[str, Parameter]) -> ec2.SecurityGroup:
     settings = config.environment.load_balancer
     public_ports = [80, 443] if https_enabled(config) else [80]
@@ -190,7 +201,7 @@ def add_listeners(template: Template, config: Config, load_balancer: elb.LoadBal
                 Port=443,
                 Protocol="HTTPS",
                 SslPolicy=TLS_POLICY,
-                Certificates=[elb.Certificate(CertificateArn=settings.certificate_arn)],
+                Certificates=[certificate(config)],
                 DefaultActions=[NOT_FOUND],
             )
         )
@@ -212,8 +223,15 @@ def add_listeners(template: Template, config: Config, load_balancer: elb.LoadBal
         Protocol="HTTP",
         DefaultActions=[NOT_FOUND],
     )
-    reason = "carries ECS's test traffic to green tasks; its security group rule admits no client (see there)"
-    skip_checks(test, {"CKV_AWS_2": reason, "CKV_AWS_103": reason})
+    if https_enabled(config):
+        # With a certificate the test listener serves HTTPS too: Control Tower's CT.ELASTICLOADBALANCING.PR.1
+        # refuses any HTTP listener that does not redirect, and test traffic is forwarded, not redirected.
+        test.Protocol = "HTTPS"
+        test.SslPolicy = TLS_POLICY
+        test.Certificates = [certificate(config)]
+    else:
+        reason = "carries ECS's test traffic to green tasks; its security group rule admits no client (see there)"
+        skip_checks(test, {"CKV_AWS_2": reason, "CKV_AWS_103": reason})
     return production, template.add_resource(test)
 
 

@@ -180,6 +180,9 @@ def add_task_definition(template, config, service, params, group, secret, settin
         Name=CONTAINER,
         Image=image(config, service, params),
         Essential=True,
+        # The container's hard memory limit, the whole task's (Control Tower CT.ECS.PR.7); on Fargate
+        # it may not exceed the task's Memory (ECS Developer Guide, "Container definitions: memory").
+        Memory=service.memory,
         User=service.run_as_user,
         ReadonlyRootFilesystem=True,
         PortMappings=[ecs.PortMapping(ContainerPort=service.container_port, Protocol="tcp")],

@@ -38,7 +38,10 @@ def test_https_with_a_certificate_and_http_redirects(make_config):
     listeners = listeners_by_port(template)
     assert sorted(listeners) == [80, 443, 8080]
     assert listeners[443]["SslPolicy"] == TLS_POLICY
-    assert listeners[443]["Certificates"] == [{"CertificateArn": CERTIFICATE}]
+    certificate_id = CERTIFICATE.rsplit("/", 1)[1]
+    arn = {"Fn::Sub": f"arn:${{AWS::Partition}}:acm:${{AWS::Region}}:${{AWS::AccountId}}:certificate/{certificate_id}"}
+    assert listeners[443]["Certificates"] == [{"CertificateArn": arn}]
+    assert listeners[8080]["Protocol"] == "HTTPS" and listeners[8080]["Certificates"] == [{"CertificateArn": arn}]
     assert listeners[443]["DefaultActions"][0]["Type"] == "fixed-response"
     redirect = listeners[80]["DefaultActions"][0]
     assert redirect["Type"] == "redirect" and redirect["RedirectConfig"]["Protocol"] == "HTTPS"
