@@ -856,9 +856,86 @@ def _check_canary_period(environment: Environment, filename: str) -> list[str]:
     return []
 
 
-        _check_compliance(environment, filename)
-        + _check_network(environment.network, filename)
-        + _check_load_balancer(environment, filename)
+# --- names AWS must accept ----------------------------------------------------
+
+# A stack name: a letter, then letters, digits and hyphens, at most 128 characters
+# (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStack.html, StackName).
+STACK_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,127}")
+# The longest name the templates build from "<project>-<target>", and the limit AWS puts on it: the canary
+# function "<project>-<target>-health-canary" (templates/health_check.py function_name), and a Lambda function
+# name has at most 64 characters (https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html).
+LONGEST_DERIVED_NAME = ("Lambda function name", "-health-canary", 64)
+
+
+def check_target_names(project_name: str, target: str, filename: str) -> list[str]:
+    """Problems with the names a target's stacks and resources get from the project and target names.
+
+    Caught here, as a configuration error naming the key to change, instead of as a refused deploy.
+    """
+    stack = f"{project_name}-{target}"
+    if not STACK_NAME.fullmatch(stack):
+        return [
+            f"{filename}: the target name {target!r} makes the stack name {stack!r}, which CloudFormation refuses; "
+            "expected a file name of letters, digits and hyphens, the stack name at most 128 characters"
+        ]
+    what, suffix, limit = LONGEST_DERIVED_NAME
+    longest = f"{stack}{suffix}"
+    if len(longest) > limit:
+        room = limit - len(suffix) - 1
+        return [
+            f"{filename}: name {project_name!r} ({len(project_name)} characters) with target {target!r} ({len(target)}) makes the "
+            f"{what} {longest!r} {len(longest)} characters, over AWS's limit of {limit}; expected the project's name and "
+            f"the target's file name together at most {room} characters: shorten 'name' in {PROJECT_FILE} or rename the target file"
+        ]
+    return []
+
+
+def compliance_settings(environment: Environment) -> dict[str, Any]:
+    """The Environment fields that compliance: control-tower turns on, with the values it gives them."""
+    logs = environment.logs
+    return {
+        "logs": dataclasses.replace(
+            logs, retention_days=max(logs.retention_days, COMPLIANCE_LOG_RETENTION_DAYS), kms_encrypted=True
+        ),
+        "load_balancer": dataclasses.replace(environment.load_balancer, deletion_protection=True),
+    }
+
+
+# Settings a compliance: control-tower file may not contradict: key path -> (test, what is accepted).
+COMPLIANCE_RULES: dict[tuple[str, ...], tuple[Callable[[Any], bool], str]] = {
+    ("logs", "retention_days"): (
+        lambda v: isinstance(v, int) and v >= COMPLIANCE_LOG_RETENTION_DAYS,
+        f"{COMPLIANCE_LOG_RETENTION_DAYS} or more, or omit it (CT.CLOUDWATCH.PR.2: log groups kept at least a year)",
+    ),
+    ("logs", "kms_encrypted"): (lambda v: v is True, "true, or omit it (CT.CLOUDWATCH.PR.3: log groups encrypted with a KMS key)"),
+    ("load_balancer", "deletion_protection"): (
+        lambda v: v is True, "true, or omit it (CT.ELASTICLOADBALANCING.PR.5: deletion protection on)"
+    ),
+    ("cluster", "container_insights"): (
+        lambda v: v == "enabled", "'enabled', or omit it (CT.ECS.PR.2 accepts no other value, not even 'enhanced')"
+    ),
+}
+
+
+def _check_compliance(environment: Environment, filename: str) -> list[str]:
+    """One line per setting of the file that contradicts compliance: control-tower."""
+    if environment.compliance != "control-tower":
+        return []
+    # The loaded values are already turned on: read what the file itself says.
+    data = yaml.safe_load(Path(filename).read_text(encoding="utf-8")) if Path(filename).is_file() else {}
+    problems = []
+    for path, (accepts, accepted) in COMPLIANCE_RULES.items():
+        section = data.get(path[0]) if isinstance(data, dict) else None
+        if isinstance(section, dict) and path[1] in section and not accepts(section[path[1]]):
+            problems.append(
+                f"{filename}: {'.'.join(path)}: {section[path[1]]!r} is not accepted with compliance: control-tower; expected {accepted}"
+            )
+    if not environment.load_balancer.certificate_arn:
+        problems.append(
+            f"{filename}: load_balancer.certificate_arn: missing; compliance: control-tower requires an ACM certificate "
+            "(CT.ELASTICLOADBALANCING.PR.1: HTTP must redirect to HTTPS); expected an ACM certificate ARN, or compliance: none"
+        )
+    return problems
 
 
 # --- public API ---------------------------------------------------------------

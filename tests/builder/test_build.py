@@ -11,7 +11,7 @@ import pytest
 
 import build
 from builder import render as render_module
-from templates import targets
+from templates import load_balancer, targets
 from tests.conftest import ALL_TARGETS, PARAMETERS, PIPELINE, REPO, TARGETS
 
 
