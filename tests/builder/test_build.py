@@ -99,11 +99,12 @@ LITERALS = [
 
 
 def configured_values(target: str) -> list[str]:
-    """ARNs the target's own parameter file supplies (a certificate): the user's data, not the templates'."""
+    """ARNs the target's own parameter file supplies (a certificate, and its id, from which the template rebuilds
+    the ARN in the stack's own partition, region and account): the user's data, not the templates'."""
     if target not in TARGETS:
         return []
     certificate = targets.load_target(PARAMETERS, target).environment.load_balancer.certificate_arn
-    return [certificate] if certificate else []
+    return [certificate, certificate.rsplit("/", 1)[1]] if certificate else []
 
 
 def test_no_template_contains_a_literal_arn_region_or_account(built):
