@@ -7,6 +7,8 @@ the shipped files: expected values come from the configuration being checked.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from builder import preflight
@@ -39,12 +41,29 @@ def test_every_policy_passes_the_iam_audit_no_wildcard_outside_the_list(configur
     assert not offences, "\n".join(map(str, offences))
 
 
+def notifying_composites(rendered: dict[str, dict]) -> list[dict]:
+    return [
+        alarm["Properties"]
+        for _, _, alarm in every(rendered, "AWS::CloudWatch::CompositeAlarm")
+        if alarm["Properties"].get("AlarmActions") == [{"Ref": names.ALERT_TOPIC_ARN}]
+    ]
+
+
 def test_every_alarm_notifies_the_environments_topic(configured_environment):
+    """Directly, or (in an off-hours window) through a composite alarm that notifies it and that the window's
+    suppressor alarm silences; the suppressor itself is the only alarm with nothing to say."""
     alarms = [a for kind in ALARM_TYPES for a in every(configured_environment.rendered, kind)]
     assert len(alarms) >= 5 * len(configured_environment.config.project.services) + 2
+    composites = notifying_composites(configured_environment.rendered)
+    rules = json.dumps([c["AlarmRule"] for c in composites])
+    suppressors = [c.get("ActionsSuppressor") for c in composites]
     for where, template, alarm in alarms:
-        assert alarm["Properties"]["AlarmActions"] == [{"Ref": names.ALERT_TOPIC_ARN}], where
-        assert names.ALERT_TOPIC_ARN in template["Parameters"], where
+        properties = alarm["Properties"]
+        if properties.get("AlarmActions") == [{"Ref": names.ALERT_TOPIC_ARN}]:
+            assert names.ALERT_TOPIC_ARN in template["Parameters"], where
+        else:
+            name = json.dumps(properties["AlarmName"])
+            assert f'ALARM({name})'.replace('"', '\\"') in rules or properties["AlarmName"] in suppressors, where
 
 
 def test_every_service_deploys_blue_green_through_the_hook_with_rollback(configured_environment):
@@ -56,7 +75,8 @@ def test_every_service_deploys_blue_green_through_the_hook_with_rollback(configu
         deployment = properties["DeploymentConfiguration"]
         assert deployment["Strategy"] == "BLUE_GREEN", where
         assert deployment["BakeTimeInMinutes"] == cfg.environment.services.bake_time_minutes, where
-        assert deployment["DeploymentCircuitBreaker"] == {"Enable": True, "Rollback": True}, where
+        # CloudFormation applies the circuit breaker to rolling updates only; blue/green rolls back on the hook and alarms.
+        assert "DeploymentCircuitBreaker" not in deployment, where
         assert deployment["Alarms"]["Enable"] is True and deployment["Alarms"]["Rollback"] is True, where
         (hook,) = deployment["LifecycleHooks"]
         assert hook["LifecycleStages"] == ["POST_TEST_TRAFFIC_SHIFT"] and hook["HookTargetArn"] == {"Ref": names.HOOK_FUNCTION_ARN}, where
