@@ -103,7 +103,7 @@ def misuse(args: argparse.Namespace) -> str | None:
         (args.output is not None and not args.package_only, "--output is only for --package-only"),
         (
             args.follow and (args.delete or args.package_only or args.plan or args.execute_change_set),
-            "--follow cannot be combined with that",
+            "--follow cannot be combined with --delete, --package-only, --plan or --execute-change-set",
         ),
         (args.plan and not args.change_set_name, "--plan needs --change-set-name NAME (the name --execute-change-set is given later)"),
         (args.change_set_name and not args.plan, "--change-set-name is only for --plan"),

@@ -146,6 +146,7 @@ class Aws:
 
     where: Where | None = None
     first_timeout: float = FIRST_TIMEOUT
+    retry_config: Config = RETRY_IDENTITY
 
     def identity(self, say: Callable[[str], None]) -> dict:
         """STS GetCallerIdentity: the account a run acts in (and the credentials checked, before anything else)."""
@@ -154,7 +155,7 @@ class Aws:
             return self._sts(quick).get_caller_identity()
         except UNREACHABLE as error:
             say(f"AWS did not answer within {self.first_timeout:g} s ({type(error).__name__}); retrying with longer time-outs ...")
-        return self._sts(RETRY_IDENTITY).get_caller_identity()
+        return self._sts(self.retry_config).get_caller_identity()
 
     def _sts(self, config: Config):
         if "sts" in self._clients:  # injected (a Stubber)

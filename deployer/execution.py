@@ -47,9 +47,7 @@ def check_confirmation(ctx: Context, options: Options, target: Target, action: s
     if console.interactive or options.confirm == target.name:
         return
     if target.protected:
-        raise Refused(
-            f"{target.name} is protected: refusing to {action} without a terminal; pass --confirm {target.name} to confirm non-interactively"
-        )
+        raise Refused(f"{target.name} is protected: refusing to {action} without a terminal; pass --confirm {target.name} to confirm")
     if not options.yes:
         raise Refused(f"refusing to {action} without a terminal to confirm on: rerun with --yes")
 
