@@ -65,11 +65,12 @@ def ship(
     token = ctx.token()
     name = name or change_set_name(ctx, token)
     console.say(f"Creating change set {name} ({request.change_set_type}) for {request.stack_name} ...")
-    with ctx.signals.held():  # its id is needed to delete it
-        change_set_id, stack_id = changesets.create(cfn, request, name=name, token=token)
-    ctx.result.change_set = name
+    change_set_id = stack_id = None
     executed = kept = False
     try:
+        with ctx.signals.held():  # its id is needed to delete it
+            change_set_id, stack_id = changesets.create(cfn, request, name=name, token=token)
+        ctx.result.change_set = name
         if not changesets.wait(cfn, change_set_id, ctx.poll):
             if keep:
                 kept = True  # --execute-change-set recognises the empty one and does nothing
@@ -101,7 +102,7 @@ def ship(
         made = " and the empty stack it made" if request.change_set_type == "CREATE" else ""
         raise Interrupted(f"interrupted before executing: {request.stack_name} is unchanged; change set {name}{made} deleted") from None
     finally:
-        if not executed and not kept:
+        if change_set_id and not executed and not kept:
             with ctx.signals.held():
                 discard(cfn, change_set_id, stack_id, request.change_set_type)
     return run_execution(ctx, target, request.stack_name, name, stack_id, before, tree), tree
