@@ -14,7 +14,7 @@ from typing import TextIO
 from rich.console import Console as RichConsole
 from rich.text import Text
 
-from deployer.errors import DeployError
+from deployer.errors import Refused
 
 
 def rich_console(out: TextIO, colour: bool | None = None) -> RichConsole:
@@ -79,17 +79,17 @@ class Console:
         if yes:
             return True
         if not self.interactive:
-            raise DeployError(f"refusing to {action} without a terminal to confirm on: rerun with --yes")
+            raise Refused(f"refusing to {action} without a terminal to confirm on: rerun with --yes")
         return self.ask(f"{question} [y/N] ").strip().lower() in ("y", "yes")
 
     def confirm_name(self, question: str, *, name: str, given: str | None, action: str) -> bool:
         """A protected target: its name typed at the prompt, or passed with --confirm."""
         if given is not None:
             if given != name:
-                raise DeployError(f"--confirm {given!r} does not match the target {name!r}; nothing was changed")
+                raise Refused(f"--confirm {given!r} does not match the target {name!r}; nothing was changed")
             return True
         if not self.interactive:
-            raise DeployError(
+            raise Refused(
                 f"{name} is protected: refusing to {action} without a terminal; pass --confirm {name} to confirm non-interactively"
             )
         return self.ask(f"{question} {name} is protected; type its name to confirm: ").strip() == name

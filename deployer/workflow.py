@@ -43,6 +43,8 @@ from templates.targets import load_target
 
 JSON = "application/json"
 ZIP = "application/zip"
+# DescribeChangeSet on a name that is not there (moto answers ValidationError).
+CHANGE_SET_MISSING = ("ChangeSetNotFound", "ChangeSetNotFoundException", "ValidationError")
 
 
 def load_config(options: Options) -> Config | PipelineConfig:
@@ -155,6 +157,8 @@ def deploy(options: Options, ctx: Context) -> int:
             return 0
         if stack is not None:
             remove_leftovers(ctx, config.stack_prefix)
+            if options.plan:
+                replace_plan(ctx, config.stack_prefix, options.change_set_name)
     running = parameters.check_images(ctx.aws.ecr, plan)
     for check in plan.image_checks:
         if running[check.parameter] == "false":
@@ -219,6 +223,20 @@ def deploy(options: Options, ctx: Context) -> int:
     return 0
 
 
+def replace_plan(ctx: Context, stack_name: str, name: str) -> None:
+    """A rerun of the same plan (a retried pipeline stage) replaces its earlier change set of that name."""
+    cfn = ctx.aws.cloudformation
+    try:
+        page = cfn.describe_change_set(StackName=stack_name, ChangeSetName=name)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in CHANGE_SET_MISSING:
+            return
+        raise
+    if page.get("ExecutionStatus") in changesets.NOT_EXECUTED:
+        ctx.console.say(f"replacing the earlier change set {name}")
+        changesets.delete(cfn, page["ChangeSetId"])
+
+
 def finish(ctx: Context, config, stack: dict, bucket: str, packaged: nested.PackagedTemplates, values: dict, details: dict) -> None:
     """After a successful execution: protections, the deploy record (a failure there only warns), the outputs."""
     if config.protected:
@@ -254,7 +272,7 @@ def _execute_planned(ctx: Context, options: Options, config, target: Target, nam
     try:
         page = cfn.describe_change_set(StackName=stack_name, ChangeSetName=name)
     except ClientError as error:
-        if error.response.get("Error", {}).get("Code") in ("ChangeSetNotFound", "ChangeSetNotFoundException", "ValidationError"):
+        if error.response.get("Error", {}).get("Code") in CHANGE_SET_MISSING:
             raise Refused(f"{stack_name} has no change set {name}: make one with --plan --change-set-name {name}") from None
         raise
     status, reason = page["Status"], page.get("StatusReason", "")

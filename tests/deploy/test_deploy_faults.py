@@ -13,7 +13,7 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from deploy_helpers import FIXTURES, REGION, STACK_ARN, at, make_context, options, output, stubbed
+from deploy_helpers import FIXTURES, REGION, STACK_ARN, at, identity_client, make_context, options, output, stubbed
 from faults import Silent, html_server
 from test_deploy_moto import STACK, bootstrap, change_sets, keys, stack_names
 
@@ -191,3 +191,29 @@ def test_a_silent_network_is_said_within_seconds_with_a_retry_line(capsys):
     assert output(ctx.console) == "AWS did not answer within 0.2 s (ReadTimeoutError); retrying with longer time-outs ...\n"
     err = capsys.readouterr().err
     assert err.startswith("error: AWS did not answer in time (Read timeout on endpoint URL: ") and err.count("\n") == 1
+
+
+def test_delete_with_wait_waits_for_the_operation_in_progress_and_a_dry_run_deletes_nothing():
+    cfn, stubber = stubbed("cloudformation")
+    busy = {"StackName": STACK, "StackId": STACK_ARN, "StackStatus": "UPDATE_IN_PROGRESS", "CreationTime": at(0)}
+    stubber.add_response("describe_stacks", {"Stacks": [busy]}, {"StackName": STACK})
+    stubber.add_response("describe_stacks", {"Stacks": [dict(busy, StackStatus="UPDATE_COMPLETE")]}, {"StackName": STACK_ARN})
+    stubber.add_response("list_stack_resources", {"StackResourceSummaries": []}, {"StackName": STACK_ARN})
+    stubber.add_response("get_template", {"TemplateBody": "{}"}, {"StackName": STACK_ARN, "TemplateStage": "Original"})
+    stubber.add_response("list_stack_resources", {"StackResourceSummaries": []}, {"StackName": STACK_ARN})
+    ctx = make_context(Aws(clients={"cloudformation": cfn, "sts": identity_client()}), interactive=False)
+    assert workflow.delete(options(wait=True, dry_run=True), ctx) == 0
+    stubber.assert_no_pending_responses()  # and no DeleteStack: the Stubber fails any call not queued
+    text = output(ctx.console)
+    assert "waiting for demo-staging (UPDATE_IN_PROGRESS) to finish ..." in text
+    assert text.rstrip().endswith("dry run: nothing was deleted")
+
+
+def test_delete_without_wait_refuses_a_busy_stack_with_exit_2(capsys):
+    cfn, stubber = stubbed("cloudformation")
+    busy = {"StackName": STACK, "StackId": STACK_ARN, "StackStatus": "UPDATE_IN_PROGRESS", "CreationTime": at(0)}
+    stubber.add_response("describe_stacks", {"Stacks": [busy]}, {"StackName": STACK})
+    ctx = make_context(Aws(clients={"cloudformation": cfn, "sts": identity_client()}), interactive=False)
+    argv = ["--env", "staging", "--delete", "--yes", "--parameters", str(FIXTURES / "parameters")]
+    assert deploy.main(argv, ctx, project_dir=FIXTURES) == 2
+    assert "rerun with --wait to wait for it" in capsys.readouterr().err

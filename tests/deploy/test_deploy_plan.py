@@ -27,6 +27,10 @@ def test_plan_keeps_the_named_change_set_and_execute_runs_exactly_it(moto_aws, t
     assert "Stack demo-staging: 2 changes" in text
     assert "change set release-1 kept; execute it with: python deploy.py --env staging --execute-change-set release-1" in text
     assert change_sets(moto_aws) == ["release-1"]
+    ctx = make_context(moto_aws, interactive=False)
+    assert deploy.main(PLAN, ctx, project_dir=FIXTURES) == 0  # a retried stage
+    assert "replacing the earlier change set release-1" in output(ctx.console)
+    assert change_sets(moto_aws) == ["release-1"]
     plan = json.loads(plan_file.read_text())
     assert plan["command"] == "plan" and plan["change_set"] == "release-1" and plan["changes"]["add"] == 2
     assert plan["stacks"][0]["path"] == "demo-staging"
