@@ -96,16 +96,18 @@ def ship(
         with ctx.signals.held():  # once sent, the run must know it is executing
             changesets.execute(cfn, change_set_id, ctx.token())
             executed = True
+        return run_execution(ctx, target, request.stack_name, name, stack_id, before, tree), tree
     except KeyboardInterrupt:
         if executed:
             raise Interrupted(executing_message(request.stack_name, name, target)) from None
+        if kept:
+            raise Interrupted(f"interrupted: {request.stack_name} is unchanged; change set {name} is kept") from None
         made = " and the empty stack it made" if request.change_set_type == "CREATE" else ""
         raise Interrupted(f"interrupted before executing: {request.stack_name} is unchanged; change set {name}{made} deleted") from None
     finally:
         if change_set_id and not executed and not kept:
             with ctx.signals.held():
                 discard(cfn, change_set_id, stack_id, request.change_set_type)
-    return run_execution(ctx, target, request.stack_name, name, stack_id, before, tree), tree
 
 
 def executing_message(stack_name: str, change_set: str, target: Target) -> str:

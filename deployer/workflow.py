@@ -239,6 +239,16 @@ def replace_plan(ctx: Context, stack_name: str, name: str) -> None:
 
 def finish(ctx: Context, config, stack: dict, bucket: str, packaged: nested.PackagedTemplates, values: dict, details: dict) -> None:
     """After a successful execution: protections, the deploy record (a failure there only warns), the outputs."""
+    try:
+        _finish(ctx, config, stack, bucket, packaged, values, details)
+    except KeyboardInterrupt:
+        raise Interrupted(
+            f"interrupted after {config.stack_prefix} reached {stack['StackStatus']}: its termination protection, "
+            "stack policy or deploy record may be missing"
+        ) from None
+
+
+def _finish(ctx: Context, config, stack: dict, bucket: str, packaged: nested.PackagedTemplates, values: dict, details: dict) -> None:
     if config.protected:
         stacks.protect(ctx.aws.cloudformation, stack)
         ctx.console.say("termination protection and the stateful-resource stack policy are in place")

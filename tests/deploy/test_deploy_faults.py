@@ -217,3 +217,20 @@ def test_delete_without_wait_refuses_a_busy_stack_with_exit_2(capsys):
     argv = ["--env", "staging", "--delete", "--yes", "--parameters", str(FIXTURES / "parameters")]
     assert deploy.main(argv, ctx, project_dir=FIXTURES) == 2
     assert "rerun with --wait to wait for it" in capsys.readouterr().err
+
+
+def test_a_signal_after_the_stack_reached_its_goal_says_so(moto_aws, signals_installed, capsys):
+    bootstrap(moto_aws)
+    capsys.readouterr()
+    ctx = signals_installed(make_context(moto_aws, interactive=False))
+
+    def kill_on_record(params, **_):
+        if params["Key"].startswith("deploys/"):
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    moto_aws.s3.meta.events.register("provide-client-params.s3.PutObject", kill_on_record)
+    assert deploy.main(ARGV, ctx, project_dir=FIXTURES) == 130
+    assert capsys.readouterr().err == (
+        "error: interrupted after demo-staging reached CREATE_COMPLETE: its termination protection, "
+        "stack policy or deploy record may be missing\n"
+    )
