@@ -18,7 +18,7 @@ import boto3
 import botocore.loaders
 import botocore.regions
 from botocore.config import Config
-from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, NoRegionError, ReadTimeoutError
+from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, NoRegionError, ProfileNotFound, ReadTimeoutError
 
 from deployer.errors import UsageError
 
@@ -134,7 +134,10 @@ class Aws:
     ) -> Aws:
         """Clients as the AWS CLI v2 would set them up; an unknown region is refused before any call."""
         environ = os.environ if environ is None else environ
-        base = boto3.Session(profile_name=profile or environ.get("AWS_PROFILE") or None)
+        try:
+            base = boto3.Session(profile_name=profile or environ.get("AWS_PROFILE") or None)
+        except ProfileNotFound as error:
+            raise UsageError(f"{error}: check --profile / AWS_PROFILE against ~/.aws/config") from None
         where = resolve(region, profile, endpoint_url, environ, lambda: base._session.get_scoped_config().get("region"))
         if not where.region:
             raise UsageError("no AWS region configured: pass --region, or set AWS_REGION (or a region in your AWS profile)")

@@ -105,9 +105,9 @@ def test_an_unknown_region_is_refused_offline_with_a_suggestion(monkeypatch, tmp
     assert err.count("\n") == 1
 
 
-def test_an_unknown_profile_is_one_line(monkeypatch, tmp_path, capsys):
+def test_an_unknown_profile_is_refused_offline(monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
-    assert deploy.main(["--bootstrap", "--yes", "--profile", "nobody", "--parameters", PARAMETERS]) == 1
+    assert deploy.main(["--bootstrap", "--yes", "--profile", "nobody", "--parameters", PARAMETERS]) == 2
     assert capsys.readouterr().err == (
         "error: The config profile (nobody) could not be found: check --profile / AWS_PROFILE against ~/.aws/config\n"
     )
