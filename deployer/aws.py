@@ -28,7 +28,8 @@ RETRY_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 10}, connect_
 # The first call (who am I?) tries once with short time-outs, so an unreachable AWS is said
 # within seconds rather than after a minute of silent retries; then once more, patiently.
 FIRST_TIMEOUT = 3.0
-RETRY_IDENTITY = Config(retries={"mode": "standard", "max_attempts": 2}, connect_timeout=10, read_timeout=30)
+# (botocore's "max_attempts" counts retries; "total_max_attempts" counts every attempt.)
+RETRY_IDENTITY = Config(retries={"mode": "standard", "total_max_attempts": 2}, connect_timeout=10, read_timeout=15)
 UNREACHABLE = (ConnectTimeoutError, ReadTimeoutError, EndpointConnectionError)
 
 
@@ -153,7 +154,9 @@ class Aws:
 
     def identity(self, say: Callable[[str], None]) -> dict:
         """STS GetCallerIdentity: the account a run acts in (and the credentials checked, before anything else)."""
-        quick = Config(connect_timeout=self.first_timeout, read_timeout=self.first_timeout, retries={"mode": "standard", "max_attempts": 1})
+        quick = Config(
+            connect_timeout=self.first_timeout, read_timeout=self.first_timeout, retries={"mode": "standard", "total_max_attempts": 1}
+        )
         try:
             return self._sts(quick).get_caller_identity()
         except UNREACHABLE as error:

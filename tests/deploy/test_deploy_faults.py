@@ -170,7 +170,7 @@ def test_an_html_page_instead_of_aws_is_one_line(status, expected, capsys):
     server, url = html_server(status)
     try:
         aws = Aws(boto3.Session(region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x"), endpoint_url=url)
-        aws.retry_config = Config(retries={"mode": "standard", "max_attempts": 1})
+        aws.retry_config = Config(retries={"mode": "standard", "total_max_attempts": 1})
         assert deploy.main(ARGV, make_context(aws, interactive=False), project_dir=FIXTURES) == 1
     finally:
         server.shutdown()
@@ -183,7 +183,7 @@ def test_a_silent_network_is_said_within_seconds_with_a_retry_line(capsys):
     try:
         aws = Aws(boto3.Session(region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x"), endpoint_url=silent.url)
         aws.first_timeout = 0.2
-        aws.retry_config = Config(connect_timeout=0.4, read_timeout=0.4, retries={"mode": "standard", "max_attempts": 1})
+        aws.retry_config = Config(connect_timeout=0.4, read_timeout=0.4, retries={"mode": "standard", "total_max_attempts": 1})
         ctx = make_context(aws, interactive=False)
         assert deploy.main(ARGV, ctx, project_dir=FIXTURES) == 1
     finally:
