@@ -105,13 +105,16 @@ def announce(ctx: Context, target: str, stack_name: str) -> dict:
 
 
 def sqs_subscriptions(config: Config | PipelineConfig) -> list[tuple[str, str]]:
-    """(queue endpoint, topic name) of every SQS subscription the target's topic gets."""
+    """(queue endpoint, topic name) of every SQS subscription the target's topic gets, named as the templates name it."""
+    # Imported late, as templates are rendered: --bootstrap, --follow and --delete need no troposphere.
     if isinstance(config, PipelineConfig):
         from templates.pipeline import resource_name
 
         subscriptions, topic = config.pipeline.notifications.subscriptions, resource_name(config, "notifications")
     else:
-        subscriptions, topic = config.environment.notifications.subscriptions, f"{config.stack_prefix}-alerts"
+        from templates.alerts import topic_name
+
+        subscriptions, topic = config.environment.notifications.subscriptions, topic_name(config)
     return [(s.endpoint, topic) for s in subscriptions if s.protocol == "sqs"]
 
 
