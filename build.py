@@ -12,6 +12,7 @@ import argparse  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from builder.lint import DEFAULT_REGIONS  # noqa: E402
+from builder.preflight import stage as preflight_stage  # noqa: E402
 from builder.render import BuildResult, build_target, load_targets  # noqa: E402
 from templates.config import ConfigError  # noqa: E402
 
@@ -21,7 +22,8 @@ ROOT = Path(__file__).resolve().parent
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Render the nested CloudFormation templates of every target (or the ones named) "
-        "into OUTPUT/<target>/ and lint each with cfn-lint. Exits 1 on any finding, 2 on a configuration error."
+        "into OUTPUT/<target>/, lint each with cfn-lint and check what AWS enforces at deploy time (preflight). "
+        "Exits 1 on any finding, 2 on a configuration error."
     )
     parser.add_argument("--env", action="append", default=[], metavar="NAME",
                         help="render only this target (repeatable); default: every parameters/<name>.yaml")
@@ -31,7 +33,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="where to write <target>/<stack>.json (default: %(default)s)")
     parser.add_argument("--region", action="append", default=[], metavar="REGION",
                         help="region whose resource specs cfn-lint checks against (repeatable; default: us-east-1)")
-    parser.add_argument("--no-lint", action="store_true", help="render only, skip cfn-lint")
+    parser.add_argument("--no-lint", action="store_true", help="render only, skip cfn-lint and preflight")
+    parser.add_argument("--no-preflight", action="store_true", help="skip the preflight checks (docs/preflight.md)")
     return parser.parse_args(argv)
 
 
@@ -57,17 +60,23 @@ def main(argv: list[str] | None = None) -> int:
         for problem in error.problems:
             print(f"  {problem}", file=sys.stderr)
         return 2
+    for warning in (w for cfg in configs for w in getattr(cfg, "warnings", ())):
+        print(f"warning: {warning}", file=sys.stderr)
     result = BuildResult()
     regions = tuple(args.region) or DEFAULT_REGIONS
     for cfg in configs:
         build_target(cfg, args.output, result, regions, lint=not args.no_lint)
     print_table(result, args.output, linted=not args.no_lint)
+    preflight_findings = []
+    if not (args.no_lint or args.no_preflight):
+        report, seconds = preflight_stage.check_build(configs, args.output, args.parameters)
+        preflight_stage.print_report(report, seconds)
+        preflight_findings = report.findings
     if result.findings:
         print("\ncfn-lint findings:", file=sys.stderr)
         for finding in result.findings:
             print(f"  {finding}", file=sys.stderr)
-        return 1
-    return 0
+    return 1 if result.findings or preflight_findings else 0
 
 
 if __name__ == "__main__":

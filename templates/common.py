@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from awacs.aws import Bool, Condition, Deny, Principal, Statement
-from troposphere import GetAtt, Ref, Sub, Tags, Template, iam, logs, s3
+from awacs.aws import Allow, Bool, Condition, Deny, Principal, Statement, StringEquals
+from troposphere import GetAtt, Join, Ref, Sub, Tags, Template, iam, logs, s3
 
 from templates import policies
 from templates.config import Config
 
 RETAIN = "Retain"
+SERVER_ACCESS_LOG_BUCKET = "ServerAccessLogBucket"
+SERVER_ACCESS_LOG_EXPIRY_DAYS = 365  # a year, as the log groups of a compliant environment
 
 
 def new_template(description: str) -> Template:
@@ -22,12 +24,14 @@ def tags(config: Config, **extra: str) -> Tags:
 
 
 def deny_insecure_transport(bucket: s3.Bucket) -> Statement:
+    # The objects' ARN as Join, not Sub: Control Tower's CT.S3.PR.8 rule recognises only
+    # [GetAtt Bucket.Arn, Join ["", [GetAtt Bucket.Arn, "/*"]]] as this bucket's resources.
     return Statement(
         Sid="DenyInsecureTransport",
         Effect=Deny,
         Principal=Principal("*"),
         Action=[policies.action("s3:*")],
-        Resource=[GetAtt(bucket, "Arn"), Sub("${Arn}/*", Arn=GetAtt(bucket, "Arn"))],
+        Resource=[GetAtt(bucket, "Arn"), Join("", [GetAtt(bucket, "Arn"), "/*"])],
         Condition=Condition(Bool({"aws:SecureTransport": "false"})),
     )
 
@@ -77,7 +81,12 @@ def secure_bucket(
             Tags=tags(config),
         )
     )
-    skip_checks(bucket, {"CKV_AWS_18": "a log or artifact store: logging its own access would need yet another bucket"})
+    if getattr(config, "compliant", False) and title != SERVER_ACCESS_LOG_BUCKET:
+        log_bucket = server_access_log_bucket(template, config)
+        bucket.LoggingConfiguration = s3.LoggingConfiguration(DestinationBucketName=Ref(log_bucket), LogFilePrefix=f"{title}/")
+        bucket.DependsOn = [f"{SERVER_ACCESS_LOG_BUCKET}Policy"]
+    else:
+        skip_checks(bucket, {"CKV_AWS_18": "a log or artifact store: logging its own access would need yet another bucket"})
     template.add_resource(
         s3.BucketPolicy(
             f"{title}Policy",
@@ -86,6 +95,27 @@ def secure_bucket(
         )
     )
     return bucket
+
+
+def server_access_log_bucket(template: Template, config: Config) -> s3.Bucket:
+    """The template's bucket for S3 server access logs (compliance: control-tower, CT.S3.PR.2), made once.
+
+    SSE-S3: the encryption the S3 User Guide documents for a log-delivery target bucket.  No Object
+    Lock (a locked bucket cannot receive the logs), no logging of its own.  S3 writes the logs as the
+    logging.s3.amazonaws.com service principal, allowed by the bucket policy for this account's
+    buckets only (S3 User Guide, "Permissions for log delivery").
+    """
+    if SERVER_ACCESS_LOG_BUCKET in template.resources:
+        return template.resources[SERVER_ACCESS_LOG_BUCKET]
+    delivery = Statement(
+        Sid="S3DeliversServerAccessLogs",
+        Effect=Allow,
+        Principal=policies.service_principal("logging.s3.amazonaws.com"),
+        Action=[policies.action("s3:PutObject")],
+        Resource=[Sub(f"${{{SERVER_ACCESS_LOG_BUCKET}.Arn}}/*")],
+        Condition=Condition(StringEquals({"aws:SourceAccount": Ref("AWS::AccountId")})),
+    )
+    return secure_bucket(template, SERVER_ACCESS_LOG_BUCKET, config, SERVER_ACCESS_LOG_EXPIRY_DAYS, extra_statements=(delivery,))
 
 
 def log_group(template: Template, title: str, config: Config, name, kms_key_arn=None) -> logs.LogGroup:

@@ -15,10 +15,12 @@ run after the fields are typed.
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import hashlib
 import ipaddress
 import re
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,14 +78,24 @@ INTERFACE_ENDPOINTS = {
     "ssm": "ssm",
     "sts": "sts",
     "elasticloadbalancing": "elasticloadbalancing",
+    "ecs": "ecs",
 }
+
+# The AWS APIs the blue/green hook calls from the private subnets: ELB to find the
+# green tasks, ECS to learn whether the service wants any task at all.
+HOOK_APIS = ("elasticloadbalancing", "ecs")
 
 # Without NAT, the private subnets reach AWS through these alone: ECR (api, dkr) to
 # pull images, logs for awslogs, secretsmanager and ssm for the task's secrets and
-# settings, elasticloadbalancing for the blue/green hook's look-ups.
-REQUIRED_WITHOUT_NAT = ("ecr-api", "ecr-dkr", "logs", "secretsmanager", "ssm", "elasticloadbalancing")
+# settings, and the hook's APIs.
+REQUIRED_WITHOUT_NAT = ("ecr-api", "ecr-dkr", "logs", "secretsmanager", "ssm", *HOOK_APIS)
 
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+
+# compliance: control-tower -- the AWS Control Tower proactive controls the environment must pass
+# (docs/compliance.md).  CT.CLOUDWATCH.PR.2 asks for log groups kept at least a year.
+COMPLIANCE_MODES = ("none", "control-tower")
+COMPLIANCE_LOG_RETENTION_DAYS = 365
 
 
 class ConfigError(Exception):
@@ -96,25 +108,50 @@ class ConfigError(Exception):
 
 # --- value checks ----------------------------------------------------------------
 
+# A check returns None for a good value, or the text of what is accepted.  Each
+# also carries ``accepted`` (that text, for the reference) and ``schema`` (the
+# JSON Schema keywords that say the same to an editor), so the docs and the
+# schemas in schemas/ are generated from the checks themselves.
 Check = Callable[[Any], str | None]
 
 
+def _described(check: Check, accepted: str, **schema: Any) -> Check:
+    check.accepted = accepted  # type: ignore[attr-defined]
+    check.schema = schema  # type: ignore[attr-defined]
+    return check
+
+
+def did_you_mean(value: Any, choices: Iterable[Any]) -> str:
+    """ "did you mean 'x'? " when ``value`` is a near miss of one of ``choices``, else ""."""
+    if not isinstance(value, str) or not value:
+        return ""
+    names = [c for c in choices if isinstance(c, str)]
+    by_case = [c for c in names if c.lower() == value.lower()]
+    prefixed = [c for c in names if c.lower().startswith(value.lower())]
+    close = by_case or (prefixed if len(prefixed) == 1 else []) or difflib.get_close_matches(value, names, n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}? " if close else ""
+
+
 def one_of(*allowed: Any) -> Check:
+    accepted = "one of " + ", ".join(repr(a) for a in allowed)
+
     def check(value: Any) -> str | None:
         if value not in allowed:
-            return "one of " + ", ".join(repr(a) for a in allowed)
+            return accepted
         return None
 
-    return check
+    return _described(check, accepted, enum=list(allowed))
 
 
 def in_range(low: int, high: int) -> Check:
+    accepted = f"an integer from {low} to {high}"
+
     def check(value: int) -> str | None:
         if not low <= value <= high:
-            return f"an integer from {low} to {high}"
+            return accepted
         return None
 
-    return check
+    return _described(check, accepted, minimum=low, maximum=high)
 
 
 def matches(pattern: str, description: str) -> Check:
@@ -123,10 +160,11 @@ def matches(pattern: str, description: str) -> Check:
     def check(value: str) -> str | None:
         return None if compiled.fullmatch(value) else description
 
-    return check
+    # fullmatch() anchors the pattern; JSON Schema's "pattern" searches, so it is anchored here.
+    return _described(check, description, pattern=f"^(?:{pattern})$")
 
 
-def is_cidr(value: str) -> str | None:
+def _is_cidr(value: str) -> str | None:
     try:
         network = ipaddress.IPv4Network(value, strict=True)
     except ValueError:
@@ -136,11 +174,14 @@ def is_cidr(value: str) -> str | None:
     return None
 
 
-def is_route_path(value: str) -> str | None:
-    # A clean prefix: "/api", "/v1/orders"; the listener rule adds "/*" itself.
-    if re.fullmatch(r"(/[a-z0-9][a-z0-9._-]*)+", value):
-        return None
-    return "a clean path prefix such as /api: lowercase segments, no trailing slash or wildcard"
+is_cidr = _described(
+    _is_cidr,
+    "an IPv4 CIDR with a prefix from /16 to /28 and no host bits set",
+    pattern=r"^[0-9]{1,3}(\.[0-9]{1,3}){3}/(1[6-9]|2[0-8])$",
+)
+
+# A clean prefix: "/api", "/v1/orders"; the listener rule adds "/*" itself.
+is_route_path = matches(r"(/[a-z0-9][a-z0-9._-]*)+", "a clean path prefix such as /api: lowercase segments, no trailing slash or wildcard")
 
 
 def checked(default: Any = dataclasses.MISSING, check: Check | None = None, doc: str = "", **kwargs):
@@ -149,6 +190,18 @@ def checked(default: Any = dataclasses.MISSING, check: Check | None = None, doc:
     if default is dataclasses.MISSING:
         return field(metadata=metadata, **kwargs)
     return field(default=default, metadata=metadata, **kwargs)
+
+
+# ALB listener-rule priorities run from 1 to 50,000.  Derived ones start at 1,000,
+# above the 1..N that earlier versions numbered by position, so the first update
+# after upgrading moves no rule onto a priority another rule still holds.
+MAX_RULE_PRIORITY = 50_000
+DERIVED_PRIORITY_FROM = 1_000
+
+
+def derived_priority(route_path: str) -> int:
+    digest = int.from_bytes(hashlib.sha256(route_path.encode("utf-8")).digest()[:8], "big")
+    return DERIVED_PRIORITY_FROM + digest % (MAX_RULE_PRIORITY - DERIVED_PRIORITY_FROM + 1)
 
 
 NAME = matches(r"[a-z][a-z0-9-]{0,30}[a-z0-9]", "lowercase letters, digits and hyphens, 2 to 32 characters, starting with a letter")
@@ -181,6 +234,11 @@ class Service:
     container_health_command: tuple[str, ...] = checked(
         ("CMD", "python", "-m", "service_kit.healthcheck"), doc="the container health check's command, in ECS's CMD / CMD-SHELL form"
     )
+    priority: int = checked(
+        0,
+        in_range(0, MAX_RULE_PRIORITY),
+        f"listener-rule priority, unique per environment (0: derived from route_path, from {DERIVED_PRIORITY_FROM} up)",
+    )
 
     @property
     def source_dir(self) -> str:
@@ -198,6 +256,16 @@ class Service:
     def logical_name(self) -> str:
         """CamelCase form used in logical ids and parameter names."""
         return "".join(part.capitalize() for part in self.name.split("-"))
+
+    @property
+    def rule_priority(self) -> int:
+        """The listener-rule priority: the explicit one, else derived from the route alone.
+
+        It never depends on the order or number of services, so adding, removing or
+        reordering services leaves every other rule where it is (a moved priority
+        collides with a sibling stack's rule while both update: PriorityInUse).
+        """
+        return self.priority or derived_priority(self.route_path)
 
 
 @dataclass(frozen=True)
@@ -220,14 +288,33 @@ class Network:
     endpoint_az_count: int = checked(0, in_range(0, 3), "AZs the interface endpoints occupy (0: every AZ)")
 
 
+HOST_NAME = matches(
+    r"((?=[a-z0-9-]{1,63}\.)[a-z0-9]+(-[a-z0-9]+)*\.)+[a-z]{2,63}|",
+    "a lowercase DNS name such as shop.example.com, or empty",
+)
+
+
 @dataclass(frozen=True)
 class LoadBalancer:
     certificate_arn: str = checked(
         "",
         matches(r"(arn:[a-z-]+:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]+)?", "an ACM certificate ARN or empty"),
-        "ACM certificate for HTTPS; empty serves plain HTTP on port 80",
+        "ACM certificate for HTTPS (it must cover domain_name); empty serves plain HTTP on port 80",
     )
-    test_listener_port: int = checked(8080, in_range(1024, 65535), "port of the test listener (VPC only)")
+    domain_name: str = checked(
+        "", HOST_NAME, "the name users reach the load balancer by: public URLs, the canary and the integration tests use it"
+    )
+    hosted_zone_id: str = checked(
+        "",
+        matches(r"(Z[A-Z0-9]{1,31})?", "a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ, or empty"),
+        "Route 53 hosted zone that gets an alias record for domain_name (empty: manage DNS yourself)",
+    )
+    plain_http: bool = checked(
+        False, doc="a protected target without a certificate_arn must say true here: it then serves plain HTTP, with a warning"
+    )
+    test_listener_port: int = checked(
+        8080, in_range(1024, 65535), "port of the test listener, which ECS uses for test traffic; no client can reach it"
+    )
     deletion_protection: bool = checked(False, doc="turn on the ALB's deletion protection")
     access_log_expiry_days: int = checked(90, in_range(1, 3650), "days access logs are kept")
     idle_timeout_seconds: int = checked(60, in_range(1, 4000), "ALB idle timeout")
@@ -378,6 +465,17 @@ class Environment:
     alarms: Alarms = checked(Alarms(), doc="alarm thresholds, periods and datapoints")
     notifications: Notifications = checked(Notifications(), doc="the environment's SNS topic")
     canary: Canary = checked(Canary(), doc="the scheduled health-check canary")
+    compliance: str = checked(
+        "none",
+        one_of(*COMPLIANCE_MODES),
+        "control-tower: meet AWS Control Tower's proactive controls (turns on what they require; see docs/compliance.md)",
+    )
+
+    def __post_init__(self):
+        # What the controls require is turned on here; a file that sets the opposite is refused by _check_compliance.
+        if self.compliance == "control-tower":
+            for name, value in compliance_settings(self).items():
+                object.__setattr__(self, name, value)
 
 
 @dataclass(frozen=True)
@@ -396,6 +494,22 @@ class Config:
     def protected(self) -> bool:
         return self.environment.protected
 
+    @property
+    def warnings(self) -> list[str]:
+        """Accepted, but said out loud: build.py prints each line."""
+        found = []
+        if self.environment.protected and self.environment.load_balancer.plain_http:
+            found.append(
+                f"{self.target}: load_balancer.plain_http is true: this protected target serves plain HTTP on port 80, "
+                "without TLS; set a certificate_arn and domain_name to serve HTTPS"
+            )
+        return found
+
+    @property
+    def compliant(self) -> bool:
+        """compliance: control-tower -- every bucket also gets server access logging."""
+        return self.environment.compliance == "control-tower"
+
 
 # --- generic, field-driven loading -------------------------------------------
 
@@ -407,8 +521,8 @@ class _Reader:
         self.filename = filename
         self.problems: list[str] = []
 
-    def problem(self, path: str, value: Any, accepted: str) -> None:
-        self.problems.append(f"{self.filename}: {path}: {value!r} is not accepted; expected {accepted}")
+    def problem(self, path: str, value: Any, accepted: str, hint: str = "") -> None:
+        self.problems.append(f"{self.filename}: {path}: {value!r} is not accepted; {hint}expected {accepted}")
 
     def read(self, cls: type, data: Any, path: str, base: Any = None) -> Any:
         """Read ``cls`` from ``data``; keys it omits come from ``base`` (the field's default) or the class."""
@@ -420,7 +534,7 @@ class _Reader:
         hints = typing.get_type_hints(cls)
         fields = {f.name: f for f in dataclasses.fields(cls)}
         for key in sorted(set(data) - set(fields), key=str):
-            self.problem(self._join(path, str(key)), key, "one of the keys " + ", ".join(fields))
+            self.problem(self._join(path, str(key)), key, "one of the keys " + ", ".join(fields), did_you_mean(key, fields))
         values = {}
         for name, spec in fields.items():
             key_path = self._join(path, name)
@@ -454,7 +568,7 @@ class _Reader:
             data = float(data)
         accepted = check(data) if check else None
         if accepted:
-            self.problem(path, data, accepted)
+            self.problem(path, data, accepted, did_you_mean(data, getattr(check, "schema", {}).get("enum", ())))
             return None
         return data
 
@@ -471,16 +585,87 @@ class _Reader:
         return f"{path}.{key}" if path else key
 
 
-def _load_yaml(path: Path, problems: list[str]) -> Any:
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, noting every key a mapping repeats (PyYAML keeps the last one silently)."""
+
+    def __init__(self, stream: str):
+        super().__init__(stream)
+        self.repeated: list[tuple[Any, int, int]] = []  # key, first line, repeated line
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        first_lines: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # "<<" merges may be overridden on purpose
+                continue
+            key = self.construct_object(key_node, deep=True)
+            if not isinstance(key, typing.Hashable):
+                continue  # the base class refuses an unhashable key with its own message
+            line = key_node.start_mark.line + 1
+            if key in first_lines:
+                self.repeated.append((key, first_lines[key], line))
+            else:
+                first_lines[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+def _decode(path: Path, raw: bytes, problems: list[str]) -> str | None:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        problems.append(
+            f"{path}: line {line}: byte {raw[error.start]:#04x} is not UTF-8 text; expected a UTF-8 file (re-save it as UTF-8)"
+        )
+        return None
+
+
+def _load_yaml(path: Path, problems: list[str]) -> Any:
+    """The file's one YAML document; on a fault, one line in ``problems`` and None."""
+    try:
+        raw = path.read_bytes()
     except FileNotFoundError:
         problems.append(f"{path}: file not found")
+        return None
+    except OSError as error:
+        problems.append(f"{path}: cannot be read ({error.strerror or error}); expected a readable file")
+        return None
+    text = _decode(path, raw, problems)
+    if text is None:
+        return None
+    loader = _Loader(text)
+    try:
+        data = loader.get_single_data()
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
-        problems.append(f"{path}:{where}: not valid YAML ({getattr(error, 'problem', error)})")
-    return None
+        # PyYAML splits its reason in two: "expected a single document in the stream", "but found another document".
+        reason = ", ".join(part for part in (getattr(error, "context", None), getattr(error, "problem", None)) if part)
+        problems.append(f"{path}:{where}: not valid YAML ({reason or error})")
+        return None
+    finally:
+        loader.dispose()
+    for key, first, again in loader.repeated:
+        problems.append(f"{path}: line {again}: key {key!r} repeats the one at line {first}; expected each key once in a mapping")
+    if data is None:
+        problems.append(
+            f"{path}: the file is empty; expected its settings as a mapping of keys to values "
+            "(a blank file is refused so that it never deploys with every default)"
+        )
+    return data
+
+
+def check_parameters_dir(parameters_dir: Path) -> None:
+    """Raise ConfigError unless ``parameters_dir`` is a directory holding project.yaml."""
+    directory = Path(parameters_dir)
+    if not directory.is_dir():
+        reason = "is not a directory" if directory.exists() else "no such directory"
+    elif not (directory / PROJECT_FILE).is_file():
+        reason = f"holds no {PROJECT_FILE}"
+    else:
+        return
+    raise ConfigError(
+        [f"{directory}: {reason}; expected the parameters directory, holding {PROJECT_FILE} and one <target>.yaml per environment"]
+    )
 
 
 # --- cross-field rules --------------------------------------------------------
@@ -510,6 +695,25 @@ def _check_services(project: Project, filename: str) -> list[str]:
                 )
     if not project.services:
         problems.append(f"{filename}: services: [] is not accepted; expected at least one service")
+    return problems + _check_priorities(project, filename)
+
+
+def _check_priorities(project: Project, filename: str) -> list[str]:
+    """Every service's listener rules need a priority no other service's rules hold."""
+    problems = []
+    holders: dict[int, int] = {}
+    for index, service in enumerate(project.services):
+        priority = service.rule_priority
+        other = project.services[holders[priority]] if priority in holders else None
+        if other and not service.priority and not other.priority and other.route_path == service.route_path:
+            continue  # the same route twice: reported as such already
+        if priority in holders:
+            how = "set" if service.priority else f"derived from route_path {service.route_path!r}"
+            problems.append(
+                f"{filename}: services[{index}].priority: {priority} ({how}) is already used by services[{holders[priority]}]; "
+                f"expected a priority from 1 to {MAX_RULE_PRIORITY} that no other service uses"
+            )
+        holders.setdefault(priority, index)
     return problems
 
 
@@ -566,11 +770,33 @@ def _check_network(network: Network, filename: str) -> list[str]:
     missing = [name for name in REQUIRED_WITHOUT_NAT if name not in network.interface_endpoints]
     if network.nat_mode == "none" and missing:
         problems.append(
-            f"{filename}: network.interface_endpoints: lacks {', '.join(missing)}, without which tasks cannot start when "
-            f"nat_mode is 'none'; expected at least {', '.join(REQUIRED_WITHOUT_NAT)}, or a nat_mode of 'single' or 'per-az'"
+            f"{filename}: network.interface_endpoints: lacks {', '.join(missing)}, without which tasks cannot start (or the "
+            f"blue/green hook cannot reach {' and '.join(HOOK_APIS)}) when nat_mode is 'none'; "
+            f"expected at least {', '.join(REQUIRED_WITHOUT_NAT)}, or a nat_mode of 'single' or 'per-az'"
         )
     if len(set(network.interface_endpoints)) != len(network.interface_endpoints):
         problems.append(f"{filename}: network.interface_endpoints: lists an endpoint twice; expected each once")
+    return problems
+
+
+def _check_load_balancer(environment: Environment, filename: str) -> list[str]:
+    settings = environment.load_balancer
+    key = f"{filename}: load_balancer"
+    problems = []
+    if settings.certificate_arn and not settings.domain_name:
+        problems.append(
+            f"{key}.domain_name: missing; with a certificate_arn it is required, because the certificate matches the "
+            "domain, not the load balancer's own DNS name; expected the name the certificate covers"
+        )
+    if settings.hosted_zone_id and not settings.domain_name:
+        problems.append(f"{key}.hosted_zone_id: set without a domain_name; expected a domain_name for the alias record, or no zone")
+    if environment.protected and not settings.certificate_arn and not settings.plain_http:
+        problems.append(
+            f"{key}.certificate_arn: missing on a protected target; expected an ACM certificate ARN, "
+            "or plain_http: true to serve plain HTTP on purpose"
+        )
+    if settings.certificate_arn and settings.plain_http:
+        problems.append(f"{key}.plain_http: true with a certificate_arn; expected one of the two")
     return problems
 
 
@@ -630,11 +856,94 @@ def _check_canary_period(environment: Environment, filename: str) -> list[str]:
     return []
 
 
+# --- names AWS must accept ----------------------------------------------------
+
+# A stack name: a letter, then letters, digits and hyphens, at most 128 characters
+# (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStack.html, StackName).
+STACK_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,127}")
+# The longest name the templates build from "<project>-<target>", and the limit AWS puts on it: the canary
+# function "<project>-<target>-health-canary" (templates/health_check.py function_name), and a Lambda function
+# name has at most 64 characters (https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html).
+LONGEST_DERIVED_NAME = ("Lambda function name", "-health-canary", 64)
+
+
+def check_target_names(project_name: str, target: str, filename: str) -> list[str]:
+    """Problems with the names a target's stacks and resources get from the project and target names.
+
+    Caught here, as a configuration error naming the key to change, instead of as a refused deploy.
+    """
+    stack = f"{project_name}-{target}"
+    if not STACK_NAME.fullmatch(stack):
+        return [
+            f"{filename}: the target name {target!r} makes the stack name {stack!r}, which CloudFormation refuses; "
+            "expected a file name of letters, digits and hyphens, the stack name at most 128 characters"
+        ]
+    what, suffix, limit = LONGEST_DERIVED_NAME
+    longest = f"{stack}{suffix}"
+    if len(longest) > limit:
+        room = limit - len(suffix) - 1
+        return [
+            f"{filename}: name {project_name!r} ({len(project_name)} characters) with target {target!r} ({len(target)}) makes the "
+            f"{what} {longest!r} {len(longest)} characters, over AWS's limit of {limit}; expected the project's name and "
+            f"the target's file name together at most {room} characters: shorten 'name' in {PROJECT_FILE} or rename the target file"
+        ]
+    return []
+
+
+def compliance_settings(environment: Environment) -> dict[str, Any]:
+    """The Environment fields that compliance: control-tower turns on, with the values it gives them."""
+    logs = environment.logs
+    return {
+        "logs": dataclasses.replace(
+            logs, retention_days=max(logs.retention_days, COMPLIANCE_LOG_RETENTION_DAYS), kms_encrypted=True
+        ),
+        "load_balancer": dataclasses.replace(environment.load_balancer, deletion_protection=True),
+    }
+
+
+# Settings a compliance: control-tower file may not contradict: key path -> (test, what is accepted).
+COMPLIANCE_RULES: dict[tuple[str, ...], tuple[Callable[[Any], bool], str]] = {
+    ("logs", "retention_days"): (
+        lambda v: isinstance(v, int) and v >= COMPLIANCE_LOG_RETENTION_DAYS,
+        f"{COMPLIANCE_LOG_RETENTION_DAYS} or more, or omit it (CT.CLOUDWATCH.PR.2: log groups kept at least a year)",
+    ),
+    ("logs", "kms_encrypted"): (lambda v: v is True, "true, or omit it (CT.CLOUDWATCH.PR.3: log groups encrypted with a KMS key)"),
+    ("load_balancer", "deletion_protection"): (
+        lambda v: v is True, "true, or omit it (CT.ELASTICLOADBALANCING.PR.5: deletion protection on)"
+    ),
+    ("cluster", "container_insights"): (
+        lambda v: v == "enabled", "'enabled', or omit it (CT.ECS.PR.2 accepts no other value, not even 'enhanced')"
+    ),
+}
+
+
+def _check_compliance(environment: Environment, filename: str) -> list[str]:
+    """One line per setting of the file that contradicts compliance: control-tower."""
+    if environment.compliance != "control-tower":
+        return []
+    # The loaded values are already turned on: read what the file itself says.
+    data = yaml.safe_load(Path(filename).read_text(encoding="utf-8")) if Path(filename).is_file() else {}
+    problems = []
+    for path, (accepts, accepted) in COMPLIANCE_RULES.items():
+        section = data.get(path[0]) if isinstance(data, dict) else None
+        if isinstance(section, dict) and path[1] in section and not accepts(section[path[1]]):
+            problems.append(
+                f"{filename}: {'.'.join(path)}: {section[path[1]]!r} is not accepted with compliance: control-tower; expected {accepted}"
+            )
+    if not environment.load_balancer.certificate_arn:
+        problems.append(
+            f"{filename}: load_balancer.certificate_arn: missing; compliance: control-tower requires an ACM certificate "
+            "(CT.ELASTICLOADBALANCING.PR.1: HTTP must redirect to HTTPS); expected an ACM certificate ARN, or compliance: none"
+        )
+    return problems
+
+
 # --- public API ---------------------------------------------------------------
 
 
 def available_targets(parameters_dir: Path) -> list[str]:
     """Every environment target: one per ``<name>.yaml`` beside project.yaml."""
+    check_parameters_dir(parameters_dir)
     return sorted(p.stem for p in Path(parameters_dir).glob("*.yaml") if p.name not in (PROJECT_FILE, PIPELINE_FILE))
 
 
@@ -644,7 +953,7 @@ def load_file(path: Path, model: type, checks: Callable[[Any, str], list[str]]) 
     Raises ConfigError with every problem of the file, one line each.
     """
     problems: list[str] = []
-    data = _load_yaml(path, problems)
+    data = _load_yaml(Path(path), problems)
     if problems:
         raise ConfigError(problems)
     reader = _Reader(str(path))
@@ -657,28 +966,43 @@ def load_file(path: Path, model: type, checks: Callable[[Any, str], list[str]]) 
 
 
 def load_project(parameters_dir: Path) -> Project:
+    check_parameters_dir(parameters_dir)
     return load_file(Path(parameters_dir) / PROJECT_FILE, Project, _check_services)
 
 
 def _check_environment(environment: Environment, filename: str) -> list[str]:
     return (
-        _check_network(environment.network, filename)
+        _check_compliance(environment, filename)
+        + _check_network(environment.network, filename)
+        + _check_load_balancer(environment, filename)
         + _check_cluster(environment.cluster, filename)
         + _check_services_settings(environment, filename)
         + check_subscriptions(environment.notifications.subscriptions, filename, "notifications.subscriptions")
     )
 
 
+def unknown_target(parameters_dir: Path, target: str) -> ConfigError:
+    """The error for a target with no parameter file: the known ones, and the nearest of them."""
+    known = available_targets(parameters_dir)
+    if (Path(parameters_dir) / PIPELINE_FILE).is_file():
+        known_text = ", ".join(known) + (", or " if known else "") + "pipeline"
+        known = [*known, "pipeline"]
+    else:
+        known_text = ", ".join(known) or "none"
+    path = Path(parameters_dir) / f"{target}.yaml"
+    return ConfigError([f"{path}: no such target {target!r}; {did_you_mean(target, known)}expected one of: {known_text}"])
+
+
 def load_environment(parameters_dir: Path, target: str) -> Environment:
     path = Path(parameters_dir) / f"{target}.yaml"
     if not path.is_file():
-        known = ", ".join(available_targets(parameters_dir)) or "none"
-        raise ConfigError([f"{path}: no such target {target!r}; expected one of: {known}"])
+        raise unknown_target(parameters_dir, target)
     return load_file(path, Environment, _check_environment)
 
 
 def load(parameters_dir: Path, target: str) -> Config:
     """Load and validate one target's configuration; raise ConfigError listing every problem."""
+    check_parameters_dir(parameters_dir)
     problems: list[str] = []
     project = environment = None
     try:
@@ -691,30 +1015,7 @@ def load(parameters_dir: Path, target: str) -> Config:
         problems += error.problems
     if problems:
         raise ConfigError(problems)
+    names_problems = check_target_names(project.name, target, str(Path(parameters_dir) / f"{target}.yaml"))
+    if names_problems:
+        raise ConfigError(names_problems)
     return Config(target=target, project=project, environment=environment)
-
-
-def reference() -> str:
-    """Markdown tables of every key, its default and meaning: ``python -m templates.config``."""
-    sections = [("parameters/project.yaml", Project), ("services[] in project.yaml", Service), ("parameters/<target>.yaml", Environment)]
-    sections += [
-        (f"{f.name}: in <target>.yaml", typing.get_type_hints(Environment)[f.name])
-        for f in dataclasses.fields(Environment)
-        if dataclasses.is_dataclass(typing.get_type_hints(Environment)[f.name])
-    ]
-    lines = []
-    for title, cls in sections:
-        lines += [f"\n`{title}`\n", "| key | default | meaning |", "| --- | --- | --- |"]
-        for spec in dataclasses.fields(cls):
-            if dataclasses.is_dataclass(spec.default):
-                default = "see below"
-            elif spec.default is dataclasses.MISSING:
-                default = "required"
-            else:
-                default = f"`{list(spec.default) if isinstance(spec.default, tuple) else spec.default!r}`"
-            lines.append(f"| `{spec.name}` | {default} | {spec.metadata.get('doc', '')} |")
-    return "\n".join(lines) + "\n"
-
-
-if __name__ == "__main__":
-    print(reference())

@@ -16,16 +16,16 @@ import json
 from awacs.aws import Condition, StringEquals
 from troposphere import GetAtt, Output, Parameter, Ref, Sub, Template, awslambda, ec2, iam
 
-from templates import names, policies
+from templates import load_balancer, names, policies
 from templates.common import log_group, new_template, role, skip_checks, tags
-from templates.config import Config
+from templates.config import HOOK_APIS, Config
 
 RUNTIME = "python3.12"
 HOOK_TIMEOUT_SECONDS = 60
 CANARY_TIMEOUT_SECONDS = 30
 
 
-def add_parameters(template: Template) -> dict[str, Parameter]:
+def add_parameters(template: Template, config: Config) -> dict[str, Parameter]:
     kinds = {
         names.ASSETS_BUCKET: "String",
         names.HEALTH_CHECK_CODE_KEY: "String",
@@ -35,6 +35,8 @@ def add_parameters(template: Template) -> dict[str, Parameter]:
         names.LOAD_BALANCER_DNS_NAME: "String",
         names.ENVIRONMENT_KEY_ARN: "String",
     }
+    if config.environment.load_balancer.domain_name:
+        del kinds[names.LOAD_BALANCER_DNS_NAME]  # the canary calls the domain, not the ALB's own name
     return {name: template.add_parameter(Parameter(name, Type=kind)) for name, kind in kinds.items()}
 
 
@@ -50,11 +52,7 @@ def add_hook_security_group(template: Template, config: Config, params) -> ec2.S
         )
         for port in ports
     ]
-    egress.append(
-        ec2.SecurityGroupRule(
-            IpProtocol="tcp", FromPort=443, ToPort=443, CidrIp=Ref(params[names.VPC_CIDR]), Description="AWS APIs via VPC endpoints"
-        )
-    )
+    egress.append(hook_api_egress(config, params))
     return template.add_resource(
         ec2.SecurityGroup(
             "HookSecurityGroup",
@@ -63,6 +61,19 @@ def add_hook_security_group(template: Template, config: Config, params) -> ec2.S
             SecurityGroupEgress=egress,
             Tags=tags(config),
         )
+    )
+
+
+def hook_api_egress(config: Config, params) -> ec2.SecurityGroupRule:
+    """HTTPS to the APIs the hook calls: to the VPC's endpoints when every one has an endpoint,
+    else through NAT to the internet (the loader refuses a network with neither)."""
+    network = config.environment.network
+    if all(api in network.interface_endpoints for api in HOOK_APIS):
+        return ec2.SecurityGroupRule(
+            IpProtocol="tcp", FromPort=443, ToPort=443, CidrIp=Ref(params[names.VPC_CIDR]), Description="AWS APIs via VPC endpoints"
+        )
+    return ec2.SecurityGroupRule(
+        IpProtocol="tcp", FromPort=443, ToPort=443, CidrIp="0.0.0.0/0", Description="AWS APIs through NAT (no endpoint for some)"
     )
 
 
@@ -76,14 +87,19 @@ def ec2_arn(resource: str) -> Sub:
     return Sub(f"arn:${{AWS::Partition}}:ec2:${{AWS::Region}}:${{AWS::AccountId}}:{resource}")
 
 
-def hook_statements(security_group: ec2.SecurityGroup) -> list:
-    """Find green tasks, and manage the ENIs a VPC function runs on (the managed
+def hook_statements(config: Config, security_group: ec2.SecurityGroup) -> list:
+    """Find green tasks, read whether the service wants any, and manage the ENIs a VPC function runs on (the managed
     AWSLambdaVPCAccessExecutionRole grants these on "*"; here they are scoped to
     this account's interfaces and subnets and the hook's own security group)."""
     interfaces = ec2_arn("network-interface/*")
     return [
         policies.wildcard_statement(
             ["elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTargetHealth"], sid="FindGreenTasks"
+        ),
+        policies.allow(
+            ["ecs:DescribeServices"],
+            [Sub(f"arn:${{AWS::Partition}}:ecs:${{AWS::Region}}:${{AWS::AccountId}}:service/{config.stack_prefix}/*")],
+            sid="ReadDesiredTaskCounts",
         ),
         policies.wildcard_statement(["ec2:DescribeNetworkInterfaces"], sid="ListNetworkInterfaces"),
         policies.allow(
@@ -106,23 +122,26 @@ def hook_statements(security_group: ec2.SecurityGroup) -> list:
     ]
 
 
-def canary_statements() -> list:
+def canary_namespace(config: Config) -> str:
+    return names.canary_metrics_namespace(config.project.name, config.target)
+
+
+def canary_statements(config: Config) -> list:
     return [
         policies.wildcard_statement(
             ["cloudwatch:PutMetricData"],
             sid="PublishCanaryMetrics",
-            condition=Condition(StringEquals({"cloudwatch:namespace": names.CANARY_METRICS_NAMESPACE})),
+            condition=Condition(StringEquals({"cloudwatch:namespace": canary_namespace(config)})),
         ),
         policies.wildcard_statement(["codepipeline:PutJobSuccessResult", "codepipeline:PutJobFailureResult"], sid="ReportSmokeTests"),
     ]
 
 
-def canary_endpoints(config: Config) -> Sub:
-    """The public health URL of every service, as JSON for the canary's environment."""
+def canary_endpoints(config: Config, dns_name) -> Sub:
+    """The public health URL of every service, as users reach it (the domain, when there is one), as JSON."""
     endpoints = [{"service": s.name, "url": f"URL_BASE{s.route_path}{s.health_check_path}"} for s in config.project.services]
-    scheme = "https" if config.environment.load_balancer.certificate_arn else "http"
-    text = json.dumps({"endpoints": endpoints}, sort_keys=True).replace("URL_BASE", f"{scheme}://${{Dns}}")
-    return text
+    text = json.dumps({"endpoints": endpoints}, sort_keys=True).replace("URL_BASE", load_balancer.public_base_url(config))
+    return load_balancer.with_dns_name(text, dns_name)
 
 
 def add_function(template: Template, config: Config, params, role_name: str, role, group, timeout: int, environment: dict, **extra):
@@ -155,12 +174,12 @@ def add_function(template: Template, config: Config, params, role_name: str, rol
 
 def build(config: Config) -> Template:
     template = new_template(f"{config.stack_prefix}: health-check functions (blue/green hook and canary)")
-    params = add_parameters(template)
+    params = add_parameters(template, config)
     key_arn = Ref(params[names.ENVIRONMENT_KEY_ARN])
     security_group = add_hook_security_group(template, config, params)
 
-    hook_logs = log_group(template, "HookLogGroup", config, f"/aws/lambda/{function_name(config, 'hook')}", key_arn)
-    hook_role = add_role(template, "HookRole", hook_logs, key_arn, hook_statements(security_group))
+    hook_logs = log_group(template, "HookLogGroup", config, names.retained_name(f"/aws/lambda/{function_name(config, 'hook')}"), key_arn)
+    hook_role = add_role(template, "HookRole", hook_logs, key_arn, hook_statements(config, security_group))
     hook = add_function(
         template,
         config,
@@ -173,8 +192,10 @@ def build(config: Config) -> Template:
         VpcConfig=awslambda.VPCConfig(SubnetIds=Ref(params[names.PRIVATE_SUBNET_IDS]), SecurityGroupIds=[Ref(security_group)]),
     )
 
-    canary_logs = log_group(template, "CanaryLogGroup", config, f"/aws/lambda/{function_name(config, 'canary')}", key_arn)
-    canary_role = add_role(template, "CanaryRole", canary_logs, key_arn, canary_statements())
+    canary_logs = log_group(
+        template, "CanaryLogGroup", config, names.retained_name(f"/aws/lambda/{function_name(config, 'canary')}"), key_arn
+    )
+    canary_role = add_role(template, "CanaryRole", canary_logs, key_arn, canary_statements(config))
     canary = add_function(
         template,
         config,
@@ -184,8 +205,8 @@ def build(config: Config) -> Template:
         canary_logs,
         CANARY_TIMEOUT_SECONDS,
         {
-            "CANARY_ENDPOINTS": Sub(canary_endpoints(config), Dns=Ref(params[names.LOAD_BALANCER_DNS_NAME])),
-            "METRICS_NAMESPACE": names.CANARY_METRICS_NAMESPACE,
+            "CANARY_ENDPOINTS": canary_endpoints(config, Ref(names.LOAD_BALANCER_DNS_NAME)),
+            "METRICS_NAMESPACE": canary_namespace(config),
             "LOG_LEVEL": "INFO",
         },
     )

@@ -3,7 +3,7 @@ topic and, where the environment asks for it, its log groups."""
 
 from __future__ import annotations
 
-from awacs.aws import Allow, ArnLike, Condition, Principal, Statement
+from awacs.aws import Allow, ArnLike, BoolIfExists, Condition, Deny, Principal, Statement
 from troposphere import GetAtt, Output, Sub, Template, kms
 
 from templates import names, notifications, policies
@@ -32,7 +32,7 @@ def key_policy() -> dict:
     log_groups = Statement(
         Sid="CloudWatchLogsEncryptsThisAccountsLogGroups",
         Effect=Allow,
-        Principal=policies.service_principal(Sub("logs.${AWS::Region}.amazonaws.com")),
+        Principal=policies.service_principal(Sub("logs.${AWS::Region}.${AWS::URLSuffix}")),
         Action=[policies.action(a) for a in LOGS_ACTIONS],
         Resource=["*"],  # in a key policy "*" means this key and nothing else
         Condition=Condition(
@@ -41,7 +41,25 @@ def key_policy() -> dict:
             )
         ),
     )
-    return policies.document(account, log_groups, *notifications.key_statements())
+    return policies.document(account, log_groups, grants_for_aws_services_only(), *notifications.key_statements())
+
+
+def grants_for_aws_services_only() -> Statement:
+    """Only AWS services, for AWS resources, may create grants on the key (Control Tower CT.KMS.PR.3).
+
+    kms:GrantIsForAWSResource is true when an AWS service integrated with KMS (Lambda for its
+    environment variables, for one) sends CreateGrant on a principal's behalf (KMS Developer Guide,
+    "Controlling access to grants"); no person or role here creates a grant directly.  The control's
+    rule accepts exactly this statement: Deny, Principal "*", Resource "*", both keys false.
+    """
+    return Statement(
+        Sid="OnlyAwsServicesCreateGrants",
+        Effect=Deny,
+        Principal=Principal("*"),
+        Action=[policies.action("kms:CreateGrant")],
+        Resource=["*"],  # in a key policy "*" means this key and nothing else
+        Condition=Condition(BoolIfExists({"kms:GrantIsForAWSResource": "false", "aws:PrincipalIsAWSService": "false"})),
+    )
 
 
 def add_key(template: Template, config: Config) -> kms.Key:

@@ -6,8 +6,8 @@ test rules to the test listener; both default to a fixed 404.
 
 from __future__ import annotations
 
-from awacs.aws import Allow, Statement
-from troposphere import GetAtt, Output, Parameter, Ref, Sub, Template, ec2
+from awacs.aws import Allow, Principal, Statement
+from troposphere import Equals, FindInMap, GetAtt, If, Or, Output, Parameter, Ref, Sub, Template, ec2, route53
 from troposphere import elasticloadbalancingv2 as elb
 
 from templates import names, policies
@@ -19,6 +19,37 @@ NOT_FOUND = elb.Action(
     FixedResponseConfig=elb.FixedResponseConfig(StatusCode="404", ContentType="application/json", MessageBody='{"message": "not found"}'),
 )
 ACCESS_LOG_PREFIX = "alb"
+
+# Regions opened before August 2022 deliver ALB access logs as their Elastic Load
+# Balancing account, not as the log-delivery service principal (Elastic Load Balancing
+# guide, "Enable access logs for your Application Load Balancer", step 2).  Data, kept
+# in a Mapping; the policy names the account of the region the stack runs in.
+LEGACY_LOG_DELIVERY_ACCOUNTS = {
+    "us-east-1": "127311923021",
+    "us-east-2": "033677994240",
+    "us-west-1": "027434742980",
+    "us-west-2": "797873946194",
+    "af-south-1": "098369216593",
+    "ap-east-1": "754344448648",
+    "ap-southeast-3": "589379963580",
+    "ap-south-1": "718504428378",
+    "ap-northeast-3": "383597477331",
+    "ap-northeast-2": "600734575887",
+    "ap-southeast-1": "114774131450",
+    "ap-southeast-2": "783225319266",
+    "ap-northeast-1": "582318560864",
+    "ca-central-1": "985666609251",
+    "eu-central-1": "054676820928",
+    "eu-west-1": "156460612806",
+    "eu-west-2": "652711504416",
+    "eu-south-1": "635631232127",
+    "eu-west-3": "009996457667",
+    "eu-north-1": "897822967062",
+    "me-south-1": "076674570225",
+    "sa-east-1": "507241528517",
+}
+LOG_DELIVERY_MAPPING = "LegacyLogDeliveryAccounts"
+HAS_LEGACY_LOG_DELIVERY = "RegionHasLegacyLogDeliveryAccount"
 
 
 def add_parameters(template: Template) -> dict[str, Parameter]:
@@ -34,6 +65,30 @@ def https_enabled(config: Config) -> bool:
     return bool(config.environment.load_balancer.certificate_arn)
 
 
+def public_base_url(config: Config) -> str:
+    """Where users reach the environment: its domain_name if it has one, else the ALB's DNS name,
+    written ``${Dns}`` for a Sub to fill in.  A certificate matches the domain, never the ALB's name."""
+    settings = config.environment.load_balancer
+    scheme = "https" if https_enabled(config) else "http"
+    return f"{scheme}://{settings.domain_name or '${Dns}'}"
+
+
+def with_dns_name(text: str, dns_name):
+    """``text`` as a template value: a Sub filling ``${Dns}`` in, or the plain text when it has none."""
+    return Sub(text, Dns=dns_name) if "${Dns}" in text else text
+
+
+def certificate(config: Config) -> elb.Certificate:
+    """The configured ACM certificate, its ARN rebuilt from the id with the stack's partition, region and account.
+
+    An ALB uses ACM certificates of its own region (ELB User Guide, "SSL certificates for your Application
+    Load Balancer") that its account owns; rebuilding the ARN keeps literal ARNs out of the templates.
+    """
+    certificate_id = config.environment.load_balancer.certificate_arn.rsplit("/", 1)[1]
+    arn = f"arn:${{AWS::Partition}}:acm:${{AWS::Region}}:${{AWS::AccountId}}:certificate/{certificate_id}"
+    return elb.Certificate(CertificateArn=Sub(arn))
+
+
 def add_security_group(template: Template, config: Config, params: dict[str, Parameter]) -> ec2.SecurityGroup:
     settings = config.environment.load_balancer
     public_ports = [80, 443] if https_enabled(config) else [80]
@@ -47,7 +102,9 @@ def add_security_group(template: Template, config: Config, params: dict[str, Par
             FromPort=settings.test_listener_port,
             ToPort=settings.test_listener_port,
             CidrIp=Ref(params[names.VPC_CIDR]),
-            Description="test listener, reachable from inside the VPC only",
+            # Clients reach an internet-facing ALB at its public addresses, never from a VPC
+            # address, so this rule admits no one: ECS needs the listener, not its clients.
+            Description="test listener: admits VPC addresses only, which no client of a public ALB has",
         )
     )
     group = ec2.SecurityGroup(
@@ -67,18 +124,37 @@ def add_security_group(template: Template, config: Config, params: dict[str, Par
     return template.add_resource(group)
 
 
+def add_log_delivery_accounts(template: Template) -> None:
+    """The mapping of legacy regions' ELB accounts and a condition: does this region have one?"""
+    template.add_mapping(LOG_DELIVERY_MAPPING, {region: {"Account": account} for region, account in LEGACY_LOG_DELIVERY_ACCOUNTS.items()})
+    regions = [Equals(Ref("AWS::Region"), region) for region in LEGACY_LOG_DELIVERY_ACCOUNTS]
+    # Fn::Or takes 2 to 10 conditions: group them, then join the groups.
+    groups = [Or(*regions[start : start + 10]) for start in range(0, len(regions), 10)]
+    template.add_condition(HAS_LEGACY_LOG_DELIVERY, Or(*groups))
+
+
 def log_delivery_statement(bucket_arn_title: str) -> Statement:
-    """ELB's log-delivery service principal may write under the prefix for this account only."""
+    """Who delivers the access logs may write under the prefix for this account only: the
+    log-delivery service principal, and in regions opened before August 2022 the region's
+    Elastic Load Balancing account instead (a principal the other regions leave out)."""
+    legacy_account = If(
+        HAS_LEGACY_LOG_DELIVERY,
+        Sub("arn:${AWS::Partition}:iam::${Account}:root", Account=FindInMap(LOG_DELIVERY_MAPPING, Ref("AWS::Region"), "Account")),
+        Ref("AWS::NoValue"),
+    )
+    principal = Principal("Service", ["logdelivery.elasticloadbalancing.amazonaws.com"])
+    principal.data["AWS"] = legacy_account
     return Statement(
         Sid="LoadBalancerWritesAccessLogs",
         Effect=Allow,
-        Principal=policies.service_principal("logdelivery.elasticloadbalancing.amazonaws.com"),
+        Principal=principal,
         Action=[policies.action("s3:PutObject")],
         Resource=[Sub(f"${{{bucket_arn_title}.Arn}}/{ACCESS_LOG_PREFIX}/AWSLogs/${{AWS::AccountId}}/*")],
     )
 
 
 def add_access_log_bucket(template: Template, config: Config):
+    add_log_delivery_accounts(template)
     # ALB access logs accept SSE-S3 only, so this bucket cannot use the KMS key.
     return secure_bucket(
         template,
@@ -125,7 +201,7 @@ def add_listeners(template: Template, config: Config, load_balancer: elb.LoadBal
                 Port=443,
                 Protocol="HTTPS",
                 SslPolicy=TLS_POLICY,
-                Certificates=[elb.Certificate(CertificateArn=settings.certificate_arn)],
+                Certificates=[certificate(config)],
                 DefaultActions=[NOT_FOUND],
             )
         )
@@ -147,13 +223,39 @@ def add_listeners(template: Template, config: Config, load_balancer: elb.LoadBal
         Protocol="HTTP",
         DefaultActions=[NOT_FOUND],
     )
-    reason = "test traffic to green tasks, reachable only from inside the VPC (see the security group)"
-    skip_checks(test, {"CKV_AWS_2": reason, "CKV_AWS_103": reason})
+    if https_enabled(config):
+        # With a certificate the test listener serves HTTPS too: Control Tower's CT.ELASTICLOADBALANCING.PR.1
+        # refuses any HTTP listener that does not redirect, and test traffic is forwarded, not redirected.
+        test.Protocol = "HTTPS"
+        test.SslPolicy = TLS_POLICY
+        test.Certificates = [certificate(config)]
+    else:
+        reason = "carries ECS's test traffic to green tasks; its security group rule admits no client (see there)"
+        skip_checks(test, {"CKV_AWS_2": reason, "CKV_AWS_103": reason})
     return production, template.add_resource(test)
 
 
+def add_alias_record(template: Template, config: Config, load_balancer) -> None:
+    """domain_name -> the ALB, as a Route 53 alias record, when the environment names a hosted zone."""
+    settings = config.environment.load_balancer
+    if not settings.hosted_zone_id:
+        return
+    template.add_resource(
+        route53.RecordSetType(
+            "DomainAliasRecord",
+            HostedZoneId=settings.hosted_zone_id,
+            Name=settings.domain_name,
+            Type="A",
+            AliasTarget=route53.AliasTarget(
+                DNSName=GetAtt(load_balancer, "DNSName"),
+                HostedZoneId=GetAtt(load_balancer, "CanonicalHostedZoneID"),
+                EvaluateTargetHealth=False,
+            ),
+        )
+    )
+
+
 def add_outputs(template: Template, config: Config, load_balancer, security_group, production, test) -> None:
-    scheme = "https" if https_enabled(config) else "http"
     outputs = {
         names.LOAD_BALANCER_ARN: Ref(load_balancer),
         names.LOAD_BALANCER_FULL_NAME: GetAtt(load_balancer, "LoadBalancerFullName"),
@@ -161,7 +263,7 @@ def add_outputs(template: Template, config: Config, load_balancer, security_grou
         names.LOAD_BALANCER_SECURITY_GROUP_ID: GetAtt(security_group, "GroupId"),
         names.PRODUCTION_LISTENER_ARN: Ref(production),
         names.TEST_LISTENER_ARN: Ref(test),
-        names.PUBLIC_URL: Sub(f"{scheme}://${{Dns}}", Dns=GetAtt(load_balancer, "DNSName")),
+        names.PUBLIC_URL: with_dns_name(public_base_url(config), GetAtt(load_balancer, "DNSName")),
     }
     for name, value in outputs.items():
         template.add_output(Output(name, Value=value))
@@ -174,5 +276,6 @@ def build(config: Config) -> Template:
     log_bucket = add_access_log_bucket(template, config)
     load_balancer = add_load_balancer(template, config, params, security_group, log_bucket, f"{log_bucket.title}Policy")
     production, test = add_listeners(template, config, load_balancer)
+    add_alias_record(template, config, load_balancer)
     add_outputs(template, config, load_balancer, security_group, production, test)
     return template

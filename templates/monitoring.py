@@ -10,14 +10,25 @@ from __future__ import annotations
 
 import json
 
-from troposphere import GetAtt, Parameter, Ref, Sub, Template, awslambda, cloudwatch, events, firehose, logs
+from troposphere import GetAtt, Parameter, Ref, Sub, Template, awslambda, cloudwatch, events, firehose, logs, scheduler
 
 from templates import names, policies, service
 from templates.common import new_template, role, secure_bucket
 from templates.config import Config, Service
+from templates.health_check import canary_namespace
 
 # The alarms of a service whose state says "unhealthy", for the composite alarm.
 UNHEALTHY = ("healthyhosts", "runningtasks", "target5xx")
+SERVICE_OUTPUTS = ("BlueTargetGroup", "GreenTargetGroup", "LogGroupName")
+
+# During a scheduled off-hours window the services run no task, so every alarm on
+# tasks or on the canary breaches by design.  The composite alarm's actions are
+# suppressed while the off-hours alarm is in ALARM (set by two schedules), and for
+# a while after it leaves ALARM, so services have time to start; a service that
+# should run and is still unhealthy after that makes the composite alarm notify
+# (CloudWatch: after ActionsSuppressorExtensionPeriod, "the composite alarm performs its actions").
+OFF_HOURS_WAIT_SECONDS = 600  # how long the composite waits for the off-hours alarm at the window's start
+OFF_HOURS_EXTENSION_SECONDS = 900  # how long services get to start after the window ends
 
 
 def service_parameter(s: Service, what: str) -> str:
@@ -34,7 +45,7 @@ def add_parameters(template: Template, config: Config) -> dict[str, Parameter]:
     if config.environment.logs.archive:
         kinds[names.ENVIRONMENT_KEY_ARN] = "String"
     for s in config.project.services:
-        for what in ("BlueTargetGroup", "GreenTargetGroup"):
+        for what in SERVICE_OUTPUTS:
             kinds[service_parameter(s, what)] = "String"
     return {name: template.add_parameter(Parameter(name, Type=kind)) for name, kind in kinds.items()}
 
@@ -46,18 +57,90 @@ def topic(params) -> list:
 # --- alarms ---------------------------------------------------------------------
 
 
+def has_off_hours(config: Config) -> bool:
+    return bool(config.environment.services.scaling.off_hours.stop)
+
+
+def canary_alarm_name(config: Config) -> str:
+    return f"{config.stack_prefix}-canary"
+
+
+def off_hours_alarm_name(config: Config) -> str:
+    return f"{config.stack_prefix}-off-hours"
+
+
 def add_composite_alarm(template: Template, config: Config, params) -> cloudwatch.CompositeAlarm:
-    rule = " OR ".join(f'ALARM("{service.alarm_name(config, s, kind)}")' for s in config.project.services for kind in UNHEALTHY)
+    watched = [service.alarm_name(config, s, kind) for s in config.project.services for kind in UNHEALTHY]
+    suppression = {}
+    if has_off_hours(config):
+        watched.append(canary_alarm_name(config))
+        suppression = {
+            "ActionsSuppressor": off_hours_alarm_name(config),
+            "ActionsSuppressorWaitPeriod": OFF_HOURS_WAIT_SECONDS,
+            "ActionsSuppressorExtensionPeriod": OFF_HOURS_EXTENSION_SECONDS,
+        }
     return template.add_resource(
         cloudwatch.CompositeAlarm(
             "AnyServiceUnhealthyAlarm",
             AlarmName=f"{config.stack_prefix}-any-service-unhealthy",
-            AlarmDescription="a service has too few healthy or running tasks, or its tasks answer 5XX",
-            AlarmRule=rule,
+            AlarmDescription="a service has too few healthy or running tasks, or its tasks answer 5XX"
+            + (", or the canary failed (quiet during the off-hours window)" if suppression else ""),
+            AlarmRule=" OR ".join(f'ALARM("{name}")' for name in watched),
             AlarmActions=topic(params),
             OKActions=topic(params),
+            **suppression,
         )
     )
+
+
+def add_off_hours_alarm(template: Template, config: Config) -> cloudwatch.Alarm:
+    """In ALARM exactly during the off-hours window: two schedules set its state, and a metric
+    nothing publishes with missing data ignored keeps the state they set."""
+    hours = config.environment.services.scaling.off_hours
+    alarm = template.add_resource(
+        cloudwatch.Alarm(
+            "OffHoursAlarm",
+            AlarmName=off_hours_alarm_name(config),
+            AlarmDescription=f"in ALARM while every service is scaled to zero ({hours.stop} to {hours.start}, {hours.timezone})",
+            Namespace=f"{config.project.name}/{config.target}",
+            MetricName="OffHoursWindow",
+            Statistic="Maximum",
+            Period=300,
+            EvaluationPeriods=1,
+            Threshold=1.0,
+            ComparisonOperator="GreaterThanOrEqualToThreshold",
+            TreatMissingData="ignore",
+        )
+    )
+    alarm_arn = Sub(f"arn:${{AWS::Partition}}:cloudwatch:${{AWS::Region}}:${{AWS::AccountId}}:alarm:{off_hours_alarm_name(config)}")
+    setter = role(
+        template,
+        "OffHoursSchedulerRole",
+        "scheduler.amazonaws.com",
+        "set-off-hours-alarm",
+        policies.allow(["cloudwatch:SetAlarmState"], [alarm_arn]),
+    )
+    for title, expression, state in (("OffHoursStartSchedule", hours.stop, "ALARM"), ("OffHoursEndSchedule", hours.start, "OK")):
+        template.add_resource(
+            scheduler.Schedule(
+                title,
+                Description=f"{config.stack_prefix}: off-hours window {'starts' if state == 'ALARM' else 'ends'}",
+                ScheduleExpression=expression,
+                ScheduleExpressionTimezone=hours.timezone,
+                FlexibleTimeWindow=scheduler.FlexibleTimeWindow(Mode="OFF"),
+                State="ENABLED",
+                Target=scheduler.Target(
+                    # A universal target: the CloudWatch SetAlarmState call itself (EventBridge Scheduler guide).
+                    Arn=Sub("arn:${AWS::Partition}:scheduler:::aws-sdk:cloudwatch:setAlarmState"),
+                    RoleArn=GetAtt(setter, "Arn"),
+                    Input=json.dumps(
+                        {"AlarmName": off_hours_alarm_name(config), "StateValue": state, "StateReason": "scheduled off-hours window"},
+                        sort_keys=True,
+                    ),
+                ),
+            )
+        )
+    return alarm
 
 
 def add_canary_schedule(template: Template, config: Config, params) -> events.Rule:
@@ -91,7 +174,7 @@ def add_canary_alarm(template: Template, config: Config, params) -> cloudwatch.A
             ReturnData=False,
             MetricStat=cloudwatch.MetricStat(
                 Metric=cloudwatch.Metric(
-                    Namespace=names.CANARY_METRICS_NAMESPACE,
+                    Namespace=canary_namespace(config),
                     MetricName="HealthCheckSuccess",
                     Dimensions=[cloudwatch.MetricDimension(Name="Service", Value=s.name)],
                 ),
@@ -106,7 +189,7 @@ def add_canary_alarm(template: Template, config: Config, params) -> cloudwatch.A
     return template.add_resource(
         cloudwatch.Alarm(
             "CanaryAlarm",
-            AlarmName=f"{config.stack_prefix}-canary",
+            AlarmName=canary_alarm_name(config),
             AlarmDescription="a public health URL failed the canary, or the canary stopped reporting",
             Metrics=queries,
             ComparisonOperator="LessThanThreshold",
@@ -114,8 +197,8 @@ def add_canary_alarm(template: Template, config: Config, params) -> cloudwatch.A
             EvaluationPeriods=spec.evaluation_periods,
             DatapointsToAlarm=spec.datapoints_to_alarm,
             TreatMissingData=spec.treat_missing_data,
-            AlarmActions=topic(params),
-            OKActions=topic(params),
+            # With an off-hours window it notifies through the composite alarm, which the window quiets.
+            **({} if has_off_hours(config) else {"AlarmActions": topic(params), "OKActions": topic(params)}),
         )
     )
 
@@ -214,7 +297,7 @@ def service_row(config: Config, s: Service, y: int) -> list[dict]:
         ),
         metric_widget(
             f"{s.name}: canary",
-            [[names.CANARY_METRICS_NAMESPACE, "HealthCheckSuccess", "Service", s.name, {"stat": "Minimum"}]],
+            [[canary_namespace(config), "HealthCheckSuccess", "Service", s.name, {"stat": "Minimum"}]],
             20,
             y,
             4,
@@ -265,18 +348,19 @@ QUERIES = {
 }
 
 
-def service_log_groups(config: Config) -> list[str]:
-    return [service.log_group_name(config, s) for s in config.project.services]
+def service_log_groups(config: Config, params) -> list[Ref]:
+    """The services' log groups, by the names their stacks output (generated per stack instance)."""
+    return [Ref(params[service_parameter(s, "LogGroupName")]) for s in config.project.services]
 
 
-def add_queries(template: Template, config: Config) -> None:
+def add_queries(template: Template, config: Config, params) -> None:
     for name, query in QUERIES.items():
         template.add_resource(
             logs.QueryDefinition(
                 "".join(part.capitalize() for part in name.split("-")) + "Query",
                 Name=f"{config.stack_prefix}/{name}",
                 QueryString=query,
-                LogGroupNames=service_log_groups(config),
+                LogGroupNames=service_log_groups(config, params),
             )
         )
 
@@ -319,7 +403,7 @@ def add_archive(template: Template, config: Config, params) -> None:
     sender = role(
         template,
         "ArchiveSubscriptionRole",
-        Sub("logs.${AWS::Region}.amazonaws.com"),
+        Sub("logs.${AWS::Region}.${AWS::URLSuffix}"),
         "send-to-archive",
         policies.allow(["firehose:PutRecord", "firehose:PutRecordBatch"], [GetAtt(stream, "Arn")]),
     )
@@ -327,7 +411,7 @@ def add_archive(template: Template, config: Config, params) -> None:
         template.add_resource(
             logs.SubscriptionFilter(
                 f"{s.logical_name}ArchiveSubscription",
-                LogGroupName=service.log_group_name(config, s),
+                LogGroupName=Ref(params[service_parameter(s, "LogGroupName")]),
                 FilterPattern="",
                 DestinationArn=GetAtt(stream, "Arn"),
                 RoleArn=GetAtt(sender, "Arn"),
@@ -338,12 +422,14 @@ def add_archive(template: Template, config: Config, params) -> None:
 def build(config: Config) -> Template:
     template = new_template(f"{config.stack_prefix}: composite alarm, canary, deployment events, dashboard, log queries")
     params = add_parameters(template, config)
+    if has_off_hours(config):
+        add_off_hours_alarm(template, config)
     add_composite_alarm(template, config, params)
     add_canary_schedule(template, config, params)
     add_canary_alarm(template, config, params)
     add_deployment_events(template, config, params)
     add_dashboard(template, config, params)
-    add_queries(template, config)
+    add_queries(template, config, params)
     if config.environment.logs.archive:
         add_archive(template, config, params)
     return template

@@ -5,6 +5,8 @@ from the stack that produces it, so wiring is ``{NAME: GetAtt(stack, f"Outputs.{
 and a typo fails at import, not at deploy time.
 """
 
+from troposphere import Ref, Select, Split, Sub
+
 # network -> load balancer, cluster, services
 VPC_ID = "VpcId"
 VPC_CIDR = "VpcCidr"
@@ -45,8 +47,14 @@ IMAGE_TAG = "ImageTag"
 # The zip holds the directory itself (health_check/...), so the handler is a package path.
 LAMBDA_ASSETS = {HEALTH_CHECK_CODE_KEY: "lambda/health_check"}
 HEALTH_CHECK_HANDLER = "health_check.handler.handler"
-# The namespace of the canary's metrics (HealthCheckSuccess, HealthCheckLatency by Service).
-CANARY_METRICS_NAMESPACE = "HealthCheck"
+
+
+def canary_metrics_namespace(project_name: str, target: str) -> str:
+    """The namespace of one target's canary metrics (HealthCheckSuccess, HealthCheckLatency by Service).
+
+    One per target: two environments in one account must not raise each other's alarms.
+    """
+    return f"{project_name}/{target}/HealthCheck"
 
 # The rendered root template's file name in build/<target>/.
 ROOT_TEMPLATE = "root.json"
@@ -70,3 +78,14 @@ def service_output(service_logical_name: str, what: str) -> str:
 def service_running_parameter(service_logical_name: str) -> str:
     """Root parameter that deploy.py sets to "false" while a service has no image yet."""
     return f"{service_logical_name}Running"
+
+
+def retained_name(base: str) -> Sub:
+    """``base`` plus the last 12 hex digits of this stack's id, which are new whenever the stack is created anew.
+
+    For resources kept when their stack is deleted (a protected target's log groups):
+    a target deleted and deployed again then creates its own instead of failing on the
+    leftovers with "already exists", and the name still says what the resource is.
+    """
+    stack_uuid = Select(2, Split("/", Ref("AWS::StackId")))
+    return Sub(f"{base}-${{Instance}}", Instance=Select(4, Split("-", stack_uuid)))

@@ -151,7 +151,7 @@ def add_flow_logs(template: Template, config: Config, vpc: ec2.VPC) -> None:
     key_arn = None
     if config.environment.logs.kms_encrypted:
         key_arn = Ref(template.add_parameter(Parameter(names.ENVIRONMENT_KEY_ARN, Type="String")))
-    group = log_group(template, "FlowLogGroup", config, f"/vpc/{config.stack_prefix}/flow-logs", key_arn)
+    group = log_group(template, "FlowLogGroup", config, names.retained_name(f"/vpc/{config.stack_prefix}/flow-logs"), key_arn)
     flow_role = role(template, "FlowLogRole", "vpc-flow-logs.amazonaws.com", "write-flow-logs", policies.write_logs(Ref(group)))
     template.add_resource(
         ec2.FlowLog(

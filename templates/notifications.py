@@ -8,7 +8,7 @@ Shared by the environments (alarms, deployment events) and the pipeline
 from __future__ import annotations
 
 from awacs.aws import Allow, Condition, Statement, StringEquals
-from troposphere import Ref, Sub, Template, sns
+from troposphere import Ref, Sub, Template, awslambda, sns
 
 from templates import policies
 from templates.config import Subscription
@@ -45,6 +45,8 @@ def add_topic(template: Template, title: str, topic_name: str, subscriptions: tu
                 Endpoint=endpoint(subscription),
             )
         )
+        if subscription.protocol == "lambda":
+            add_invoke_permission(template, title, index, topic, subscription)
     publish = Statement(
         Sid="AccountServicesPublish",
         Effect=Allow,
@@ -55,6 +57,23 @@ def add_topic(template: Template, title: str, topic_name: str, subscriptions: tu
     )
     template.add_resource(sns.TopicPolicy(f"{title}Policy", Topics=[Ref(topic)], PolicyDocument=policies.document(publish)))
     return topic
+
+
+def add_invoke_permission(template: Template, topic_title: str, index: int, topic: sns.Topic, subscription: Subscription):
+    """SNS may invoke a subscribed function only with this permission on the function, for this topic alone.
+
+    An SQS queue needs the like on its own policy, which this stack does not own: the user adds
+    it (docs/environments.md, "Subscriptions") and deploy.py checks it where it can read it.
+    """
+    return template.add_resource(
+        awslambda.Permission(
+            f"{subscription_title(topic_title, index)}InvokePermission",
+            Action="lambda:InvokeFunction",
+            FunctionName=endpoint(subscription),
+            Principal="sns.amazonaws.com",
+            SourceArn=Ref(topic),
+        )
+    )
 
 
 def key_statements() -> list[Statement]:

@@ -27,8 +27,10 @@ from templates.config import (
     Service,
     Subscription,
     available_targets,
+    check_parameters_dir,
     check_subscriptions,
     checked,
+    did_you_mean,
     in_range,
     load_file,
     load_project,
@@ -343,7 +345,8 @@ def _check_targets(settings: PipelineSettings, parameters_dir: Path, filename: s
         value = getattr(settings, key)
         if value not in targets:
             problems.append(
-                f"{filename}: {key}: {value!r} is not accepted; expected an environment target: " + (", ".join(targets) or "none")
+                f"{filename}: {key}: {value!r} is not accepted; {did_you_mean(value, targets)}expected an environment target: "
+                + (", ".join(targets) or "none")
             )
     if settings.staging_target == settings.production_target:
         problems.append(
@@ -380,6 +383,7 @@ def load_settings(parameters_dir: Path, project: Project | None) -> PipelineSett
 
 def load_pipeline(parameters_dir: Path) -> PipelineConfig:
     """Load and validate project.yaml and pipeline.yaml; raise ConfigError listing every problem."""
+    check_parameters_dir(parameters_dir)
     problems: list[str] = []
     project = None
     try:

@@ -48,8 +48,8 @@ def stem(service: Service) -> str:
     return f"service-{service.name}"
 
 
-def log_group_name(config: Config, service: Service) -> str:
-    return f"/ecs/{config.stack_prefix}/{service.name}"
+def log_group_name(config: Config, service: Service) -> Sub:
+    return names.retained_name(f"/ecs/{config.stack_prefix}/{service.name}")
 
 
 def stack_title(service: Service) -> str:
@@ -103,10 +103,12 @@ def parameter_arn(parameter: ssm.Parameter) -> Sub:
 
 
 def add_secret(template: Template, config: Config, service: Service, key_arn) -> secretsmanager.Secret:
+    # Retained, so its name carries the stack instance: the leftover secret of a deleted
+    # target never blocks deploying that target again (a fixed name fails with "already exists").
     secret = secretsmanager.Secret(
         "Secret",
-        Name=f"{resource_name(config, service)}/app",
-        Description=f"{service.name}: injected as {service.secret_variable}",
+        Name=names.retained_name(f"{resource_name(config, service)}/app"),
+        Description=f"{resource_name(config, service)}: {service.name}'s generated secret, injected as {service.secret_variable}",
         KmsKeyId=key_arn,
         GenerateSecretString=secretsmanager.GenerateSecretString(PasswordLength=48, ExcludePunctuation=True),
         DeletionPolicy=RETAIN,
@@ -150,7 +152,7 @@ def add_execution_role(template: Template, config: Config, service: Service, gro
             ["kms:Decrypt"],
             [key_arn],
             sid="DecryptTheSecret",
-            condition=Condition(StringEquals({"kms:ViaService": Sub("secretsmanager.${AWS::Region}.amazonaws.com")})),
+            condition=Condition(StringEquals({"kms:ViaService": Sub("secretsmanager.${AWS::Region}.${AWS::URLSuffix}")})),
         ),
     ]
     return role(template, "ExecutionRole", "ecs-tasks.amazonaws.com", "start-task", *statements)
@@ -178,6 +180,9 @@ def add_task_definition(template, config, service, params, group, secret, settin
         Name=CONTAINER,
         Image=image(config, service, params),
         Essential=True,
+        # The container's hard memory limit, the whole task's (Control Tower CT.ECS.PR.7); on Fargate
+        # it may not exceed the task's Memory (ECS Developer Guide, "Container definitions: memory").
+        Memory=service.memory,
         User=service.run_as_user,
         ReadonlyRootFilesystem=True,
         PortMappings=[ecs.PortMapping(ContainerPort=service.container_port, Protocol="tcp")],
@@ -244,7 +249,7 @@ def add_target_groups(template: Template, config: Config, service: Service, para
     return groups
 
 
-def add_listener_rules(template: Template, service: Service, priority: int, params, groups) -> dict[str, elb.ListenerRule]:
+def add_listener_rules(template: Template, service: Service, params, groups) -> dict[str, elb.ListenerRule]:
     """The production and test rules for the service's path, forwarding with weights ECS rewrites."""
     forward = elb.ListenerRuleAction(
         Type="forward",
@@ -263,7 +268,7 @@ def add_listener_rules(template: Template, service: Service, priority: int, para
             elb.ListenerRule(
                 f"{kind}ListenerRule",
                 ListenerArn=Ref(params[listener]),
-                Priority=priority,
+                Priority=service.rule_priority,
                 Conditions=[condition],
                 Actions=[forward],
             )
@@ -299,6 +304,19 @@ def add_security_group(template: Template, config: Config, service: Service, par
 # --- blue/green ------------------------------------------------------------------------
 
 
+def ecs_role(template: Template, title: str, policy_name: str, *statements) -> iam.Role:
+    """A role ECS itself assumes, trusted exactly as the ECS guide documents it: ecs.amazonaws.com,
+    sts:AssumeRole, no condition ("Amazon ECS infrastructure IAM role for load balancers";
+    "Permissions required for Lambda functions in Amazon ECS blue/green deployments")."""
+    return template.add_resource(
+        iam.Role(
+            title,
+            AssumeRolePolicyDocument=policies.trust("ecs.amazonaws.com", source_account_condition=False),
+            Policies=[iam.Policy(PolicyName=policy_name, PolicyDocument=policies.document(*statements))],
+        )
+    )
+
+
 def add_load_balancer_role(template: Template, groups, rules) -> iam.Role:
     """ECS shifts traffic with this role: only these two rules and these two target groups."""
     statements = [
@@ -318,12 +336,12 @@ def add_load_balancer_role(template: Template, groups, rules) -> iam.Role:
             sid="MoveTasks",
         ),
     ]
-    return role(template, "BlueGreenRole", "ecs.amazonaws.com", "shift-traffic", *statements)
+    return ecs_role(template, "BlueGreenRole", "shift-traffic", *statements)
 
 
 def add_hook_role(template: Template, params) -> iam.Role:
     invoke = policies.allow(["lambda:InvokeFunction"], [Ref(params[names.HOOK_FUNCTION_ARN])])
-    return role(template, "LifecycleHookRole", "ecs.amazonaws.com", "invoke-health-check", invoke)
+    return ecs_role(template, "LifecycleHookRole", "invoke-health-check", invoke)
 
 
 # --- alarms ------------------------------------------------------------------------------
@@ -353,11 +371,20 @@ def alarm_name(config: Config, service: Service, kind: str) -> str:
     return f"{resource_name(config, service)}-{kind}"
 
 
-def alarm_settings(spec: AlarmSpec, params) -> dict:
-    topic = [Ref(params[names.ALERT_TOPIC_ARN])]
+# Alarms on the tasks themselves: every one of them breaches while a scheduled
+# off-hours window scales the service to zero.  With off_hours set they notify
+# through the monitoring stack's composite alarm, whose actions that window suppresses.
+QUIET_IN_OFF_HOURS = ("healthy_hosts", "running_tasks")
+
+
+def notifies_directly(config: Config, kind: str) -> bool:
+    return not (config.environment.services.scaling.off_hours.stop and kind in QUIET_IN_OFF_HOURS)
+
+
+def alarm_settings(spec: AlarmSpec, params, notify: bool = True) -> dict:
+    topic = [Ref(params[names.ALERT_TOPIC_ARN])] if notify else []
     return {
-        "AlarmActions": topic,
-        "OKActions": topic,
+        **({"AlarmActions": topic, "OKActions": topic} if notify else {}),
         "EvaluationPeriods": spec.evaluation_periods,
         "DatapointsToAlarm": spec.datapoints_to_alarm,
         "Threshold": spec.threshold,
@@ -365,7 +392,9 @@ def alarm_settings(spec: AlarmSpec, params) -> dict:
     }
 
 
-def both_groups_alarm(template, config, service, params, groups, title, metric, stat, expression, operator, spec, what) -> cloudwatch.Alarm:
+def both_groups_alarm(
+    template, config, service, params, groups, title, metric, stat, expression, operator, spec, what, notify=True
+) -> cloudwatch.Alarm:
     """An alarm over whichever target group is live: blue and green alternate with every deployment."""
     queries = [target_group_metric(colour.lower(), metric, groups[colour], params, stat, spec.period_seconds) for colour in (BLUE, GREEN)]
     queries.append(cloudwatch.MetricDataQuery(Id="live", Expression=expression, Label=what, ReturnData=True))
@@ -376,7 +405,7 @@ def both_groups_alarm(template, config, service, params, groups, title, metric, 
             AlarmDescription=f"{service.name}: {what}",
             ComparisonOperator=operator,
             Metrics=queries,
-            **alarm_settings(spec, params),
+            **alarm_settings(spec, params, notify),
         )
     )
 
@@ -414,6 +443,7 @@ def add_alarms(template: Template, config: Config, service: Service, params, gro
             "LessThanThreshold",
             alarms.healthy_hosts,
             "healthy targets",
+            notify=notifies_directly(config, "healthy_hosts"),
         ),
     }
     created["running_tasks"] = template.add_resource(
@@ -430,7 +460,7 @@ def add_alarms(template: Template, config: Config, service: Service, params, gro
             Statistic="SampleCount",
             Period=alarms.running_tasks.period_seconds,
             ComparisonOperator="LessThanThreshold",
-            **alarm_settings(alarms.running_tasks, params),
+            **alarm_settings(alarms.running_tasks, params, notifies_directly(config, "running_tasks")),
         )
     )
     created["error_logs"] = add_error_log_alarm(template, config, service, params)
@@ -523,7 +553,9 @@ def add_service(template, config, service, params, task_definition, security_gro
                 BakeTimeInMinutes=settings.bake_time_minutes,
                 MaximumPercent=200,
                 MinimumHealthyPercent=100,
-                DeploymentCircuitBreaker=ecs.DeploymentCircuitBreaker(Enable=True, Rollback=True),
+                # No DeploymentCircuitBreaker: it applies to rolling updates only (CloudFormation,
+                # AWS::ECS::Service DeploymentCircuitBreaker).  Blue/green rolls back on the hook's
+                # FAILED, the alarms below and the hook's timeout.
                 Alarms=ecs.DeploymentAlarms(AlarmNames=[Ref(alarms[name]) for name in ROLLBACK_ALARMS], Enable=True, Rollback=True),
                 LifecycleHooks=[
                     ecs.DeploymentLifecycleHook(
@@ -644,7 +676,6 @@ def build(config: Config, service: Service) -> Template:
     template = new_template(f"{resource_name(config, service)}: ECS service with blue/green deployments")
     params = add_parameters(template, service)
     key_arn = Ref(params[names.ENVIRONMENT_KEY_ARN])
-    priority = config.project.services.index(service) + 1
     group = log_group(template, "LogGroup", config, log_group_name(config, service), key_arn)
     secret = add_secret(template, config, service, key_arn)
     settings = add_settings(template, config, service)
@@ -652,7 +683,7 @@ def build(config: Config, service: Service) -> Template:
     task_role = add_task_role(template, config, service, settings)
     task_definition = add_task_definition(template, config, service, params, group, secret, settings, execution_role, task_role)
     groups = add_target_groups(template, config, service, params)
-    rules = add_listener_rules(template, service, priority, params, groups)
+    rules = add_listener_rules(template, service, params, groups)
     security_group = add_security_group(template, config, service, params)
     add_load_balancer_role(template, groups, rules)
     add_hook_role(template, params)
@@ -663,6 +694,7 @@ def build(config: Config, service: Service) -> Template:
         "ServiceName": GetAtt(ecs_service, "Name"),
         "BlueTargetGroup": GetAtt(groups[BLUE], "TargetGroupFullName"),
         "GreenTargetGroup": GetAtt(groups[GREEN], "TargetGroupFullName"),
+        "LogGroupName": Ref(group),
     }
     for what, value in outputs.items():
         template.add_output(Output(names.service_output(service.logical_name, what), Value=value))

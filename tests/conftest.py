@@ -1,9 +1,18 @@
-"""Shared fixtures: configurations written to a temporary parameters/ directory."""
+"""Shared fixtures: configurations written to a temporary parameters/ directory, and the configurations under test.
+
+``PARAMETERS``, ``TARGETS``, ``ALL_TARGETS`` and ``render_target`` are the shipped files (parameters/): tests that
+pin their exact values use them. Invariant tests take the ``configured_target`` fixture instead: one case per
+target of every configuration given with ``--parameters DIR`` (repeatable), by default parameters/ and the
+example under examples/fleet, so a user can hold their own platform to the same invariants:
+
+    python -m pytest tests/test_invariants.py --parameters ~/my-platform/parameters
+"""
 
 from __future__ import annotations
 
 import copy
 import functools
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -14,6 +23,9 @@ from templates import pipeline_config, targets
 
 REPO = Path(__file__).resolve().parents[1]
 PARAMETERS = REPO / "parameters"
+# The second, deliberately different configuration that CI renders and checks beside parameters/.
+EXAMPLE = REPO / "examples" / "fleet"
+CONFIGURATIONS = (PARAMETERS, EXAMPLE)
 TARGETS = config_module.available_targets(PARAMETERS)
 # The pipeline target (parameters/pipeline.yaml), and every target a build renders.
 PIPELINE = pipeline_config.TARGET
@@ -100,3 +112,73 @@ def make_pipeline_config(write_pipeline_parameters):
         return pipeline_config.load_pipeline(write_pipeline_parameters(project, pipeline))
 
     return make
+
+
+# --- any configuration: the --parameters option -------------------------------------------------
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--parameters",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="DIR",
+        help="a parameters directory (project.yaml, <target>.yaml, pipeline.yaml) whose targets the invariant tests "
+        "check; repeatable; default: parameters/ and examples/fleet",
+    )
+
+
+@dataclass(frozen=True)
+class ConfiguredTarget:
+    """One target of one configuration directory, loaded and rendered once per test run."""
+
+    parameters: Path
+    name: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.parameters.name}/{self.name}"
+
+    @property
+    def config(self):
+        return _load(self.parameters, self.name)
+
+    @property
+    def rendered(self) -> dict[str, dict]:
+        """File name -> template; read-only (copy to change it)."""
+        return _render(self.parameters, self.name)
+
+    @property
+    def is_pipeline(self) -> bool:
+        return isinstance(self.config, pipeline_config.PipelineConfig)
+
+
+@functools.cache
+def _load(parameters: Path, name: str):
+    return targets.load_target(parameters, name)
+
+
+@functools.cache
+def _render(parameters: Path, name: str) -> dict[str, dict]:
+    return targets.render(_load(parameters, name))
+
+
+def configured_targets(config) -> list[ConfiguredTarget]:
+    directories = [Path(d).resolve() for d in config.getoption("parameters")] or list(CONFIGURATIONS)
+    return [ConfiguredTarget(d, name) for d in directories for name in targets.target_names(d)]
+
+
+def pytest_generate_tests(metafunc):
+    """``configured_target``: every target of every configuration; ``configured_environment``: environments only."""
+    for fixture, keep in (
+        ("configured_target", lambda t: True),
+        ("configured_environment", lambda t: t.name != PIPELINE or not pipeline_config.has_pipeline(t.parameters)),
+    ):
+        if fixture in metafunc.fixturenames:
+            cases = [t for t in configured_targets(metafunc.config) if keep(t)]
+            metafunc.parametrize(fixture, cases, ids=[t.id for t in cases])
+    if "configured_pipeline" in metafunc.fixturenames:
+        cases = [ConfiguredTarget(Path(d).resolve(), PIPELINE) for d in (metafunc.config.getoption("parameters") or CONFIGURATIONS)]
+        cases = [t for t in cases if pipeline_config.has_pipeline(t.parameters)]
+        metafunc.parametrize("configured_pipeline", cases, ids=[t.id for t in cases])

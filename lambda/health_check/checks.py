@@ -2,8 +2,12 @@
 
 A check passes when the endpoint answers 2xx within its timeout with a JSON body
 whose ``status`` is healthy (the sample services answer
-``{"status": "ok", "service": NAME, "version": VERSION}``).  Every failure is
-described by service, URL and reason, and carries a category the callers act on:
+``{"status": "ok", "service": NAME, "version": VERSION}``).  A redirect is followed
+only to the same scheme and host: a health check must not be sent elsewhere.  Every
+failure is described by service, URL and reason, and carries a category the callers act on.
+Nothing of a response body reaches a log line or a pipeline message (it may hold
+anything the server chose to send): only the status, the body's length and the timing.
+Categories:
 the lifecycle hook waits on connection-level failures (a task still starting)
 but fails at once on ``status``/``bad_body`` (a task that is up and wrong).
 """
@@ -11,6 +15,7 @@ but fails at once on ``status``/``bad_body`` (a task that is up and wrong).
 import json
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -35,8 +40,28 @@ ERROR = "error"
 # the lifecycle hook waits on them (up to its bound) rather than failing at once.
 NOT_READY = {REFUSED, TIMEOUT, ERROR}
 
+
+
+class OffsiteRedirect(urllib.error.HTTPError):
+    """A redirect to another scheme or host, refused."""
+
+
+class SameOriginRedirects(urllib.request.HTTPRedirectHandler):
+    """Follows a redirect only to the same scheme and host:port (urllib has resolved a relative Location)."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        if _origin(newurl) != _origin(req.full_url):
+            raise OffsiteRedirect(req.full_url, code, "redirect to another host or scheme", headers, fp)
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urllib.parse.urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
+
+
 # No proxies, on purpose: a health check measures the direct path to the service.
-_opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+_opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), SameOriginRedirects())
 
 
 @dataclass(frozen=True)
@@ -53,6 +78,7 @@ class CheckResult:
     reason: str = ""
     status: int | None = None
     latency_ms: float = 0.0
+    length: int | None = None  # bytes of the body read; the body itself is never kept
 
     @property
     def passed(self) -> bool:
@@ -70,6 +96,7 @@ class CheckResult:
             "category": self.category,
             "reason": self.reason,
             "status": self.status,
+            "length": self.length,
             "latency_ms": round(self.latency_ms, 1),
         }
 
@@ -110,28 +137,31 @@ def check_endpoint(endpoint: Endpoint, timeout: float | None = None) -> CheckRes
     """Call one endpoint; never raises."""
     timeout = endpoint.timeout if timeout is None else timeout
     started = time.monotonic()
-    category, reason, status = _call(endpoint, timeout)
+    category, reason, status, length = _call(endpoint, timeout)
     latency_ms = (time.monotonic() - started) * 1000
-    return CheckResult(endpoint, category, reason, status, latency_ms)
+    return CheckResult(endpoint, category, reason, status, latency_ms, length)
 
 
-def _call(endpoint: Endpoint, timeout: float) -> tuple[str, str, int | None]:
+def _call(endpoint: Endpoint, timeout: float) -> tuple[str, str, int | None, int | None]:
     request = urllib.request.Request(endpoint.url, headers={"Accept": "application/json", "User-Agent": USER_AGENT})
     try:
         with _opener.open(request, timeout=timeout) as response:
             status = response.status
             body = response.read(MAX_BODY_BYTES)
-    except urllib.error.HTTPError as error:  # non-2xx after redirects
+    except OffsiteRedirect as error:
         error.close()
-        return STATUS, f"status {error.code}", error.code
+        return STATUS, f"status {error.code}: a redirect to another host or scheme, not followed", error.code, None
+    except urllib.error.HTTPError as error:  # non-2xx after same-origin redirects
+        error.close()
+        return STATUS, f"status {error.code}", error.code, None
     except urllib.error.URLError as error:
-        return _connection_failure(error.reason, timeout)
+        return (*_connection_failure(error.reason, timeout), None)
     except Exception as error:  # socket errors, broken HTTP, anything else
-        return _connection_failure(error, timeout)
+        return (*_connection_failure(error, timeout), None)
     problem = body_problem(body, endpoint.service)
     if problem:
-        return BAD_BODY, f"bad body: {problem}", status
-    return PASSED, "", status
+        return BAD_BODY, f"bad body ({len(body)} bytes): {problem}", status, len(body)
+    return PASSED, "", status, len(body)
 
 
 def _connection_failure(cause, timeout: float) -> tuple[str, str, None]:
@@ -139,24 +169,27 @@ def _connection_failure(cause, timeout: float) -> tuple[str, str, None]:
         return REFUSED, "connection refused", None
     if isinstance(cause, TimeoutError):  # socket.timeout is TimeoutError since 3.10
         return TIMEOUT, f"timeout after {timeout:.3g}s", None
-    return ERROR, f"connection failed: {cause}", None
+    return ERROR, f"connection failed: {type(cause).__name__}", None
 
 
 def body_problem(body: bytes, expected_service: str) -> str:
-    """What is wrong with a health response body, or "" when it says healthy."""
+    """What is wrong with a health response body, or "" when it says healthy.
+
+    The answer names the rule the body breaks and never quotes the body.
+    """
     try:
         data = json.loads(body)
-    except ValueError:
-        return f"not JSON: {body[:80]!r}"
+    except (ValueError, RecursionError):
+        return "not JSON"
     if not isinstance(data, dict):
         return "not a JSON object"
     status = data.get("status")
     if not isinstance(status, str) or status.lower() not in HEALTHY_STATUSES:
-        return f'status is {status!r}, expected "ok"'
+        return 'its "status" is not one of ' + ", ".join(sorted(HEALTHY_STATUSES))
     # A body naming another service means the route or target group is miswired.
     reported = data.get("service")
     if reported is not None and reported != expected_service:
-        return f"reports service {reported!r}, expected {expected_service!r}"
+        return f'its "service" names another service, expected {expected_service!r}'
     return ""
 
 

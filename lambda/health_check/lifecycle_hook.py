@@ -30,6 +30,14 @@ every later one measures the wait from it: once the next attempt would fall past
 HOOK_MAX_WAIT_SECONDS, a not-yet-ready answer becomes FAILED.  Should that state
 ever not come back, the hook's ``timeoutConfiguration`` (default 24 h, ROLLBACK)
 is the last bound, so the template should set it to a few times the max wait.
+
+A service with no tasks to check passes: ECS runs the hook when the service is
+created too, and a service created with zero desired tasks (no image yet) or
+scaled to zero (off hours) never registers a green target.  The hook reads the
+service's ``desiredCount`` (ECS DescribeServices, on ``executionDetails.serviceArn``,
+a field every lifecycle stage's payload carries per the ECS developer guide,
+"Lifecycle hooks for Amazon ECS service deployments"); with any task desired, no
+registered target is "not ready yet" and, past the bound, a failure as before.
 """
 
 import ipaddress
@@ -130,6 +138,9 @@ def handle(event: dict, context) -> dict:
     attempt = int(details.get(ATTEMPT_KEY, 0)) + 1
     first_attempt_at = float(details.get(FIRST_ATTEMPT_KEY, time.time()))
 
+    if desired_task_count(event) == 0:
+        logs.info("the service runs no tasks: nothing to check", service=config.service_name)
+        return succeeded()
     verdict, reason = check_green_tasks(config, context)
     if verdict == WAITING and _out_of_time(first_attempt_at):
         verdict, reason = FAILED, f"still not ready after {time.time() - first_attempt_at:.0f}s: {reason}"
@@ -172,6 +183,22 @@ def judge(results: list, target_group: str) -> tuple[str, str]:
 
 
 # --- finding the green tasks --------------------------------------------------
+
+
+def desired_task_count(event: dict) -> int:
+    """The service's desired task count, from ECS (0 while created without an image, or scaled to zero)."""
+    service_arn = (event.get("executionDetails") or {}).get("serviceArn")
+    # arn:<partition>:ecs:<region>:<account>:service/<cluster>/<service>
+    resource = service_arn.split(":", 5)[-1] if isinstance(service_arn, str) else ""
+    kind, _, cluster_and_service = resource.partition("/")
+    cluster, _, name = cluster_and_service.partition("/")
+    if kind != "service" or not cluster or not name:
+        raise HookConfigError(f"executionDetails.serviceArn {service_arn!r} is not an ECS service ARN with a cluster")
+    described = aws.client("ecs").describe_services(cluster=cluster, services=[service_arn])
+    found = described.get("services") or []
+    if not found:
+        raise HookConfigError(f"ECS does not know the service {service_arn}")
+    return int(found[0].get("desiredCount", 0))
 
 
 def green_target_group(rule_arn: str) -> str:

@@ -72,21 +72,40 @@ class ServiceProcess:
 # --- misbehaving servers ------------------------------------------------------------
 
 
+# What a misconfigured endpoint might send: the checks may say how long it was, never what it said.
+LEAKY_BODY = b"<html>db password: hunter2-SECRET-TOKEN</html>"
+
+
 class MisbehavingHandler(BaseHTTPRequestHandler):
     """behaviour: "hang" (never answers), "error" (500, with a healthy-looking body),
-    "not_json" (200 with HTML), "degraded" (200 with {"status": "degraded"})."""
+    "not_json" (200 with HTML), "degraded" (200 with {"status": "degraded"}),
+    "leaky" (200, not JSON, with a secret-looking body: it must never be logged),
+    "redirect" (302 to ``location``, then a healthy answer at /moved on this server).
+    Every request's path is recorded in ``hits``."""
 
     behaviour = "hang"
     release: threading.Event
+    location = ""
+    hits: list
 
     def do_GET(self):
+        self.hits.append(self.path)
         if self.behaviour == "hang":
             self.release.wait(HANG_LIMIT_SECONDS)
+            return
+        if self.behaviour == "redirect" and self.path != "/moved":
+            self.send_response(302)
+            self.send_header("Location", self.location)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
             return
         status, body = {
             "error": (500, b'{"status": "ok"}'),
             "not_json": (200, b"<html>all good</html>"),
             "degraded": (200, b'{"status": "degraded"}'),
+            "leaky": (200, LEAKY_BODY),
+            "redirect": (200, b'{"status": "ok"}'),
+            "healthy": (200, b'{"status": "ok"}'),
         }[self.behaviour]
         self.send_response(status)
         self.send_header("Content-Length", str(len(body)))
@@ -104,9 +123,10 @@ class MisbehavingServers:
         self.release = threading.Event()
         self.servers = []
 
-    def start(self, behaviour: str) -> str:
-        """Start one server; return its base URL."""
-        handler = type("Handler", (MisbehavingHandler,), {"behaviour": behaviour, "release": self.release})
+    def start(self, behaviour: str, location: str = "", hits: list | None = None) -> str:
+        """Start one server; return its base URL.  ``hits`` receives the paths it is asked for."""
+        attributes = {"behaviour": behaviour, "release": self.release, "location": location, "hits": [] if hits is None else hits}
+        handler = type("Handler", (MisbehavingHandler,), attributes)
         server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         # A short poll interval keeps shutdown() (teardown) quick.
         threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()

@@ -5,6 +5,7 @@ import time
 import pytest
 from health_check import checks
 from health_check.checks import Endpoint
+from local_servers import LEAKY_BODY
 
 
 def endpoint(url, service="api-service", timeout=0.5):
@@ -46,16 +47,19 @@ def test_parse_endpoints_rejects_bad_shapes(raw, problem):
         (b'{"status": "ok", "service": "api-service", "version": "1"}', ""),
         (b'{"status": "OK"}', ""),
         (b'{"status": "healthy"}', ""),
-        (b'{"status": "degraded"}', "status is 'degraded'"),
-        (b'{"healthy": true}', "status is None"),
+        (b'{"status": "degraded"}', '"status" is not one of'),
+        (b'{"healthy": true}', '"status" is not one of'),
         (b'["ok"]', "not a JSON object"),
         (b"<html>", "not JSON"),
-        (b'{"status": "ok", "service": "auth-service"}', "reports service 'auth-service'"),
+        (b'{"status": "ok", "service": "auth-service"}', "names another service, expected 'api-service'"),
+        (b"[" * 100_000, "not JSON"),
     ],
+    ids=["ok", "upper-case", "healthy", "degraded", "no-status", "array", "html", "other-service", "nested"],
 )
 def test_body_rules(body, problem):
     found = checks.body_problem(body, "api-service")
     assert (problem in found) if problem else found == ""
+    assert "degraded" not in found and "auth-service" not in found and "html" not in found  # the body is never quoted
 
 
 def test_deadline_keeps_a_margin_from_the_remaining_time(context):
@@ -89,7 +93,7 @@ def test_each_failure_is_reported_for_what_it_is(services, stopped_service, misb
     assert outcome["error-service"] == (checks.STATUS, "status 500", 500)
     assert outcome["hang-service"][:2] == (checks.TIMEOUT, "timeout after 0.5s")
     assert outcome["html-service"][0] == checks.BAD_BODY and "not JSON" in outcome["html-service"][1]
-    assert outcome["degraded-service"][0] == checks.BAD_BODY and "'degraded'" in outcome["degraded-service"][1]
+    assert outcome["degraded-service"][0] == checks.BAD_BODY and '"status" is not one of' in outcome["degraded-service"][1]
     assert [r.endpoint for r in results] == targets  # results come back in the order asked
 
 
@@ -133,3 +137,36 @@ def test_unreachable_host_is_a_connection_failure():
     # Port 1 on loopback: nothing listens there, so this is refused quickly.
     (result,) = checks.check_all([endpoint("http://127.0.0.1:1/health")], time.monotonic() + 5)
     assert result.category == checks.REFUSED
+
+
+# --- redirects and response bodies ------------------------------------------------------
+
+
+def test_a_redirect_to_the_same_host_is_followed(misbehaving):
+    base = misbehaving.start("redirect", location="/moved")
+    (result,) = checks.check_all([endpoint(base + "/health")], time.monotonic() + 5)
+    assert (result.category, result.status) == (checks.PASSED, 200)
+
+
+@pytest.mark.parametrize("offsite", ["other-host", "other-scheme"])
+def test_a_redirect_to_another_host_or_scheme_is_not_followed(offsite, misbehaving):
+    elsewhere_hits = []
+    elsewhere = misbehaving.start("healthy", hits=elsewhere_hits)
+    port = elsewhere.rsplit(":", 1)[1]
+    # "localhost" is another host name than 127.0.0.1, even though it reaches the same machine.
+    location = {"other-host": f"http://localhost:{port}/health", "other-scheme": f"https://127.0.0.1:{port}/health"}[offsite]
+    base = misbehaving.start("redirect", location=location)
+    (result,) = checks.check_all([endpoint(base + "/health")], time.monotonic() + 5)
+    assert (result.category, result.status) == (checks.STATUS, 302)
+    assert "another host or scheme, not followed" in result.reason
+    assert elsewhere_hits == []
+
+
+def test_a_body_is_measured_never_quoted(misbehaving, capsys):
+    url = misbehaving.start("leaky") + "/health"
+    (result,) = checks.check_all([endpoint(url)], time.monotonic() + 5)
+    assert result.category == checks.BAD_BODY
+    assert result.length == len(LEAKY_BODY)
+    text = result.describe() + repr(result.as_log_fields())
+    assert "SECRET" not in text and "hunter2" not in text and "html" not in text
+    assert result.as_log_fields()["length"] == len(LEAKY_BODY)

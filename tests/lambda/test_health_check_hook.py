@@ -75,12 +75,21 @@ def targets_response(*targets) -> dict:
     }
 
 
+def expect_desired(ecs, count: int) -> None:
+    """ECS answers DescribeServices for the event's service with ``count`` desired tasks."""
+    response = {"services": [{"serviceArn": SERVICE_ARN, "serviceName": "api-service", "desiredCount": count}], "failures": []}
+    ecs.expect("describe_services", response, {"cluster": "shop-staging", "services": [SERVICE_ARN]})
+
+
 @pytest.fixture
 def elbv2(stub_aws):
-    return stub_aws("elbv2")
+    stubbed = stub_aws("elbv2")
+    stubbed.ecs = stub_aws("ecs")
+    return stubbed
 
 
-def expect_green(elbv2, *targets, target_group=GREEN_TG, action=None):
+def expect_green(elbv2, *targets, target_group=GREEN_TG, action=None, desired=2):
+    expect_desired(elbv2.ecs, desired)
     elbv2.expect("describe_rules", rules_response(action), {"RuleArns": [RULE_ARN]})
     elbv2.expect("describe_target_health", targets_response(*targets), {"TargetGroupArn": target_group})
 
@@ -214,6 +223,7 @@ def test_green_is_where_the_test_rule_forwards(action, green, services, elbv2, c
     [weighted_forward(blue_weight=50, green_weight=50), {"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "404"}}],
 )
 def test_an_unclear_test_rule_fails(action, elbv2, context):
+    expect_desired(elbv2.ecs, 1)
     elbv2.expect("describe_rules", rules_response(action), {"RuleArns": [RULE_ARN]})
     assert handler(hook_event(), context) == {"hookStatus": "FAILED"}
 
@@ -236,6 +246,7 @@ def test_unusable_hook_details_fail_without_calling_aws(details, stub_aws, conte
 
 
 def test_an_elb_error_fails_and_is_logged(elbv2, context, logged):
+    expect_desired(elbv2.ecs, 1)
     elbv2.expect_error("describe_rules", "RuleNotFound", "One or more rules not found")
     assert handler(hook_event(), context) == {"hookStatus": "FAILED"}
     error = [line for line in logged() if line["level"] == "ERROR"][0]
@@ -243,6 +254,7 @@ def test_an_elb_error_fails_and_is_logged(elbv2, context, logged):
 
 
 def test_instance_targets_fail(elbv2, context):
+    expect_desired(elbv2.ecs, 1)
     elbv2.expect("describe_rules", rules_response(), {"RuleArns": [RULE_ARN]})
     elbv2.expect(
         "describe_target_health",
@@ -264,3 +276,32 @@ def test_judge_prefers_failure_over_waiting():
     endpoint = Endpoint("api-service", "http://127.0.0.1:1/health", 1)
     results = [CheckResult(endpoint, "refused", "connection refused"), CheckResult(endpoint, "status", "status 500", 500)]
     assert lifecycle_hook.judge(results, GREEN_TG)[0] == lifecycle_hook.FAILED
+
+
+# --- a service with no tasks to check -------------------------------------------------
+
+
+def test_a_service_with_no_desired_tasks_passes_without_checking_targets(elbv2, context, logged):
+    """Created with zero tasks (no image yet) or scaled to zero: nothing registers, nothing to wait for."""
+    expect_desired(elbv2.ecs, 0)  # and no ELB call
+    assert handler(hook_event(), context) == {"hookStatus": "SUCCEEDED"}
+    assert any(line["message"] == "the service runs no tasks: nothing to check" for line in logged())
+
+
+def test_a_service_that_wants_tasks_still_waits_for_them(elbv2, context):
+    expect_green(elbv2, desired=1)  # nothing registered yet
+    assert handler(hook_event(), context)["hookStatus"] == "IN_PROGRESS"
+
+
+def test_unhealthy_green_tasks_of_a_running_service_still_fail(misbehaving, elbv2, context):
+    port = int(misbehaving.start("degraded").rsplit(":", 1)[1])
+    expect_green(elbv2, (port, "unhealthy"), desired=3)
+    assert handler(hook_event(), context) == {"hookStatus": "FAILED"}
+
+
+@pytest.mark.parametrize("service_arn", [None, "not-an-arn", "arn:aws:ecs:us-east-1:123456789012:service/api-service"])
+def test_an_event_without_a_usable_service_arn_fails(service_arn, stub_aws, context):
+    stub_aws("ecs")  # no call expected
+    event = hook_event()
+    event["executionDetails"]["serviceArn"] = service_arn
+    assert handler(event, context) == {"hookStatus": "FAILED"}

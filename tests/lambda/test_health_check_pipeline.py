@@ -6,6 +6,7 @@ import time
 from botocore.stub import ANY
 from health_check import pipeline_job
 from health_check.handler import handler
+from local_servers import LEAKY_BODY
 
 JOB_ID = "11111111-2222-3333-4444-555555555555"
 
@@ -63,7 +64,7 @@ def test_every_kind_of_failure_is_named(services, misbehaving, stub_aws, context
     assert message[0] == "3 of 3 endpoints failed:"
     assert message[1] == f"api-service {broken['api-service']}: status 500"
     assert message[2] == f"auth-service {broken['auth-service']}: timeout after 0.5s"
-    assert message[3].startswith(f"notification-service {broken['notification-service']}: bad body: not JSON")
+    assert message[3] == f"notification-service {broken['notification-service']}: bad body (21 bytes): not JSON"
 
 
 def test_bad_user_parameters_are_a_configuration_error(stub_aws, context):
@@ -115,3 +116,14 @@ def test_a_failing_report_does_not_escape(services, stub_aws, context, logged):
     assert errors[0]["message"] == "health check failed unexpectedly"
     assert "InvalidJobStateException" in errors[0]["exception"]
     assert errors[-1]["message"] == "could not report the failure to CodePipeline"
+
+
+def test_response_bodies_reach_neither_the_pipeline_nor_the_logs(misbehaving, stub_aws, context, logged):
+    codepipeline = stub_aws("codepipeline")
+    codepipeline.expect("put_job_failure_result", {}, {"jobId": JOB_ID, "failureDetails": ANY})
+    url = misbehaving.start("leaky") + "/api/health"
+    handler(pipeline_event({"endpoints": [{"service": "api-service", "url": url}]}), context)
+    message = codepipeline.calls[0][1]["failureDetails"]["message"]
+    assert f"bad body ({len(LEAKY_BODY)} bytes): not JSON" in message
+    everything = message + json.dumps(logged())
+    assert "SECRET" not in everything and "hunter2" not in everything

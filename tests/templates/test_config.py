@@ -9,6 +9,9 @@ import pytest
 from templates import config as config_module
 from tests.conftest import PARAMETERS, TARGETS
 
+ENDPOINTS_WITHOUT_ECS = ["ecr-api", "ecr-dkr", "logs", "secretsmanager", "ssm", "elasticloadbalancing"]
+CERTIFICATE = "arn:aws:acm:eu-west-1:123456789012:certificate/11111111-2222-3333-4444-555555555555"
+
 
 @pytest.mark.parametrize("target", TARGETS)
 def test_repository_parameter_files_load(target):
@@ -149,6 +152,71 @@ BAD_INPUTS = [
     ("missing route", {"services": [{"name": "alpha"}]}, {}, "services[0].route_path", "missing", "required"),
     ("no services", {"services": []}, {}, "services", "[]", "at least one"),
     ("services not a list", {"services": {"name": "alpha"}}, {}, "services", "{'name': 'alpha'}", "a list"),
+    (
+        "priority used twice",
+        {"services": [{"name": "alpha", "route_path": "/a", "priority": 5}, {"name": "beta", "route_path": "/b", "priority": 5}]},
+        {},
+        "services[1].priority",
+        "5 (set) is already used by services[0]",
+        "no other service uses",
+    ),
+    (
+        "priority out of range",
+        {"services": [{"name": "alpha", "route_path": "/a", "priority": 50001}]},
+        {},
+        "services[0].priority",
+        "50001",
+        "0 to 50000",
+    ),
+    (
+        "certificate without domain",
+        {},
+        {"load_balancer": {"certificate_arn": CERTIFICATE}},
+        "load_balancer.domain_name",
+        "missing",
+        "the name the certificate covers",
+    ),
+    (
+        "bad domain",
+        {},
+        {"load_balancer": {"domain_name": "Shop.Example.COM"}},
+        "load_balancer.domain_name",
+        "'Shop.Example.COM'",
+        "lowercase DNS name",
+    ),
+    (
+        "zone without domain",
+        {},
+        {"load_balancer": {"hosted_zone_id": "Z0123456789ABCDEFGHIJ"}},
+        "load_balancer.hosted_zone_id",
+        "without a domain_name",
+        "expected a domain_name",
+    ),
+    ("bad zone id", {}, {"load_balancer": {"hosted_zone_id": "zone-1"}}, "load_balancer.hosted_zone_id", "'zone-1'", "hosted zone id"),
+    (
+        "protected without certificate",
+        {},
+        {"protected": True, "load_balancer": {"certificate_arn": ""}},
+        "load_balancer.certificate_arn",
+        "missing on a protected target",
+        "plain_http: true",
+    ),
+    (
+        "certificate and plain http",
+        {},
+        {"load_balancer": {"certificate_arn": CERTIFICATE, "domain_name": "shop.example.org", "plain_http": True}},
+        "load_balancer.plain_http",
+        "true with a certificate_arn",
+        "one of the two",
+    ),
+    (
+        "hook cannot reach ecs",
+        {},
+        {"network": {"nat_mode": "none", "interface_endpoints": ENDPOINTS_WITHOUT_ECS}},
+        "network.interface_endpoints",
+        "lacks ecs",
+        "or a nat_mode of 'single' or 'per-az'",
+    ),
 ]
 
 
@@ -201,3 +269,19 @@ def test_carved_subnets_are_disjoint_and_inside_the_vpc(az_count):
     public, private = config_module.carve_subnets(config_module.Network(vpc_cidr="10.0.0.0/16", az_count=az_count))
     assert len(public) == len(private) == az_count
     assert len(set(public) | set(private)) == 2 * az_count
+
+
+def test_a_protected_target_may_serve_plain_http_only_when_its_file_says_so(make_config):
+    cfg = make_config(environment={"protected": True, "load_balancer": {"certificate_arn": "", "domain_name": "", "plain_http": True}})
+    (warning,) = cfg.warnings
+    assert warning.startswith("staging: load_balancer.plain_http is true") and "without TLS" in warning
+    assert make_config().warnings == []
+
+
+def test_derived_priorities_that_collide_are_one_line_asking_for_an_explicit_one(write_parameters, monkeypatch):
+    monkeypatch.setattr(config_module, "derived_priority", lambda route: 4242)
+    directory = write_parameters({"services": [{"name": "alpha", "route_path": "/a"}, {"name": "beta", "route_path": "/b"}]})
+    with pytest.raises(config_module.ConfigError) as raised:
+        config_module.load(directory, "staging")
+    (line,) = raised.value.problems
+    assert "services[1].priority: 4242 (derived from route_path '/b') is already used by services[0]" in line

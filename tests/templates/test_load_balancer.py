@@ -34,27 +34,31 @@ def test_http_only_without_a_certificate(make_config):
 
 
 def test_https_with_a_certificate_and_http_redirects(make_config):
-    template = render(make_config, certificate_arn=CERTIFICATE)
+    template = render(make_config, certificate_arn=CERTIFICATE, domain_name="shop.example.org")
     listeners = listeners_by_port(template)
     assert sorted(listeners) == [80, 443, 8080]
     assert listeners[443]["SslPolicy"] == TLS_POLICY
-    assert listeners[443]["Certificates"] == [{"CertificateArn": CERTIFICATE}]
+    certificate_id = CERTIFICATE.rsplit("/", 1)[1]
+    arn = {"Fn::Sub": f"arn:${{AWS::Partition}}:acm:${{AWS::Region}}:${{AWS::AccountId}}:certificate/{certificate_id}"}
+    assert listeners[443]["Certificates"] == [{"CertificateArn": arn}]
+    assert listeners[8080]["Protocol"] == "HTTPS" and listeners[8080]["Certificates"] == [{"CertificateArn": arn}]
     assert listeners[443]["DefaultActions"][0]["Type"] == "fixed-response"
     redirect = listeners[80]["DefaultActions"][0]
     assert redirect["Type"] == "redirect" and redirect["RedirectConfig"]["Protocol"] == "HTTPS"
     assert template["Outputs"][names.PRODUCTION_LISTENER_ARN]["Value"] == {"Ref": "HttpsListener"}
-    assert template["Outputs"][names.PUBLIC_URL]["Value"]["Fn::Sub"][0].startswith("https://")
+    assert template["Outputs"][names.PUBLIC_URL]["Value"] == "https://shop.example.org"
 
 
 @pytest.mark.parametrize("port", [8080, 9443])
-def test_test_listener_is_reachable_from_the_vpc_only(make_config, port):
+def test_test_listener_admits_no_client(make_config, port):
+    """Clients reach an internet-facing ALB at public addresses: a rule for the VPC's range admits none."""
     template = render(make_config, test_listener_port=port)
     assert listeners_by_port(template)[port]["DefaultActions"][0]["FixedResponseConfig"]["StatusCode"] == "404"
     rule = [r for r in props(template, "LoadBalancerSecurityGroup")["SecurityGroupIngress"] if r["FromPort"] == port]
     assert rule == [
         {
             "CidrIp": {"Ref": names.VPC_CIDR},
-            "Description": "test listener, reachable from inside the VPC only",
+            "Description": "test listener: admits VPC addresses only, which no client of a public ALB has",
             "FromPort": port,
             "IpProtocol": "tcp",
             "ToPort": port,
@@ -93,3 +97,59 @@ def test_alb_is_internet_facing_in_public_subnets(make_config):
     template = render(make_config)
     alb = props(template, "LoadBalancer")
     assert alb["Scheme"] == "internet-facing" and alb["Subnets"] == {"Ref": names.PUBLIC_SUBNET_IDS}
+
+
+# --- domains -----------------------------------------------------------------------------
+
+
+def test_public_url_is_the_alb_dns_name_without_a_domain(make_config):
+    template = render(make_config)
+    dns_name = {"Fn::GetAtt": ["LoadBalancer", "DNSName"]}
+    assert template["Outputs"][names.PUBLIC_URL]["Value"] == {"Fn::Sub": ["http://${Dns}", {"Dns": dns_name}]}
+    assert not resources_of_type(template, "AWS::Route53::RecordSet")
+
+
+def test_public_url_is_the_domain_and_a_hosted_zone_gets_the_alias(make_config):
+    template = render(make_config, certificate_arn=CERTIFICATE, domain_name="shop.example.org", hosted_zone_id="Z0123456789ABCDEFGHIJ")
+    assert template["Outputs"][names.PUBLIC_URL]["Value"] == "https://shop.example.org"
+    (record,) = resources_of_type(template, "AWS::Route53::RecordSet").values()
+    assert record["Properties"] == {
+        "HostedZoneId": "Z0123456789ABCDEFGHIJ",
+        "Name": "shop.example.org",
+        "Type": "A",
+        "AliasTarget": {
+            "DNSName": {"Fn::GetAtt": ["LoadBalancer", "DNSName"]},
+            "HostedZoneId": {"Fn::GetAtt": ["LoadBalancer", "CanonicalHostedZoneID"]},
+            "EvaluateTargetHealth": False,
+        },
+    }
+
+
+# --- access logs in every commercial region ------------------------------------------------
+
+
+def test_access_logs_admit_the_regions_elb_account_where_one_exists(make_config):
+    template = render(make_config)
+    mapping = template["Mappings"][load_balancer.LOG_DELIVERY_MAPPING]
+    assert mapping["us-east-1"] == {"Account": "127311923021"} and mapping["eu-west-1"] == {"Account": "156460612806"}
+    assert len(mapping) == len(load_balancer.LEGACY_LOG_DELIVERY_ACCOUNTS) == 22
+    regions = set()
+    for group in template["Conditions"][load_balancer.HAS_LEGACY_LOG_DELIVERY]["Fn::Or"]:
+        assert 2 <= len(group["Fn::Or"]) <= 10  # what Fn::Or accepts
+        regions |= {equals["Fn::Equals"][1] for equals in group["Fn::Or"]}
+    assert regions == set(mapping)
+    statements = props(template, "AccessLogBucketPolicy")["PolicyDocument"]["Statement"]
+    (delivery,) = [s for s in statements if s.get("Sid") == "LoadBalancerWritesAccessLogs"]
+    assert delivery["Principal"]["Service"] == ["logdelivery.elasticloadbalancing.amazonaws.com"]
+    assert delivery["Principal"]["AWS"] == {
+        "Fn::If": [
+            load_balancer.HAS_LEGACY_LOG_DELIVERY,
+            {
+                "Fn::Sub": [
+                    "arn:${AWS::Partition}:iam::${Account}:root",
+                    {"Account": {"Fn::FindInMap": [load_balancer.LOG_DELIVERY_MAPPING, {"Ref": "AWS::Region"}, "Account"]}},
+                ]
+            },
+            {"Ref": "AWS::NoValue"},
+        ]
+    }

@@ -22,15 +22,24 @@ def topic_reference(template: dict) -> dict:
 
 @pytest.mark.parametrize("target", TARGETS)
 def test_every_alarm_of_the_environment_notifies_the_topic(target):
+    """Directly, or through the composite alarm that watches it (the off-hours window quiets only that one)."""
+    cfg = config_module.load(PARAMETERS, target)
+    composite = props(RENDERED[target]["monitoring.json"], "AnyServiceUnhealthyAlarm")
+    assert composite["AlarmActions"] == [topic_reference(RENDERED[target]["monitoring.json"])]
     count = 0
     for name, template in RENDERED[target].items():
         for alarm_type in ALARM_TYPES:
             for logical_id, alarm in resources_of_type(template, alarm_type).items():
-                assert alarm["Properties"]["AlarmActions"] == [topic_reference(template)], f"{name}: {logical_id}"
-                assert template["Parameters"][names.ALERT_TOPIC_ARN]
+                if logical_id == "OffHoursAlarm":
+                    continue  # a switch the schedules flip, not a finding
+                actions = alarm["Properties"].get("AlarmActions")
+                if actions is None:
+                    assert f'ALARM("{alarm["Properties"]["AlarmName"]}")' in composite["AlarmRule"], f"{name}: {logical_id}"
+                else:
+                    assert actions == [topic_reference(template)], f"{name}: {logical_id}"
+                    assert template["Parameters"][names.ALERT_TOPIC_ARN]
                 count += 1
-    services = len(config_module.load(PARAMETERS, target).project.services)
-    assert count == 5 * services + 2  # five per service, the composite and the canary
+    assert count == 5 * len(cfg.project.services) + 2  # five per service, the composite and the canary
 
 
 @pytest.mark.parametrize("target", TARGETS)
@@ -194,21 +203,35 @@ def test_dashboard_widgets_name_metrics_of_resources_that_exist(target):
         for metric in widget["properties"]["metrics"]:
             if metric[0] == "AWS/ECS":
                 assert metric[metric.index("ServiceName") + 1] in ecs_services
-            if names.CANARY_METRICS_NAMESPACE == metric[0]:
+            if metric[0].endswith("/HealthCheck"):
+                assert metric[0] == names.canary_metrics_namespace(cfg.project.name, target)
                 assert metric[3] in {s.name for s in cfg.project.services}
     per_service = {"requests", "5XX", "latency p50 / p99", "CPU / memory %", "running tasks", "canary"}
     for s in cfg.project.services:
         assert {t.split(": ", 1)[1] for t in titles if t.startswith(f"{s.name}: ")} == per_service
 
 
+def service_log_group_parameters(target: str) -> list[dict]:
+    """The monitoring stack's references to the services' log groups, each checked to be wired to
+    the log group its service stack creates (the names are generated per stack instance)."""
+    rendered = RENDERED[target]
+    cfg = config_module.load(PARAMETERS, target)
+    passed = rendered[names.ROOT_TEMPLATE]["Resources"]["MonitoringStack"]["Properties"]["Parameters"]
+    references = []
+    for s in cfg.project.services:
+        output = names.service_output(s.logical_name, "LogGroupName")
+        assert rendered[f"{service.stem(s)}.json"]["Outputs"][output]["Value"] == {"Ref": "LogGroup"}
+        assert passed[output] == {"Fn::GetAtt": [service.stack_title(s), f"Outputs.{output}"]}
+        references.append({"Ref": output})
+    return references
+
+
 @pytest.mark.parametrize("target", TARGETS)
 def test_saved_queries_read_log_groups_that_exist(target):
-    rendered = RENDERED[target]
-    groups = {props(t, "LogGroup")["LogGroupName"] for name, t in rendered.items() if name.startswith("service-")}
-    queries = resources_of_type(rendered["monitoring.json"], "AWS::Logs::QueryDefinition")
+    queries = resources_of_type(RENDERED[target]["monitoring.json"], "AWS::Logs::QueryDefinition")
     assert len(queries) == 3
     for query in queries.values():
-        assert set(query["Properties"]["LogGroupNames"]) == groups
+        assert query["Properties"]["LogGroupNames"] == service_log_group_parameters(target)
 
 
 def test_the_archive_exists_only_where_the_environment_asks_for_it():
@@ -216,7 +239,86 @@ def test_the_archive_exists_only_where_the_environment_asks_for_it():
     assert "LogArchiveStream" not in RENDERED["staging"]["monitoring.json"]["Resources"]
     production = RENDERED["production"]["monitoring.json"]
     subscriptions = resources_of_type(production, "AWS::Logs::SubscriptionFilter")
-    groups = {props(t, "LogGroup")["LogGroupName"] for name, t in RENDERED["production"].items() if name.startswith("service-")}
-    assert {s["Properties"]["LogGroupName"] for s in subscriptions.values()} == groups
+    assert [s["Properties"]["LogGroupName"] for s in subscriptions.values()] == service_log_group_parameters("production")
     bucket = props(production, "LogArchiveBucket")
     assert bucket["LifecycleConfiguration"]["Rules"][0]["ExpirationInDays"] == 2557
+
+
+def test_each_lambda_subscription_lets_sns_invoke_its_function_for_this_topic_only(make_config):
+    subscriptions = [
+        {"protocol": "lambda", "endpoint": "arn:aws:lambda:eu-west-1:123456789012:function:pager"},
+        {"protocol": "email", "endpoint": "a@example.com"},
+        {"protocol": "lambda", "endpoint": "ticketing"},
+        {"protocol": "sqs", "endpoint": "alerts-queue"},
+    ]
+    template = alerts.build(make_config(environment={"notifications": {"subscriptions": subscriptions}})).to_dict()
+    permissions = resources_of_type(template, "AWS::Lambda::Permission")
+    assert [p["Properties"] for p in permissions.values()] == [
+        {
+            "Action": "lambda:InvokeFunction",
+            "FunctionName": "arn:aws:lambda:eu-west-1:123456789012:function:pager",
+            "Principal": "sns.amazonaws.com",
+            "SourceArn": {"Ref": "AlertTopic"},
+        },
+        {
+            "Action": "lambda:InvokeFunction",
+            "FunctionName": {"Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:ticketing"},
+            "Principal": "sns.amazonaws.com",
+            "SourceArn": {"Ref": "AlertTopic"},
+        },
+    ]
+
+
+# --- a scheduled off-hours window -------------------------------------------------------------
+
+OFF_HOURS = {"stop": "cron(0 20 ? * MON-FRI *)", "start": "cron(0 6 ? * MON-FRI *)", "timezone": "Europe/Paris"}
+
+
+def test_the_off_hours_window_suppresses_the_task_and_canary_alarms_and_then_lets_them_fire(make_config):
+    cfg = make_config(environment={"services": {"scaling": {"off_hours": OFF_HOURS}}})
+    template = monitoring.build(cfg).to_dict()
+    composite = props(template, "AnyServiceUnhealthyAlarm")
+    switch = props(template, "OffHoursAlarm")
+    assert composite["ActionsSuppressor"] == switch["AlarmName"] == f"{cfg.stack_prefix}-off-hours"
+    # After the window, services get the extension to start; one still unhealthy then makes the composite notify.
+    assert composite["ActionsSuppressorExtensionPeriod"] >= cfg.environment.services.health_check.grace_period_seconds + 300
+    assert composite["ActionsSuppressorWaitPeriod"] > 0
+    for s in cfg.project.services:
+        for kind in ("healthyhosts", "runningtasks"):
+            assert f'ALARM("{service.alarm_name(cfg, s, kind)}")' in composite["AlarmRule"]
+    assert f'ALARM("{cfg.stack_prefix}-canary")' in composite["AlarmRule"]
+    assert "AlarmActions" not in props(template, "CanaryAlarm")
+    assert "AlarmActions" not in switch and switch["TreatMissingData"] == "ignore"  # keeps the state the schedules set
+    schedules = [props(template, title) for title in ("OffHoursStartSchedule", "OffHoursEndSchedule")]
+    assert [(s["ScheduleExpression"], s["ScheduleExpressionTimezone"]) for s in schedules] == [
+        (OFF_HOURS["stop"], "Europe/Paris"),
+        (OFF_HOURS["start"], "Europe/Paris"),
+    ]
+    states = [json.loads(s["Target"]["Input"]) for s in schedules]
+    assert [(i["AlarmName"], i["StateValue"]) for i in states] == [(switch["AlarmName"], "ALARM"), (switch["AlarmName"], "OK")]
+    assert all(s["Target"]["Arn"] == {"Fn::Sub": "arn:${AWS::Partition}:scheduler:::aws-sdk:cloudwatch:setAlarmState"} for s in schedules)
+    (grant,) = props(template, "OffHoursSchedulerRole")["Policies"][0]["PolicyDocument"]["Statement"]
+    assert grant["Action"] == ["cloudwatch:SetAlarmState"]
+    assert grant["Resource"] == [
+        {"Fn::Sub": f"arn:${{AWS::Partition}}:cloudwatch:${{AWS::Region}}:${{AWS::AccountId}}:alarm:{cfg.stack_prefix}-off-hours"}
+    ]
+
+
+def test_without_an_off_hours_window_nothing_is_suppressed(make_config):
+    template = monitoring.build(make_config()).to_dict()
+    assert "ActionsSuppressor" not in props(template, "AnyServiceUnhealthyAlarm")
+    assert props(template, "CanaryAlarm")["AlarmActions"] == [{"Ref": names.ALERT_TOPIC_ARN}]
+    assert not resources_of_type(template, "AWS::Scheduler::Schedule")
+
+
+def test_each_environments_canary_alarm_reads_its_own_metrics():
+    seen = {}
+    for target in TARGETS:
+        cfg = config_module.load(PARAMETERS, target)
+        queries = props(RENDERED[target]["monitoring.json"], "CanaryAlarm")["Metrics"]
+        namespaces = {q["MetricStat"]["Metric"]["Namespace"] for q in queries if "MetricStat" in q}
+        assert namespaces == {names.canary_metrics_namespace(cfg.project.name, target)}
+        canary = props(RENDERED[target]["health-check.json"], "CanaryFunction")["Environment"]["Variables"]
+        assert canary["METRICS_NAMESPACE"] in namespaces
+        seen[target] = namespaces
+    assert len({frozenset(n) for n in seen.values()}) == len(TARGETS)

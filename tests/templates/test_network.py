@@ -57,7 +57,7 @@ def test_every_default_interface_endpoint_is_created(make_config):
     services = {
         e["Properties"]["ServiceName"]["Fn::Sub"].rsplit("}.", 1)[1] for e in resources_of_type(template, "AWS::EC2::VPCEndpoint").values()
     }
-    assert services == {"s3", "ecr.api", "ecr.dkr", "logs", "secretsmanager", "ssm", "sts", "elasticloadbalancing"}
+    assert services == {"s3", "ecr.api", "ecr.dkr", "logs", "secretsmanager", "ssm", "sts", "elasticloadbalancing", "ecs"}
 
 
 def test_endpoint_security_group_admits_https_from_the_vpc_only(make_config):

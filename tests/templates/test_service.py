@@ -52,13 +52,16 @@ def test_rules_route_each_service_path_with_a_unique_priority(rendered):
     assert len(set(priorities.values())) == len(priorities)
 
 
-def test_blue_green_strategy_bake_time_circuit_breaker_and_hook(rendered):
+def test_blue_green_strategy_bake_time_and_hook_without_a_circuit_breaker(rendered):
+    """The circuit breaker applies to rolling updates only (CloudFormation's DeploymentCircuitBreaker):
+    a blue/green service rolls back on its hook and alarms, so none is rendered to suggest otherwise."""
     cfg, templates = rendered
     for s in cfg.project.services:
         deployment = ecs_service(templates[s.name])["DeploymentConfiguration"]
         assert deployment["Strategy"] == "BLUE_GREEN"
         assert deployment["BakeTimeInMinutes"] == cfg.environment.services.bake_time_minutes
-        assert deployment["DeploymentCircuitBreaker"] == {"Enable": True, "Rollback": True}
+        assert "DeploymentCircuitBreaker" not in deployment
+        assert deployment["Alarms"]["Rollback"] is True
         (hook,) = deployment["LifecycleHooks"]
         assert hook["LifecycleStages"] == ["POST_TEST_TRAFFIC_SHIFT"]
         assert hook["HookTargetArn"] == {"Ref": names.HOOK_FUNCTION_ARN}
@@ -272,3 +275,114 @@ def test_one_stack_per_service_in_project_yaml(make_config):
     stacks = resources_of_type(rendered[names.ROOT_TEMPLATE], "AWS::CloudFormation::Stack")
     assert sum(1 for name in stacks if name.endswith("ServiceStack")) == 10
     assert sum(1 for name in rendered if name.startswith("service-")) == 10
+
+
+# --- listener-rule priorities that never move ------------------------------------------------
+
+
+def rule_priorities(cfg) -> dict[str, int]:
+    return {s.name: props(service.build(cfg, s).to_dict(), "ProductionListenerRule")["Priority"] for s in cfg.project.services}
+
+
+def test_priorities_do_not_move_when_services_are_reordered_added_or_removed(make_config):
+    services = make_services(6)
+    before = rule_priorities(make_config(project={"services": services}))
+    reordered = rule_priorities(make_config(project={"services": list(reversed(services))}))
+    grown = rule_priorities(make_config(project={"services": [{"name": "zeta", "route_path": "/zeta"}, *services]}))
+    shrunk = rule_priorities(make_config(project={"services": services[2:]}))
+    assert reordered == before
+    assert {name: grown[name] for name in before} == before
+    assert shrunk == {name: before[name] for name in shrunk}
+    assert len(set(grown.values())) == len(grown)
+    assert all(priority >= 1000 for priority in before.values())  # above the positional 1..N of earlier versions
+
+
+def test_both_rules_of_a_service_share_its_explicit_priority(make_config):
+    services = [{"name": "alpha", "route_path": "/alpha", "priority": 7}, {"name": "beta", "route_path": "/beta"}]
+    cfg = make_config(project={"services": services})
+    template = service.build(cfg, cfg.project.services[0]).to_dict()
+    assert props(template, "ProductionListenerRule")["Priority"] == props(template, "TestListenerRule")["Priority"] == 7
+
+
+# --- roles ECS assumes, partitions ------------------------------------------------------------
+
+
+def test_roles_ecs_assumes_are_trusted_as_the_ecs_guide_documents(rendered):
+    _, templates = rendered
+    documented = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": ["ecs.amazonaws.com"]}, "Action": ["sts:AssumeRole"]}],
+    }
+    for template in templates.values():
+        for title in ("BlueGreenRole", "LifecycleHookRole"):
+            assert props(template, title)["AssumeRolePolicyDocument"] == documented, title
+
+
+def test_aws_host_names_use_the_partitions_url_suffix(rendered):
+    _, templates = rendered
+    for template in templates.values():
+        text = json.dumps(template)
+        assert "amazonaws.com}" not in text and ".amazonaws.com\"" not in text.replace('"ecs.amazonaws.com"', "").replace(
+            '"ecs-tasks.amazonaws.com"', ""
+        )
+        decrypt = [
+            s
+            for s in props(template, "ExecutionRole")["Policies"][0]["PolicyDocument"]["Statement"]
+            if s.get("Sid") == "DecryptTheSecret"
+        ][0]
+        assert decrypt["Condition"]["StringEquals"]["kms:ViaService"] == {"Fn::Sub": "secretsmanager.${AWS::Region}.${AWS::URLSuffix}"}
+
+
+# --- retained resources and a target deployed again ------------------------------------------
+
+
+INSTANCE_SUFFIX = {"Fn::Select": [4, {"Fn::Split": ["-", {"Fn::Select": [2, {"Fn::Split": ["/", {"Ref": "AWS::StackId"}]}]}]}]}
+
+
+def test_retained_resources_are_named_per_stack_instance(rendered):
+    """A protected target keeps its secret and log groups when deleted; deployed again, it must not collide with them."""
+    cfg, templates = rendered
+    for s in cfg.project.services:
+        template = templates[s.name]
+        secret = template["Resources"]["Secret"]
+        assert secret["DeletionPolicy"] == "Retain"
+        assert secret["Properties"]["Name"] == {
+            "Fn::Sub": [f"{cfg.stack_prefix}-{s.name}/app-${{Instance}}", {"Instance": INSTANCE_SUFFIX}]
+        }
+        group = props(template, "LogGroup")["LogGroupName"]
+        assert group == {"Fn::Sub": [f"/ecs/{cfg.stack_prefix}/{s.name}-${{Instance}}", {"Instance": INSTANCE_SUFFIX}]}
+
+
+def test_no_retained_resource_of_an_environment_has_a_fixed_name():
+    for target in TARGETS:
+        for name, template in render_target(target).items():
+            for logical_id, resource in template["Resources"].items():
+                if resource.get("DeletionPolicy") != "Retain":
+                    continue
+                properties = resource.get("Properties", {})
+                for key in ("Name", "LogGroupName", "BucketName", "AliasName"):
+                    if key in properties:
+                        assert isinstance(properties[key], dict), f"{target}/{name}: {logical_id}.{key} is fixed: {properties[key]}"
+
+
+# --- alarms during a scheduled off-hours window ------------------------------------------------
+
+OFF_HOURS = {"stop": "cron(0 20 ? * MON-FRI *)", "start": "cron(0 6 ? * MON-FRI *)", "timezone": "Europe/Paris"}
+
+
+def test_task_alarms_notify_through_the_composite_only_with_an_off_hours_window(make_config):
+    quiet = make_config(environment={"services": {"scaling": {"off_hours": OFF_HOURS}}})
+    loud = make_config()
+    for cfg, direct in ((quiet, False), (loud, True)):
+        template = service.build(cfg, cfg.project.services[0]).to_dict()
+        for title in ("HealthyHostsAlarm", "RunningTasksAlarm"):
+            assert ("AlarmActions" in props(template, title)) is direct, title
+        for title in ("Target5xxAlarm", "LatencyP99Alarm", "ErrorLogsAlarm"):
+            assert props(template, title)["AlarmActions"] == [{"Ref": names.ALERT_TOPIC_ARN}], title
+
+
+def test_no_regional_aws_host_name_is_written_with_a_literal_suffix():
+    """Host names differ by partition (amazonaws.com, amazonaws.com.cn): ${AWS::URLSuffix}, never the literal."""
+    for target in TARGETS:
+        for name, template in render_target(target).items():
+            assert "${AWS::Region}.amazonaws.com" not in json.dumps(template), f"{target}/{name}"

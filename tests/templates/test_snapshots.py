@@ -36,7 +36,7 @@ def section_diff(expected: dict, actual: dict) -> list[str]:
 
 
 @pytest.mark.parametrize("target, name", CASES, ids=[f"{t}/{n}" for t, n in CASES])
-def test_template_matches_its_snapshot(target, name):
+def test_shipped_template_matches_its_snapshot(target, name):
     path = SNAPSHOTS / target / name
     assert path.is_file(), f"no snapshot {path}; run python -m tests.update_snapshots"
     expected = json.loads(path.read_text())

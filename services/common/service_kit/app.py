@@ -36,6 +36,8 @@ class Request:
             data = json.loads(self.body or b"null")
         except ValueError:
             raise HttpError(400, "body is not valid JSON") from None
+        except RecursionError:  # the decoder recurses per nesting level
+            raise HttpError(400, "body is nested too deeply") from None
         if not isinstance(data, dict):
             raise HttpError(400, "body must be a JSON object")
         return data

@@ -7,22 +7,56 @@ import signal
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, HTTPServer
 
 from . import logs
 from .app import App, HttpError, Request, Response, error_response
 
 MAX_BODY_BYTES = 1024 * 1024
+# Requests served at once; more connections wait in the listen backlog, not in threads.
+WORKER_THREADS = 32
+# Connections the kernel queues while every worker is busy: room for the ALB's
+# and the clients' bursts (a backlog of 5, socketserver's default, resets them).
+LISTEN_BACKLOG = 1024
 REQUEST_ID_HEADER = "X-Request-Id"
 # A caller's id is reused only if it is short and plain: it goes into logs and headers.
 VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:=+/-]{1,128}")
+VALID_LENGTH = re.compile(r"[0-9]{1,12}")
 
 
-class GracefulServer(ThreadingHTTPServer):
-    # Non-daemon request threads, joined by server_close(): a SIGTERM lets the
-    # requests in flight finish before the process exits.
-    daemon_threads = False
-    block_on_close = True
+class GracefulServer(HTTPServer):
+    """Serves each connection on a fixed pool of worker threads.
+
+    When every worker is busy the accept loop waits for one, so pending
+    connections queue in the kernel's listen backlog (bounded memory, no
+    thread per client).  server_close() waits for the requests in flight:
+    a SIGTERM lets them finish before the process exits.
+    """
+
+    request_queue_size = LISTEN_BACKLOG
+
+    def __init__(self, address, handler, workers: int = WORKER_THREADS):
+        self._free_workers = threading.BoundedSemaphore(workers)
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="request")
+        super().__init__(address, handler)
+
+    def process_request(self, request, client_address):
+        self._free_workers.acquire()
+        self._pool.submit(self._serve, request, client_address)
+
+    def _serve(self, request, client_address):
+        try:
+            self.finish_request(request, client_address)
+        except Exception:
+            self.handle_error(request, client_address)
+        finally:
+            self.shutdown_request(request)
+            self._free_workers.release()
+
+    def server_close(self):
+        super().server_close()
+        self._pool.shutdown(wait=True)
 
 
 def request_id_from(headers) -> str:
@@ -35,6 +69,8 @@ class RequestHandler(BaseHTTPRequestHandler):
     # HTTP/1.0: one request per connection, so no idle keep-alive connection
     # holds a thread (and with it the shutdown) open.
     protocol_version = "HTTP/1.0"
+    # Answers to unparseable request lines get a status line too (the default, HTTP/0.9, sends none).
+    default_request_version = "HTTP/1.0"
     timeout = 30  # seconds a slow client may take per socket read
     server_version = "service-kit"
 
@@ -68,12 +104,19 @@ class RequestHandler(BaseHTTPRequestHandler):
 
     def _read_body(self) -> bytes:
         raw_length = self.headers.get("Content-Length") or "0"
-        if not raw_length.isdigit():
-            raise HttpError(400, "invalid Content-Length")
+        # ASCII digits only: str.isdigit() also accepts "²", which int() refuses.
+        if not VALID_LENGTH.fullmatch(raw_length):
+            raise HttpError(400, "invalid Content-Length: expected a decimal number of bytes")
         length = int(raw_length)
         if length > MAX_BODY_BYTES:
             raise HttpError(413, f"body larger than {MAX_BODY_BYTES} bytes")
-        return self.rfile.read(length) if length else b""
+        try:
+            body = self.rfile.read(length) if length else b""
+        except TimeoutError:
+            body = b""
+        if len(body) != length:
+            raise HttpError(400, f"body shorter than its Content-Length ({length} bytes)")
+        return body
 
     def _send(self, response: Response, request_id: str) -> None:
         payload = b"" if response.body is None else json.dumps(response.body).encode("utf-8")

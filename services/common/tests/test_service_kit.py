@@ -5,6 +5,7 @@ import json
 import os
 import select
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -76,7 +77,14 @@ def test_wrong_method_is_405_with_allow():
 
 @pytest.mark.parametrize(
     "body, error",
-    [(b"{not json", "body is not valid JSON"), (b"[1, 2]", "body must be a JSON object"), (b"", "body must be a JSON object")],
+    [
+        (b"{not json", "body is not valid JSON"),
+        (b"[1, 2]", "body must be a JSON object"),
+        (b"", "body must be a JSON object"),
+        (b"\xff\xfe", "body is not valid JSON"),
+        (b"[" * 100_000 + b"]" * 100_000, "body is nested too deeply"),
+    ],
+    ids=["not-json", "not-an-object", "empty", "not-utf8", "deeply-nested"],
 )
 def test_bad_json_bodies_are_400(body, error):
     response = make_app().dispatch(Request("POST", "/demo/echo", body))
@@ -240,3 +248,95 @@ def test_sigterm_finishes_the_request_in_flight_then_exits_0():
         if process.poll() is None:
             process.kill()
         process.stdout.close()
+
+
+# --- malformed requests: always a 400, never a 500 or a silent close ----------------
+
+
+def raw_exchange(server_url: str, request: bytes, half_close: bool = False) -> bytes:
+    """Send raw bytes and read the whole answer (the server closes after one request)."""
+    host, port = server_url.split("//", 1)[1].split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as connection:
+        connection.sendall(request)
+        if half_close:
+            connection.shutdown(socket.SHUT_WR)
+        chunks = []
+        while chunk := connection.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@pytest.mark.parametrize(
+    "request_bytes, half_close",
+    [
+        (b"POST /demo/echo HTTP/1.0\r\nContent-Length: \xb2\r\n\r\n{}", False),  # "²" in ISO-8859-1, as headers are read
+        (b"POST /demo/echo HTTP/1.0\r\nContent-Length: -1\r\n\r\n", False),
+        (b"POST /demo/echo HTTP/1.0\r\nContent-Length: 1e3\r\n\r\n", False),
+        (b"POST /demo/echo HTTP/1.0\r\nContent-Length: 10\r\n\r\n{}", True),  # shorter than declared
+        (b"POST /demo/echo HTTP/1.0\r\nContent-Length: 400000\r\n\r\n" + b"[" * 200_000 + b"]" * 200_000, False),
+        (b"GET /demo/echo HTTP/1.0 extra-word\r\n\r\n", False),
+    ],
+    ids=["superscript-length", "negative-length", "float-length", "short-body", "deeply-nested-json", "bad-request-line"],
+)
+def test_malformed_requests_are_answered_400(server_url, request_bytes, half_close):
+    answer = raw_exchange(server_url, request_bytes, half_close)
+    assert answer.split(b"\r\n", 1)[0].split(b" ")[1] == b"400", answer[:200]
+
+
+# --- under load: a backlog for bursts, a bounded pool of workers ---------------------
+
+
+def test_listen_backlog_queues_a_burst_of_connections():
+    """Connections made while no worker accepts must wait in the backlog, not be dropped."""
+    server = GracefulServer(("127.0.0.1", 0), make_handler(make_app()))  # not serving: nothing accepts
+    port = server.server_address[1]
+    outcomes = []
+
+    def connect():
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                outcomes.append(True)
+        except OSError:
+            outcomes.append(False)
+
+    try:
+        clients = [threading.Thread(target=connect) for _ in range(200)]
+        for client in clients:
+            client.start()
+        for client in clients:
+            client.join(timeout=10)
+    finally:
+        server.server_close()
+    assert outcomes.count(True) == 200
+
+
+def test_worker_threads_are_bounded_and_every_request_is_served():
+    app = App("slow-service", "/slow")
+    running, most = [0], [0]
+    lock = threading.Lock()
+
+    def slow(request):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.05)
+        with lock:
+            running[0] -= 1
+        return Response(200, {"done": True})
+
+    app.add_route("GET", "/wait", slow)
+    server = GracefulServer(("127.0.0.1", 0), make_handler(app), workers=4)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/slow/wait"
+    results = []
+    try:
+        clients = [threading.Thread(target=lambda: results.append(fetch(url)[0])) for _ in range(40)]
+        for client in clients:
+            client.start()
+        for client in clients:
+            client.join(timeout=20)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert results == [200] * 40
+    assert most[0] == 4
