@@ -63,7 +63,7 @@ def why_placeholder(value: str) -> str | None:
         if match:
             return f"{kind} under the reserved example domain {match.group(1)}" if example_host(match.group(1)) else None
     if _BARE_HOST.fullmatch(text) and example_host(text):
-        return "a domain under the reserved example domains (RFC 2606)"
+        return "a domain under the example domains RFC 2606 reserves"
     return None
 
 

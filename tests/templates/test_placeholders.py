@@ -16,10 +16,10 @@ PARAMETERS = Path(__file__).resolve().parents[2] / "parameters"
 @pytest.mark.parametrize(
     "value, why",
     [
-        ("shop.example.com", "a domain under the reserved example domains (RFC 2606)"),
-        ("*.example.net", "a domain under the reserved example domains (RFC 2606)"),
-        ("api.shop.example", "a domain under the reserved example domains (RFC 2606)"),
-        ("example.org", "a domain under the reserved example domains (RFC 2606)"),
+        ("shop.example.com", "a domain under the example domains RFC 2606 reserves"),
+        ("*.example.net", "a domain under the example domains RFC 2606 reserves"),
+        ("api.shop.example", "a domain under the example domains RFC 2606 reserves"),
+        ("example.org", "a domain under the example domains RFC 2606 reserves"),
         ("oncall@example.com", "an e-mail address under the reserved example domain example.com"),
         ("https://alerts.example.com/hooks", "a URL under the reserved example domain alerts.example.com"),
         ("arn:aws:acm:us-east-1:111111111111:certificate/abc", "an ARN in the documentation account 111111111111"),
