@@ -3,14 +3,18 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
-from pathlib import Path
 
-from builder.lint import DEFAULT_REGIONS
-from builder.preflight import stage as preflight_stage
-from builder.render import BuildResult, build_target, load_targets
-from templates.config import ConfigError
+if sys.version_info < (3, 11):  # noqa: UP036 - this line exists for the interpreters the target version excludes
+    sys.exit(f"build.py needs Python 3.11 or newer (see requires-python in pyproject.toml); this is Python {sys.version.split()[0]}")
+
+import argparse  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from builder.lint import DEFAULT_REGIONS  # noqa: E402
+from builder.preflight import stage as preflight_stage  # noqa: E402
+from builder.render import BuildResult, build_target, load_targets  # noqa: E402
+from templates.config import ConfigError  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
 

@@ -10,6 +10,11 @@ package), counting with botocore event hooks on the session:
 - PutObject bodies: the bytes uploaded to the assets bucket (deploy records included);
 - Content-Length of every request: all bytes sent.
 
+Besides the deploy's own work, every run makes sts:GetCallerIdentity (it starts by saying
+account and region) and s3:HeadBucket (the assets bucket still exists); a run on an existing
+stack also lists its change sets once (cloudformation:ListChangeSets) to remove those that
+crashed runs left behind.
+
     python bench/deploy_calls.py
 """
 

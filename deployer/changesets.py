@@ -28,6 +28,7 @@ class Request:
     template_url: str | None = None
     template_body: str | None = None
     description: str = ""
+    role_arn: str | None = None  # CloudFormation service role (RoleARN); None: the caller's credentials
 
 
 @dataclass
@@ -66,6 +67,8 @@ def create(cfn, request: Request, *, name: str, token: str) -> tuple[str, str]:
     )
     if request.description:
         arguments["Description"] = request.description[:1024]
+    if request.role_arn:
+        arguments["RoleARN"] = request.role_arn
     if request.template_url:
         arguments["TemplateURL"] = request.template_url
     else:
@@ -116,3 +119,27 @@ def delete(cfn, change_set_id: str) -> None:
 
 def execute(cfn, change_set_id: str, token: str) -> None:
     cfn.execute_change_set(ChangeSetName=change_set_id, ClientRequestToken=token)
+
+
+# The names deploy.py gives the change sets it makes for itself (``execution.change_set_name``);
+# --plan's are named by the caller and kept, so they never match.
+OWN_NAME = re.compile(r"deploy-\d{8}-\d{6}-[0-9a-f]{8}")
+NOT_EXECUTED = {"AVAILABLE", "UNAVAILABLE", "OBSOLETE"}
+# A change set younger than this may belong to a run still waiting at its prompt.
+STALE_AFTER_SECONDS = 15 * 60
+
+
+def leftovers(cfn, stack_name: str, now) -> list[dict]:
+    """Change sets of earlier runs that died before deleting them: deploy.py's names, never executed, stale."""
+    found = []
+    for page in cfn.get_paginator("list_change_sets").paginate(StackName=stack_name):
+        for summary in page.get("Summaries", []):
+            if not OWN_NAME.fullmatch(summary.get("ChangeSetName", "")):
+                continue
+            if summary.get("ExecutionStatus") not in NOT_EXECUTED:
+                continue
+            created = summary.get("CreationTime")
+            if created is not None and (now - created).total_seconds() < STALE_AFTER_SECONDS:
+                continue
+            found.append(summary)
+    return found

@@ -1,7 +1,8 @@
 """Terminal output and prompts, injectable so tests capture them.
 
-A live console (a terminal) redraws one progress line in place; anything else
-(CI logs, pipes, tests) gets plain lines only.
+A live console (a terminal) redraws one progress line in place and colours what
+matters (rich decides: a terminal, and ``NO_COLOR`` unset, https://no-color.org);
+anything else (CI logs, pipes, tests) gets plain lines only.
 """
 
 from __future__ import annotations
@@ -10,7 +11,15 @@ import sys
 from collections.abc import Callable
 from typing import TextIO
 
-from deployer.errors import DeployError
+from rich.console import Console as RichConsole
+from rich.text import Text
+
+from deployer.errors import Refused
+
+
+def rich_console(out: TextIO, colour: bool | None = None) -> RichConsole:
+    """Plain text unless ``out`` is a terminal (or ``colour`` forces it); never wraps, never reads markup."""
+    return RichConsole(file=out, force_terminal=colour, highlight=False, soft_wrap=True, markup=False, emoji=False)
 
 
 class Console:
@@ -20,17 +29,22 @@ class Console:
         ask: Callable[[str], str] = input,
         interactive: bool | None = None,
         live: bool | None = None,
+        colour: bool | None = None,
     ):
         self.out = out or sys.stdout
         self._ask = ask
         self.interactive = sys.stdin.isatty() if interactive is None else interactive
         self.live = self.out.isatty() if live is None else live
+        self._rich = rich_console(self.out, colour)
         self._status = ""
 
-    def say(self, text: str = "") -> None:
+    def say(self, text: str = "", style: str | None = None) -> None:
         self._clear_status()
-        self.out.write(text + "\n")
+        self._rich.print(Text(text, style=style or ""))
         self.out.flush()
+
+    def warn(self, text: str) -> None:
+        self.say(f"warning: {text}", style="yellow")
 
     def status(self, text: str) -> None:
         """A line redrawn in place on a terminal (the progress bar); dropped elsewhere."""
@@ -42,8 +56,10 @@ class Console:
         self._status = text
 
     def done_status(self) -> None:
+        """End the progress line, so what follows (an error after Ctrl-C) starts on a line of its own."""
         if self._status:
             self.out.write("\n")
+            self.out.flush()
             self._status = ""
 
     def _clear_status(self) -> None:
@@ -63,17 +79,17 @@ class Console:
         if yes:
             return True
         if not self.interactive:
-            raise DeployError(f"refusing to {action} without a terminal to confirm on: rerun with --yes")
+            raise Refused(f"refusing to {action} without a terminal to confirm on: rerun with --yes")
         return self.ask(f"{question} [y/N] ").strip().lower() in ("y", "yes")
 
     def confirm_name(self, question: str, *, name: str, given: str | None, action: str) -> bool:
         """A protected target: its name typed at the prompt, or passed with --confirm."""
         if given is not None:
             if given != name:
-                raise DeployError(f"--confirm {given!r} does not match the target {name!r}; nothing was changed")
+                raise Refused(f"--confirm {given!r} does not match the target {name!r}; nothing was changed")
             return True
         if not self.interactive:
-            raise DeployError(
+            raise Refused(
                 f"{name} is protected: refusing to {action} without a terminal; pass --confirm {name} to confirm non-interactively"
             )
         return self.ask(f"{question} {name} is protected; type its name to confirm: ").strip() == name

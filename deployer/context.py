@@ -10,6 +10,8 @@ from pathlib import Path
 from deployer.aws import Aws
 from deployer.console import Console
 from deployer.parameters import git_commit
+from deployer.result import Result
+from deployer.signals import Signals
 from deployer.timing import Poll
 
 
@@ -24,6 +26,10 @@ class Options:
     package_only: bool = False
     output: Path | None = None
     wait: bool = False
+    plan: bool = False  # create the change set, show it and keep it (--plan)
+    change_set_name: str | None = None  # the name --plan gives its change set
+    execute_change_set: str | None = None  # a change set made by --plan, to execute
+    role_arn: str | None = None  # the CloudFormation service role the change set runs with
     parameters_dir: Path = Path("parameters")
     project_dir: Path = Path(".")
 
@@ -43,3 +49,5 @@ class Context:
     render: Callable[[object], dict[str, dict]] = render_templates
     token: Callable[[], str] = lambda: uuid.uuid4().hex
     commit: Callable[[Path], str | None] = git_commit
+    signals: Signals = field(default_factory=Signals)
+    result: Result = field(default_factory=Result)

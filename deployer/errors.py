@@ -13,13 +13,16 @@ import re
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
+    ConnectTimeoutError,
     EndpointConnectionError,
     NoCredentialsError,
     NoRegionError,
     PartialCredentialsError,
     ProfileNotFound,
+    ReadTimeoutError,
     TokenRetrievalError,
 )
+from botocore.parsers import ResponseParserError  # not a BotoCoreError: callers catch it explicitly (AWS_ERRORS)
 
 
 class DeployError(Exception):
@@ -28,10 +31,14 @@ class DeployError(Exception):
     exit_code = 1
 
 
-class UsageError(DeployError):
-    """Bad arguments or configuration, found before any AWS call; exit status 2."""
+class Refused(DeployError):
+    """deploy.py would not go on (not confirmed, a state it must not touch); nothing was changed; exit status 2."""
 
     exit_code = 2
+
+
+class UsageError(Refused):
+    """Bad arguments or configuration, found before any AWS call; exit status 2."""
 
 
 class Interrupted(DeployError):
@@ -39,6 +46,9 @@ class Interrupted(DeployError):
 
     exit_code = 130
 
+
+# What a call to AWS can raise besides DeployError: each becomes one line through explain().
+AWS_ERRORS = (BotoCoreError, ClientError, ResponseParserError)
 
 EXPIRED = {"ExpiredToken", "ExpiredTokenException", "RequestExpired", "TokenRefreshRequired"}
 DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError", "403"}
@@ -84,8 +94,16 @@ def explain(error: Exception) -> DeployError:
         return DeployError("no AWS region configured: pass --region, or set AWS_REGION (or a region in your AWS profile)")
     if isinstance(error, ProfileNotFound):
         return DeployError(f"{one_line(error)}: check --profile / AWS_PROFILE against ~/.aws/config")
+    if isinstance(error, ConnectTimeoutError | ReadTimeoutError):
+        return DeployError(f"AWS did not answer in time ({one_line(error)}): check the network, VPN or HTTPS_PROXY, then rerun")
     if isinstance(error, EndpointConnectionError):
         return DeployError(f"cannot reach AWS: {one_line(error)}; check the network, proxy and region")
+    if isinstance(error, ResponseParserError):
+        # A proxy, captive portal or load balancer answered instead of AWS (an HTML 5xx page, say).
+        return DeployError(
+            "the answer did not come from an AWS API (not the XML/JSON AWS sends; often an HTML error page from a proxy "
+            "or a wrong --endpoint-url/AWS_ENDPOINT_URL): check HTTPS_PROXY and the endpoint, then rerun"
+        )
     if isinstance(error, ClientError):
         return _explain_client_error(error)
     if isinstance(error, BotoCoreError):
@@ -116,6 +134,13 @@ def _explain_client_error(error: ClientError) -> DeployError:
         named = f" {bucket}" if bucket else ""
         return DeployError(
             f"the assets bucket{named} does not exist: run `python deploy.py --bootstrap` to create it in this account and region"
+        )
+    if code.isdigit():
+        # botocore's code for an error body it could not read is the HTTP status: no AWS error document came back.
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", code)
+        return DeployError(
+            f"{operation} got HTTP {status} without an AWS error document (a proxy or gateway answered?): "
+            "check HTTPS_PROXY and the endpoint, wait a minute and rerun"
         )
     return DeployError(f"{operation} failed: {code}: {message}" if message else f"{operation} failed: {code}")
 

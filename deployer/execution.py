@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from deployer import changesets, stacks
 from deployer.changesets import Request
 from deployer.context import Context, Options
-from deployer.errors import DeployError, Interrupted
+from deployer.errors import DeployError, Interrupted, Refused
 from deployer.follow import Follower, Outcome, in_progress, latest_events
-from deployer.render import render
+from deployer.render import change_counts, render, stack_rows
 from deployer.timing import elapsed_text
 
 
@@ -39,45 +39,111 @@ def change_set_name(ctx: Context, token: str) -> str:
     return f"deploy-{stamp}-{token[:8]}"
 
 
-def ship(ctx: Context, options: Options, target: Target, request: Request) -> tuple[Outcome, changesets.ChangeSet] | None:
-    """Run a change set through to the end; None when nothing was executed (no changes, dry run)."""
+def check_confirmation(ctx: Context, options: Options, target: Target, action: str) -> None:
+    """Refuse, before any AWS call, a run whose confirmation cannot come: a wrong --confirm, or nobody to ask."""
+    console = ctx.console
+    if options.confirm is not None and options.confirm != target.name:
+        raise Refused(f"--confirm {options.confirm!r} does not match the target {target.name!r}; nothing was done")
+    if console.interactive or options.confirm == target.name:
+        return
+    if target.protected:
+        raise Refused(f"{target.name} is protected: refusing to {action} without a terminal; pass --confirm {target.name} to confirm")
+    if not options.yes:
+        raise Refused(f"refusing to {action} without a terminal to confirm on: rerun with --yes")
+
+
+def ship(
+    ctx: Context, options: Options, target: Target, request: Request, *, name: str | None = None, keep: bool = False
+) -> tuple[Outcome, changesets.ChangeSet] | None:
+    """Run a change set through to the end; None when nothing was executed (no changes, dry run, kept).
+
+    ``keep`` (--plan) leaves the change set for a later --execute-change-set; otherwise a change set
+    this run made and did not execute is deleted on every way out, Ctrl-C and SIGTERM included.
+    """
     cfn = ctx.aws.cloudformation
     console = ctx.console
     token = ctx.token()
-    name = change_set_name(ctx, token)
+    name = name or change_set_name(ctx, token)
     console.say(f"Creating change set {name} ({request.change_set_type}) for {request.stack_name} ...")
-    change_set_id, stack_id = changesets.create(cfn, request, name=name, token=token)
-    executed = False
+    change_set_id = stack_id = None
+    executed = kept = False
     try:
+        with ctx.signals.held():  # its id is needed to delete it
+            change_set_id, stack_id = changesets.create(cfn, request, name=name, token=token)
+        ctx.result.change_set = name
         if not changesets.wait(cfn, change_set_id, ctx.poll):
-            console.say(f"no changes: {request.stack_name} is up to date (the empty change set was deleted)")
+            if keep:
+                kept = True  # --execute-change-set recognises the empty one and does nothing
+                console.say(f"no changes: {request.stack_name} is up to date; change set {name} records that")
+            else:
+                console.say(f"no changes: {request.stack_name} is up to date (the empty change set was deleted)")
             return None
         tree = changesets.describe(cfn, change_set_id, request.stack_name)
-        for line in render(tree):
-            console.say(line)
+        show(ctx, tree)
         if options.dry_run:
-            console.say("dry run: nothing executed; the change set was deleted")
+            console.say(
+                "dry run: nothing executed; the change set was deleted"
+                + (" with the empty stack it made" if request.change_set_type == "CREATE" else "")
+            )
+            return None
+        if keep:
+            kept = True
+            console.say(f"change set {name} kept; execute it with: python deploy.py --env {target.name} --execute-change-set {name}")
             return None
         if not confirm(ctx, options, target, f"Execute these changes on {request.stack_name}?", "execute the change set"):
-            raise DeployError("not confirmed: nothing was changed, and the change set was deleted")
+            raise Refused("not confirmed: nothing was changed, and the change set was deleted")
         before = latest_events(cfn, stack_id)
-        changesets.execute(cfn, change_set_id, ctx.token())
-        executed = True
+        with ctx.signals.held():  # once sent, the run must know it is executing
+            changesets.execute(cfn, change_set_id, ctx.token())
+            executed = True
+        return run_execution(ctx, target, request.stack_name, name, stack_id, before, tree), tree
+    except KeyboardInterrupt:
+        if executed:
+            raise Interrupted(executing_message(request.stack_name, name, target)) from None
+        if kept:
+            raise Interrupted(f"interrupted: {request.stack_name} is unchanged; change set {name} is kept") from None
+        made = " and the empty stack it made" if request.change_set_type == "CREATE" else ""
+        raise Interrupted(f"interrupted before executing: {request.stack_name} is unchanged; change set {name}{made} deleted") from None
     finally:
-        if not executed:
-            discard(cfn, change_set_id, stack_id, request.change_set_type)
-    console.say(f"Executing {name}; following {request.stack_name} and its nested stacks ...")
+        if change_set_id and not executed and not kept:
+            with ctx.signals.held():
+                discard(cfn, change_set_id, stack_id, request.change_set_type)
+
+
+def executing_message(stack_name: str, change_set: str, target: Target) -> str:
+    return (
+        f"interrupted: change set {change_set} is executing on {stack_name} and CloudFormation carries on; follow it with: {target.resume}"
+    )
+
+
+def run_execution(ctx: Context, target: Target, stack_name: str, name: str, stack_id: str, before: list[dict], tree) -> Outcome:
+    ctx.console.say(f"Executing {name}; following {stack_name} and its nested stacks ...")
     follower = Follower(
-        cfn,
+        ctx.aws.cloudformation,
         stack_id,
-        request.stack_name,
-        console,
+        stack_name,
+        ctx.console,
         ctx.poll,
         since=max((event["Timestamp"] for event in before), default=None),
         seen_ids=frozenset(event["EventId"] for event in before),
         total=tree.resource_count,
     )
-    return follow(follower, target), tree
+    return follow(follower, target)
+
+
+def show(ctx: Context, tree: changesets.ChangeSet) -> None:
+    for line in render(tree):
+        ctx.console.say(line)
+    ctx.result.changes = change_counts(tree)
+    ctx.result.stacks = stack_rows(tree)
+
+
+def remove_leftovers(ctx: Context, stack_name: str) -> None:
+    """Delete change sets that earlier runs made and could not delete (killed, crashed)."""
+    cfn = ctx.aws.cloudformation
+    for summary in changesets.leftovers(cfn, stack_name, ctx.poll.utcnow()):
+        ctx.console.say(f"removing change set {summary['ChangeSetName']} left by an earlier run that did not finish")
+        changesets.delete(cfn, summary["ChangeSetId"])
 
 
 def discard(cfn, change_set_id: str, stack_id: str, change_set_type: str) -> None:
@@ -94,7 +160,8 @@ def follow(follower: Follower, target: Target) -> Outcome:
         return follower.run()
     except KeyboardInterrupt:
         raise Interrupted(
-            f"stopped following; the stack operation carries on in CloudFormation. Resume following with: {target.resume}"
+            f"interrupted while following: {follower.stacks[follower.stack_id]}'s operation carries on in CloudFormation. "
+            f"Resume following with: {target.resume}"
         ) from None
 
 
@@ -121,8 +188,11 @@ def settle(ctx: Context, stack: dict) -> dict:
     return stack
 
 
-def prepare(ctx: Context, options: Options, target: Target, stack_name: str) -> tuple[str, dict | None]:
-    """CREATE or UPDATE, after waiting for, recreating or refusing the stack's current state."""
+def prepare(ctx: Context, options: Options, target: Target, stack_name: str) -> tuple[str | None, dict | None]:
+    """CREATE or UPDATE, after waiting for, recreating or refusing the stack's current state.
+
+    None for a dry run on a stack that would first have to be deleted: a dry run never deletes.
+    """
     cfn = ctx.aws.cloudformation
     while True:
         stack = stacks.describe(cfn, stack_name)
@@ -132,13 +202,16 @@ def prepare(ctx: Context, options: Options, target: Target, stack_name: str) -> 
         if verdict.action == stacks.WAIT and options.wait:
             settle(ctx, stack)
             continue
+        if verdict.action == stacks.RECREATE and options.dry_run:
+            ctx.console.say(f"dry run: {verdict.message}; a deploy would offer to do that. Nothing was deleted and no change set was made")
+            return None, stack
         if verdict.action == stacks.RECREATE:
             ctx.console.say(verdict.message + ".")
             if not confirm(ctx, options, target, f"Delete {stack_name} and create it again?", "delete and recreate it"):
-                raise DeployError(f"{stack_name} left in ROLLBACK_COMPLETE; it must be deleted before it can be deployed")
+                raise Refused(f"{stack_name} left in ROLLBACK_COMPLETE; it must be deleted before it can be deployed")
             delete_stack(ctx, stack)
             continue
-        raise DeployError(verdict.message)
+        raise Refused(verdict.message)
 
 
 def delete_stack(ctx: Context, stack: dict) -> dict:

@@ -27,6 +27,15 @@ def in_progress(status: str) -> bool:
     return status.endswith("_IN_PROGRESS") and status != "REVIEW_IN_PROGRESS"
 
 
+def event_style(status: str) -> str | None:
+    """Colour on a terminal: failures red, rollbacks yellow, completions green."""
+    if "FAILED" in status:
+        return "red"
+    if "ROLLBACK" in status:
+        return "yellow"
+    return "green" if status.endswith("_COMPLETE") else None
+
+
 def is_self_event(event: dict) -> bool:
     """An event about the stack itself rather than one of its resources."""
     return event.get("PhysicalResourceId") == event.get("StackId")
@@ -162,7 +171,7 @@ class Follower:
         reason = one_line(event.get("ResourceStatusReason") or "")
         where = seen.path if is_self_event(event) else f"{seen.path}/{event['LogicalResourceId']}"
         columns = [self._clock(), where, event.get("ResourceType", ""), event["ResourceStatus"], reason]
-        self.console.say("  ".join(c for c in columns if c))
+        self.console.say("  ".join(c for c in columns if c), style=event_style(event["ResourceStatus"]))
 
     def _clock(self) -> str:
         counted = f"{min(len(self.done), self.total)}/{self.total}" if self.total else str(len(self.done))

@@ -39,9 +39,9 @@ class Plan:
 
 
 def git_commit(directory: Path) -> str | None:
-    """The checkout's short commit sha, or None outside a git repository (or before the first commit)."""
+    """The checkout's full commit id - the tag the pipeline's builds give images - or None outside a git repository."""
     try:
-        result = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=directory, capture_output=True, text=True, check=False)
+        result = subprocess.run(["git", "rev-parse", "HEAD"], cwd=directory, capture_output=True, text=True, check=False)
     except OSError:
         return None
     if result.returncode != 0:

@@ -62,7 +62,8 @@ def replacements(root: ChangeSet) -> list[str]:
     return found
 
 
-def summary(root: ChangeSet) -> str:
+def change_counts(root: ChangeSet) -> dict[str, int]:
+    """{"add": n, "modify": n, "remove": n} over the whole tree."""
     counts = {"Add": 0, "Modify": 0, "Remove": 0}
     for node in root.walk():
         for change in node.changes:
@@ -71,7 +72,20 @@ def summary(root: ChangeSet) -> str:
             # change set's rows, not as one more change.
             if resource.get("Action") in counts and not resource.get("ChangeSetId"):
                 counts[resource["Action"]] += 1
-    return f"{counts['Add']} to add, {counts['Modify']} to modify, {counts['Remove']} to remove"
+    return {action.lower(): count for action, count in counts.items()}
+
+
+def stack_rows(root: ChangeSet) -> list[dict]:
+    """The change set per stack, machine-readable: what --json writes for --plan."""
+    return [
+        {"path": node.path, "change_set_id": node.id, "changes": [dict(zip(HEADERS, row, strict=True)) for row in rows(node)]}
+        for node in root.walk()
+    ]
+
+
+def summary(root: ChangeSet) -> str:
+    counts = change_counts(root)
+    return f"{counts['add']} to add, {counts['modify']} to modify, {counts['remove']} to remove"
 
 
 def render(root: ChangeSet) -> list[str]:

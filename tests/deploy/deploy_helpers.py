@@ -109,6 +109,16 @@ def stubbed(service: str):
     return client, stubber
 
 
+ACCOUNT = "123456789012"
+
+
+def identity_client():
+    """A stubbed STS answering one GetCallerIdentity, the call every command starts with."""
+    client, stubber = stubbed("sts")
+    stubber.add_response("get_caller_identity", {"UserId": "AIDAEXAMPLE", "Account": ACCOUNT, "Arn": f"arn:aws:iam::{ACCOUNT}:user/dev"})
+    return client
+
+
 STACK_ARN = "arn:aws:cloudformation:us-east-1:123456789012:stack/demo-staging/11111111-1111-1111-1111-111111111111"
 NETWORK_ARN = "arn:aws:cloudformation:us-east-1:123456789012:stack/demo-staging-Network-ABC/22222222-2222-2222-2222-222222222222"
 SUBNETS_ARN = (

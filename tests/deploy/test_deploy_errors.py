@@ -5,7 +5,7 @@ from __future__ import annotations
 import boto3
 import pytest
 from botocore.exceptions import ClientError, NoCredentialsError, NoRegionError
-from deploy_helpers import FIXTURES, REGION, make_context, stubbed
+from deploy_helpers import FIXTURES, REGION, identity_client, make_context, stubbed
 
 import deploy
 from deployer.aws import Aws
@@ -82,7 +82,7 @@ def test_each_error_is_explained_in_one_line(error, expected):
 def test_deploy_py_prints_one_line_and_exits_1(code, message, expected, capsys):
     cfn, stubber = stubbed("cloudformation")
     stubber.add_client_error("describe_stacks", code, message, 400)
-    ctx = make_context(Aws(clients={"cloudformation": cfn}), interactive=False)
+    ctx = make_context(Aws(clients={"cloudformation": cfn, "sts": identity_client()}), interactive=False)
     assert deploy.main(ARGS, ctx, project_dir=FIXTURES) == 1
     captured = capsys.readouterr()
     assert captured.err == expected + "\n"
@@ -99,12 +99,11 @@ def test_missing_credentials_are_one_line(moto_endpoint, monkeypatch, tmp_path, 
     assert capsys.readouterr().err.startswith("error: no AWS credentials found: set AWS_PROFILE")
 
 
-def test_a_missing_region_is_one_line(monkeypatch, tmp_path, capsys):
+def test_a_missing_region_is_refused_before_any_call(monkeypatch, tmp_path, capsys):
     for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
-    ctx = make_context(Aws(boto3.Session(aws_access_key_id="x", aws_secret_access_key="x")), interactive=False)
-    assert deploy.main(ARGS, ctx, project_dir=FIXTURES) == 1
+    assert deploy.main(ARGS, project_dir=FIXTURES) == 2
     assert capsys.readouterr().err == (
         "error: no AWS region configured: pass --region, or set AWS_REGION (or a region in your AWS profile)\n"
     )
@@ -154,6 +153,6 @@ def test_missing_env_and_output_are_usage_errors(capsys):
 def test_no_image_tag_outside_git_is_a_usage_error(capsys):
     ctx = make_context(untouchable_aws(), interactive=False)
     ctx.commit = lambda directory: None
-    argv = ["--env", "staging", "--parameters-dir", str(FIXTURES / "parameters")]
+    argv = ["--env", "staging", "--yes", "--parameters-dir", str(FIXTURES / "parameters")]
     assert deploy.main(argv, ctx, project_dir=FIXTURES) == 2
     assert "no image tag: pass --image-tag TAG" in capsys.readouterr().err

@@ -165,7 +165,7 @@ def test_ctrl_c_while_following_leaves_the_stack_alone_and_says_how_to_resume():
         follow(Follower(cfn, STACK_ARN, "demo-staging", console(), poll, since=at(0)), TARGET)
     assert raised.value.exit_code == 130
     assert str(raised.value) == (
-        "stopped following; the stack operation carries on in CloudFormation. "
+        "interrupted while following: demo-staging's operation carries on in CloudFormation. "
         "Resume following with: python deploy.py --env staging --follow"
     )
     stubber.assert_no_pending_responses()  # and no call that could change the stack

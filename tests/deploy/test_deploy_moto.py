@@ -15,7 +15,7 @@ from deploy_helpers import FIXTURES, fixture_templates, make_context, options, o
 
 import deploy
 from deployer import workflow
-from deployer.errors import DeployError
+from deployer.errors import DeployError, Interrupted
 
 STACK = "demo-staging"
 
@@ -149,8 +149,13 @@ def test_answering_no_deletes_the_change_set(moto_aws):
 def test_ctrl_c_at_the_prompt_deletes_the_change_set_and_the_empty_stack(moto_aws):
     bootstrap(moto_aws)
     ctx = make_context(moto_aws, KeyboardInterrupt())
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(Interrupted) as raised:
         workflow.deploy(options(), ctx)
+    assert str(raised.value) == (
+        "interrupted before executing: demo-staging is unchanged; change set deploy-20300102-030405-00000001 "
+        "and the empty stack it made deleted"
+    )
+    assert raised.value.exit_code == 130
     assert STACK not in stack_names(moto_aws)
 
 
@@ -193,18 +198,29 @@ def test_each_successful_deploy_is_recorded(moto_aws):
     assert manifest["commit"] == "abc1234" and manifest["root_template_url"].startswith(f"https://{bucket}.s3.amazonaws.com/")
 
 
-def test_a_missing_bucket_is_one_line(moto_aws, capsys):
+def test_a_missing_bucket_is_refused_before_any_change_and_bootstrap_repairs_it(moto_aws, capsys):
     bucket = bootstrap(moto_aws)
     moto_aws.s3.delete_bucket(Bucket=bucket)
     capsys.readouterr()
     ctx = make_context(moto_aws, interactive=False)
     argv = ["--env", "staging", "--image-tag", "v1", "--yes", "--parameters-dir", str(FIXTURES / "parameters")]
-    assert deploy.main(argv, ctx, project_dir=FIXTURES) == 1
+    assert deploy.main(argv, ctx, project_dir=FIXTURES) == 2
     err = capsys.readouterr().err
     assert (
         err
-        == f"error: the assets bucket {bucket} does not exist: run `python deploy.py --bootstrap` to create it in this account and region\n"
+        == f"error: the assets bucket {bucket} of demo-bootstrap no longer exists: run `python deploy.py --bootstrap` to create it again\n"
     )
+    assert STACK not in stack_names(moto_aws)
+
+    ctx = make_context(moto_aws, interactive=False)
+    assert workflow.bootstrap(options(yes=True), ctx) == 0
+    text = output(ctx.console)
+    assert f"the assets bucket {bucket} no longer exists, but demo-bootstrap still lists it" in text
+    repaired = text.rsplit("assets bucket: ", 1)[1].strip()
+    assert repaired != bucket
+    moto_aws.s3.head_bucket(Bucket=repaired)
+    code, _ = deploy_once(moto_aws)
+    assert code == 0
 
 
 def test_delete_lists_what_is_retained(moto_aws):
