@@ -33,7 +33,7 @@ def test_compliance_turns_on_what_the_file_leaves_out(make_config):
         environment={
             "compliance": "control-tower",
             "logs": None,
-            "load_balancer": {"certificate_arn": CERTIFICATE, "deletion_protection": None},
+            "load_balancer": {"certificate_arn": CERTIFICATE, "domain_name": "shop.example.com", "deletion_protection": None},
             "cluster": {"container_insights": None},
         }
     )
@@ -45,7 +45,7 @@ def test_compliance_turns_on_what_the_file_leaves_out(make_config):
 
 def test_compliance_keeps_a_longer_retention(make_config):
     cfg = make_config(environment={"compliance": "control-tower", "logs": {"retention_days": 731, "kms_encrypted": None},
-                                   "load_balancer": {"certificate_arn": CERTIFICATE, "deletion_protection": None}})
+                                   "load_balancer": {"certificate_arn": CERTIFICATE, "domain_name": "shop.example.com", "deletion_protection": None}})
     assert cfg.environment.logs.retention_days == 731
 
 
@@ -70,7 +70,7 @@ def test_a_setting_that_contradicts_compliance_is_refused_in_one_line(make_confi
     environment = {
         "compliance": "control-tower",
         "logs": {"retention_days": None, "kms_encrypted": None},
-        "load_balancer": {"certificate_arn": CERTIFICATE, "deletion_protection": None},
+        "load_balancer": {"certificate_arn": CERTIFICATE, "domain_name": "shop.example.com", "deletion_protection": None},
         "cluster": {"container_insights": None},
     }
     environment[section] = {**environment[section], key: value}
