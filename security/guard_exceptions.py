@@ -81,6 +81,17 @@ EXCEPTIONS: tuple[GuardException, ...] = (
         "The image builds run `docker build`, which needs the privileged Docker daemon; the projects run only "
         "this repository's buildspec. The test and package projects are not privileged.",
     ),
+    GuardException(
+        "CT.CLOUDWATCH.PR.1",
+        ("service-*.json:HealthyHostsAlarm", "service-*.json:RunningTasksAlarm", "monitoring.json:CanaryAlarm",
+         "monitoring.json:OffHoursAlarm"),
+        "services.scaling.off_hours set",
+        environment(lambda c: bool(c.environment.services.scaling.off_hours.stop)),
+        "In a scale-to-zero window these alarms would fire every night. They notify through the composite "
+        "AnyServiceUnhealthyAlarm, which has the alert topic as its action and the off-hours alarm as its actions "
+        "suppressor (CloudWatch User Guide, 'Composite alarms': actions suppression); the off-hours alarm only "
+        "marks the window, so none of them carries an action of its own.",
+    ),
     # --- what an environment chooses when compliance is off -------------------------------
     GuardException(
         "CT.CLOUDWATCH.PR.2", ("*:*",), f"logs.retention_days below {COMPLIANCE_LOG_RETENTION_DAYS}",
