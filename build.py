@@ -4,14 +4,21 @@
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
+import tempfile
+import time
 from pathlib import Path
 
-from builder.lint import DEFAULT_REGIONS
-from builder.render import BuildResult, build_target, load_targets
+from builder.lint import DEFAULT_REGIONS, UnknownRegion, default_jobs, lint_stage
+from builder.lint_cache import LintCache
+from builder.render import BuildResult, build, load_targets
 from templates.config import ConfigError
 
 ROOT = Path(__file__).resolve().parent
+CACHE_DIR = ".cache/lint"
+JSON_FORMAT = 1
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -28,42 +35,126 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--region", action="append", default=[], metavar="REGION",
                         help="region whose resource specs cfn-lint checks against (repeatable; default: us-east-1)")
     parser.add_argument("--no-lint", action="store_true", help="render only, skip cfn-lint")
+    parser.add_argument("--jobs", type=positive_int, default=default_jobs(), metavar="N",
+                        help="processes to lint with, when that is faster than one (default: the cores this "
+                        "process may use, %(default)s)")
+    parser.add_argument("--no-cache", action="store_true",
+                        help=f"lint every template again instead of reusing the findings kept in OUTPUT/{CACHE_DIR} "
+                        "for templates whose content (and their nested templates', cfn-lint's version and the "
+                        "regions) is unchanged")
+    parser.add_argument("--json", type=Path, metavar="FILE",
+                        help="also write the findings and per-template figures to FILE as JSON")
     return parser.parse_args(argv)
 
 
-def print_table(result: BuildResult, output: Path, linted: bool) -> None:
-    header = f"{'template':<44} {'resources':>9} {'bytes':>9} {'findings':>8}"
+def positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not accepted; expected a whole number of 1 or more")
+    return int(text)
+
+
+def print_table(result: BuildResult, output: Path) -> None:
+    header = f"{'template':<44} {'resources':>9} {'bytes':>9} {'findings':>8} {'lint s':>7}"
     print(header)
     print("-" * len(header))
     for report in result.reports:
-        name = str(report.file.relative_to(output)) if report.file.is_relative_to(output) else str(report.file)
-        print(f"{name:<44} {report.resources:>9} {report.size:>9} {len(report.findings):>8}")
+        lint = report.checks.get("lint")
+        seconds = "-" if lint is None else "cached" if lint.cached else f"{lint.seconds:.2f}"
+        print(f"{relative(report.file, output):<44} {report.resources:>9} {report.size:>9} {len(report.findings):>8} {seconds:>7}")
     print("-" * len(header))
     total = sum(r.resources for r in result.reports)
-    lint = f"{len(result.findings)} findings; lint {result.lint_seconds:.2f}s" if linted else "not linted (--no-lint)"
-    print(f"{len(result.reports)} templates, {total} resources; render {result.render_seconds:.2f}s; {lint}")
+    stages = "; ".join(f"{name} {seconds:.2f}s" for name, seconds in result.stage_seconds.items())
+    cached = sum(1 for r in result.reports if r.checks.get("lint") and r.checks["lint"].cached)
+    checks = f"{len(result.findings)} findings; {stages} ({cached} cached)" if result.stage_seconds else "not linted (--no-lint)"
+    print(f"{len(result.reports)} templates, {total} resources; render {result.render_seconds:.2f}s; {checks}")
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+def relative(file: Path, output: Path) -> str:
+    return str(file.relative_to(output)) if file.is_relative_to(output) else str(file)
+
+
+def json_report(result: BuildResult | None, args: argparse.Namespace, exit_code: int, errors: list[str], seconds: float) -> dict:
+    """What --json writes: the outcome, every finding, and per template its size and what each stage cost."""
+    reports = result.reports if result else []
+    return {
+        "format": JSON_FORMAT,
+        "exit_code": exit_code,
+        "errors": errors,
+        "output": str(args.output),
+        "regions": list(args.region or DEFAULT_REGIONS),
+        "seconds": {
+            "total": round(seconds, 3),
+            "render": round(result.render_seconds, 3) if result else 0.0,
+            **({name: round(s, 3) for name, s in result.stage_seconds.items()} if result else {}),
+        },
+        "templates": [
+            {
+                "target": r.target,
+                "file": relative(r.file, args.output),
+                "resources": r.resources,
+                "parameters": r.parameters,
+                "outputs": r.outputs,
+                "bytes": r.size,
+                "findings": len(r.findings),
+                "stages": {name: {"seconds": round(c.seconds, 3), "cached": c.cached} for name, c in r.checks.items()},
+            }
+            for r in reports
+        ],
+        "findings": [
+            {"stage": name, "target": r.target, **vars(f), "file": relative(Path(f.file), args.output)}
+            for r in reports
+            for name, checked in r.checks.items()
+            for f in checked.findings
+        ],
+    }
+
+
+def write_json(path: Path, document: dict) -> None:
+    """Written whole or not at all: a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(handle, "w", encoding="utf-8") as stream:
+        json.dump(document, stream, indent=2)
+        stream.write("\n")
+    os.replace(temporary, path)
+
+
+def stages_for(args: argparse.Namespace) -> list:
+    if args.no_lint:
+        return []
+    cache = None if args.no_cache else LintCache(args.output / CACHE_DIR)
+    return [lint_stage(tuple(args.region) or DEFAULT_REGIONS, args.jobs, cache)]
+
+
+def run(args: argparse.Namespace) -> tuple[int, BuildResult | None, list[str]]:
     try:
         configs = load_targets(args.parameters, args.env)
     except ConfigError as error:
         print("configuration error:", file=sys.stderr)
         for problem in error.problems:
             print(f"  {problem}", file=sys.stderr)
-        return 2
-    result = BuildResult()
-    regions = tuple(args.region) or DEFAULT_REGIONS
-    for cfg in configs:
-        build_target(cfg, args.output, result, regions, lint=not args.no_lint)
-    print_table(result, args.output, linted=not args.no_lint)
+        return 2, None, list(error.problems)
+    try:
+        result = build(configs, args.output, stages_for(args))
+    except UnknownRegion as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2, None, [str(error)]
+    print_table(result, args.output)
     if result.findings:
-        print("\ncfn-lint findings:", file=sys.stderr)
+        print("\nfindings:", file=sys.stderr)
         for finding in result.findings:
             print(f"  {finding}", file=sys.stderr)
-        return 1
-    return 0
+        return 1, result, []
+    return 0, result, []
+
+
+def main(argv: list[str] | None = None) -> int:
+    started = time.perf_counter()
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    exit_code, result, errors = run(args)
+    if args.json:
+        write_json(args.json, json_report(result, args, exit_code, errors, time.perf_counter() - started))
+    return exit_code
 
 
 if __name__ == "__main__":
