@@ -162,7 +162,10 @@ def lint_stage(regions: Sequence[str] = DEFAULT_REGIONS, jobs: int = 1, cache: L
             for index, (findings, seconds) in zip(todo, pending(), strict=True):
                 results[index] = Checked(tuple(findings), seconds)
                 if cache:
-                    cache.put(keys[index], findings)
+                    try:
+                        cache.put(keys[index], findings)
+                    except OSError:
+                        pass  # an unwritable cache costs the next run time, never this run its result
             for index, rendered in enumerate(templates):
                 if results[index] is None:  # the same content as a template linted above
                     twin = results[first_with_key[keys[index]]]

@@ -43,9 +43,11 @@ def cfn_lint_version() -> str:
 
 
 def _strings(value) -> Iterator[str]:
-    """Every string in a property value, conditions (Fn::If) included."""
+    """Every string a property value may take, through Fn::If's branches (not its condition's name)."""
     if isinstance(value, str):
         yield value
+    elif isinstance(value, dict) and isinstance(value.get("Fn::If"), list):
+        yield from _strings(value["Fn::If"][1:])
     elif isinstance(value, dict):
         for item in value.values():
             yield from _strings(item)
