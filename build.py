@@ -11,10 +11,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from builder import render_cache
 from builder.lint import DEFAULT_REGIONS, UnknownRegion, default_jobs, lint_stage
 from builder.lint_cache import LintCache
-from builder.render import BuildResult, build, load_targets
-from templates.config import ConfigError
+from builder.stages import BuildResult, Rendered, check
+
+# The templates (troposphere, awacs) are imported only when something must be rendered: an unchanged
+# rebuild reuses the rendered files and the lint findings without them.
 
 ROOT = Path(__file__).resolve().parent
 CACHE_DIR = ".cache/lint"
@@ -126,16 +129,41 @@ def stages_for(args: argparse.Namespace) -> list:
     return [lint_stage(tuple(args.region) or DEFAULT_REGIONS, args.jobs, cache)]
 
 
-def run(args: argparse.Namespace) -> tuple[int, BuildResult | None, list[str]]:
+class ConfigurationProblems(Exception):
+    def __init__(self, problems: list[str]):
+        super().__init__(problems)
+        self.problems = list(problems)
+
+
+def render(args: argparse.Namespace) -> list[Rendered]:
+    """Every target's templates, written to the output directory; raises ConfigurationProblems."""
+    cached = None if args.no_cache else render_cache.lookup(args.parameters, args.env, args.output)
+    if cached is not None:
+        return cached
+    from builder.render import load_targets, render_targets
+    from templates.config import ConfigError
+
     try:
         configs = load_targets(args.parameters, args.env)
     except ConfigError as error:
+        raise ConfigurationProblems(error.problems) from None
+    rendered = render_targets(configs, args.output)
+    if not args.no_cache:
+        render_cache.store(args.parameters, args.env, args.output, rendered)
+    return rendered
+
+
+def run(args: argparse.Namespace) -> tuple[int, BuildResult | None, list[str]]:
+    started = time.perf_counter()
+    try:
+        rendered = render(args)
+    except ConfigurationProblems as error:
         print("configuration error:", file=sys.stderr)
         for problem in error.problems:
             print(f"  {problem}", file=sys.stderr)
         return 2, None, list(error.problems)
     try:
-        result = build(configs, args.output, stages_for(args))
+        result = check(rendered, stages_for(args), render_seconds=time.perf_counter() - started)
     except UnknownRegion as error:
         print(f"error: {error}", file=sys.stderr)
         return 2, None, [str(error)]
