@@ -17,12 +17,13 @@ from builder.stages import Finding, in_process
 from templates import targets
 from tests.conftest import PARAMETERS, REPO
 
-# Runs build.main in a fresh interpreter and reports which cfn-lint modules it imported.
+# Runs build.main in a fresh interpreter and reports which cfn-lint and troposphere modules it imported.
 PROBE = """
 import json, sys
 import build
 code = build.main(sys.argv[1:])
-print(json.dumps({"exit": code, "cfnlint": sorted(m for m in sys.modules if m.split(".")[0] == "cfnlint")}))
+imported = lambda package: sorted(m for m in sys.modules if m.split(".")[0] == package)
+print(json.dumps({"exit": code, "cfnlint": imported("cfnlint"), "troposphere": imported("troposphere")}))
 """
 
 
@@ -32,12 +33,12 @@ def probe(*args: str) -> dict:
     return json.loads(result.stdout.splitlines()[-1])
 
 
-def test_an_unchanged_rebuild_reuses_every_finding_without_importing_cfn_lint(tmp_path, monkeypatch):
+def test_an_unchanged_rebuild_reuses_templates_and_findings_without_importing_troposphere_or_cfn_lint(tmp_path, monkeypatch):
     output, first_json, second_json = tmp_path / "build", tmp_path / "first.json", tmp_path / "second.json"
     first = probe("--env", "dev", "--output", str(output), "--json", str(first_json))
-    assert first["exit"] == 0 and "cfnlint.core" in first["cfnlint"]
+    assert first["exit"] == 0 and "cfnlint.core" in first["cfnlint"] and first["troposphere"]
     second = probe("--env", "dev", "--output", str(output), "--json", str(second_json))
-    assert second == {"exit": 0, "cfnlint": []}
+    assert second == {"exit": 0, "cfnlint": [], "troposphere": []}  # neither rendered nor linted again
     cold, warm = json.loads(first_json.read_text()), json.loads(second_json.read_text())
     assert not any(t["stages"]["lint"]["cached"] for t in cold["templates"])
     assert all(t["stages"]["lint"]["cached"] for t in warm["templates"])
