@@ -100,7 +100,10 @@ def main() -> None:
                 cold, reports[n] = build_py(parameters[n], output, scratch / "cold.json", args.jobs)
                 warm, warm_report = build_py(parameters[n], output, scratch / "warm.json", args.jobs)
                 assert warm_report["findings"] == reports[n]["findings"], "warm findings differ from cold ones"
-                for name, value in (("cold", cold), ("warm", warm), ("lint", reports[n]["seconds"].get("lint", 0.0))):
+                lint = reports[n]["seconds"].get("lint", 0.0)
+                # the templates' own lint times over the stage's wall time: how many cores the pool kept busy
+                busy = sum(t["stages"]["lint"]["seconds"] for t in reports[n]["templates"]) / lint if lint else 0.0
+                for name, value in (("cold", cold), ("warm", warm), ("lint", lint), ("pool", busy)):
                     samples.setdefault((n, name), []).append(value)
                 if n in cdk_counts:
                     synth, lint = cdk(n, args.cdk_python, args.cdk_peer, scratch / f"cdk-{n}-{run}")
@@ -117,7 +120,7 @@ def print_table(args, samples, reports, cdk_counts) -> None:
 
     print(f"build.py --env {' --env '.join(TARGETS)}: medians of {args.runs} runs, seconds, each a fresh interpreter; "
           f"{os.cpu_count()} cores")
-    header = f"{'services':>8} {'templates':>9} {'resources':>9} {'findings':>8} {'cold':>7} {'(lint)':>7} {'warm':>6}"
+    header = f"{'services':>8} {'templates':>9} {'resources':>9} {'findings':>8} {'cold':>7} {'(lint)':>7} {'(pool)':>6} {'warm':>6}"
     if cdk_counts:
         header += f" {'CDK synth':>9} {'cfn-lint':>8} {'CDK total':>9} {'cold/CDK':>8} {'warm/CDK':>8}"
     header += f" {'max res%':>8} {'max bytes%':>10}"
@@ -126,7 +129,8 @@ def print_table(args, samples, reports, cdk_counts) -> None:
         report = reports[n]
         shares = limit_shares(report)
         row = (f"{n:>8} {len(report['templates']):>9} {sum(t['resources'] for t in report['templates']):>9} "
-               f"{len(report['findings']):>8} {median(n, 'cold'):>7.2f} {median(n, 'lint'):>7.2f} {median(n, 'warm'):>6.2f}")
+               f"{len(report['findings']):>8} {median(n, 'cold'):>7.2f} {median(n, 'lint'):>7.2f} "
+               f"{median(n, 'pool'):>5.1f}x {median(n, 'warm'):>6.2f}")
         if cdk_counts:
             if n in cdk_counts:
                 # the median of each round's ratio: the two sides of one round saw the same machine
