@@ -47,7 +47,7 @@ def _entry(parameters: Path, names: Sequence[str], output: Path) -> Path | None:
     except OSError:
         return None  # the full path reports a missing directory
     material = {"format": FORMAT, "parameters": files, "targets": list(names), "output": str(output.resolve())}
-    return output / ".cache" / "render" / f"{_digest(json.dumps(material, sort_keys=True).encode())}.json"
+    return output / ".cache" / "render" / f"{_digest(json.dumps(material, sort_keys=True).encode())}.entry"  # not .json: not a template
 
 
 def _project_modules() -> dict[str, str]:

@@ -79,7 +79,7 @@ def test_a_template_changed_in_the_output_renders_again_and_is_restored(paramete
 def test_changed_code_or_package_versions_render_again(parameters, tmp_path, renders, field):
     output = tmp_path / "out"
     assert build_dev(parameters, output) == 0
-    [entry] = (output / ".cache" / "render").glob("*.json")
+    [entry] = (output / ".cache" / "render").glob("*.entry")
     stored = json.loads(entry.read_text())
     assert "templates/service.py" in stored["modules"] and "troposphere" in stored["versions"]
     first_key = next(iter(stored[field]))
@@ -92,7 +92,7 @@ def test_changed_code_or_package_versions_render_again(parameters, tmp_path, ren
 def test_a_corrupt_entry_renders_again_and_is_rewritten(parameters, tmp_path, renders):
     output = tmp_path / "out"
     assert build_dev(parameters, output) == 0
-    [entry] = (output / ".cache" / "render").glob("*.json")
+    [entry] = (output / ".cache" / "render").glob("*.entry")
     entry.write_text("{not json")
     assert build_dev(parameters, output) == 0
     assert build_dev(parameters, output) == 0
