@@ -1,35 +1,14 @@
-"""Render targets into build/<target>/ and report on each template."""
+"""Render targets into build/<target>/ and run the check stages over them."""
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 
-from builder.lint import DEFAULT_REGIONS, Finding, lint_template
+from builder.stages import BuildResult, Rendered, Stage, TemplateReport, check  # noqa: F401 (TemplateReport: re-exported)
 from templates import config as config_module
 from templates import pipeline_config, targets
-
-
-@dataclass(frozen=True)
-class TemplateReport:
-    file: Path
-    resources: int
-    parameters: int
-    outputs: int
-    size: int
-    findings: tuple[Finding, ...]
-
-
-@dataclass
-class BuildResult:
-    reports: list[TemplateReport] = field(default_factory=list)
-    render_seconds: float = 0.0
-    lint_seconds: float = 0.0
-
-    @property
-    def findings(self) -> list[Finding]:
-        return [f for report in self.reports for f in report.findings]
 
 
 def write_target(rendered: dict[str, dict], directory: Path) -> dict[Path, str]:
@@ -46,32 +25,23 @@ def write_target(rendered: dict[str, dict], directory: Path) -> dict[Path, str]:
     return written
 
 
-def build_target(
-    cfg: config_module.Config | pipeline_config.PipelineConfig,
-    output: Path,
-    result: BuildResult,
-    regions: tuple[str, ...] = DEFAULT_REGIONS,
-    lint: bool = True,
-) -> None:
+def render_targets(configs: Sequence[config_module.Config | pipeline_config.PipelineConfig], output: Path) -> list[Rendered]:
+    """Render and write every target's templates, in the targets' order."""
+    rendered = []
+    for cfg in configs:
+        templates = targets.render(cfg)
+        for path, text in write_target(templates, output / cfg.target).items():
+            rendered.append(Rendered(cfg.target, path, templates[path.name], text))
+    return rendered
+
+
+def build(
+    configs: Sequence[config_module.Config | pipeline_config.PipelineConfig], output: Path, stages: Sequence[Stage] = ()
+) -> BuildResult:
+    """Render every target into ``output``, then run ``stages`` over all of their templates at once."""
     started = time.perf_counter()
-    rendered = targets.render(cfg)
-    written = write_target(rendered, output / cfg.target)
-    result.render_seconds += time.perf_counter() - started
-    started = time.perf_counter()
-    for path, text in written.items():
-        template = rendered[path.name]
-        findings = tuple(lint_template(path, template, regions)) if lint else ()
-        result.reports.append(
-            TemplateReport(
-                file=path,
-                resources=len(template.get("Resources", {})),
-                parameters=len(template.get("Parameters", {})),
-                outputs=len(template.get("Outputs", {})),
-                size=len(text.encode("utf-8")),
-                findings=findings,
-            )
-        )
-    result.lint_seconds += time.perf_counter() - started
+    rendered = render_targets(configs, output)
+    return check(rendered, stages, render_seconds=time.perf_counter() - started)
 
 
 def load_targets(parameters: Path, names: list[str]) -> list[config_module.Config | pipeline_config.PipelineConfig]:
