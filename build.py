@@ -152,6 +152,8 @@ def render(args: argparse.Namespace) -> tuple[list[Rendered], dict]:
     cached = None if args.no_cache else render_cache.lookup(args.parameters, args.env, args.output)
     if cached is not None:
         outcome = render_cache.extras(args.parameters, args.env, args.output)
+        if outcome.get("preflight") is not None:
+            outcome["preflight"]["cached"] = True
         if not wants_preflight(args) or outcome.get("preflight") is not None:
             return cached, outcome
     from builder.render import load_targets, render_targets
@@ -188,7 +190,8 @@ def run_preflight(configs: list, rendered: list[Rendered], parameters: Path) -> 
 
 
 def print_preflight(preflight: dict) -> None:
-    print(f"preflight: {preflight['checks']} checks, {len(preflight['findings'])} findings; {preflight['seconds']:.2f}s")
+    cost = "cached" if preflight.get("cached") else f"{preflight['seconds']:.2f}s"
+    print(f"preflight: {preflight['checks']} checks, {len(preflight['findings'])} findings; {cost}")
     if preflight["findings"]:
         print("\npreflight findings:", file=sys.stderr)
         for finding in preflight["findings"]:
