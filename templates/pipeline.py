@@ -19,15 +19,16 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from awacs.aws import Condition, Statement, StringEquals, StringLike
+from awacs.aws import Condition, StringEquals
 from troposphere import GetAtt, Output, Parameter, Ref, Sub, Template, cloudformation, codebuild, codepipeline, events, iam, kms, logs
 from troposphere import codestarnotifications as notifications_rules
 
-from templates import buildspec, ecr, health_check, keys, names, notifications, policies
+from templates import buildspec, deploy_roles, ecr, health_check, keys, names, notifications, policies, root
 from templates.common import RETAIN, new_template, secure_bucket, skip_checks, tags
 from templates.config import Service
 from templates.pipeline_config import PipelineConfig, path_filters
-from templates.root import PACKAGED_BY_DEPLOY
+
+PACKAGED_BY_DEPLOY = root.PACKAGED_BY_DEPLOY
 
 ECR_STACK = "EcrStack"
 ECR_STEM = "ecr"
@@ -181,274 +182,73 @@ def package_statements(config: PipelineConfig, assets_bucket: Parameter) -> list
     ]
 
 
-def grant(sid: str, service: str, verbs: str, resources: list) -> Statement:
-    """An Allow of ``service``'s space-separated ``verbs`` on ``resources``: the deploy roles' long lists, kept short."""
-    return policies.allow([f"{service}:{verb}" for verb in verbs.split()], resources, sid=sid)
+def rendered_environment(config: PipelineConfig, target: str) -> deploy_roles.Environment:
+    """An environment's templates as its deploy role sees them: rendered from its own configuration."""
+    env_config = config.environment(target)
+    children = root.build_children(env_config)
+    rendered = {names.template_file(stem): t.to_dict() for stem, t in children.items()}
+    rendered[names.ROOT_TEMPLATE] = root.build(env_config, children).to_dict()
+    return deploy_roles.Environment(config.project.name, target, rendered)
 
 
-def deploy_statements(config: PipelineConfig, environment: str, assets_bucket: Parameter) -> list:
-    """What CloudFormation needs to create, update and delete one environment's stacks.
+def title_of(target: str) -> str:
+    return "".join(part.capitalize() for part in target.split("-"))
 
-    Scoped by the environment's name prefix (``<project>-<env>``) wherever the
-    service names resources after it; the rest is scoped to this account and
-    region (generated names: load balancers, target groups, EC2 ids) or is a
-    listed wildcard (Describe calls, kms:CreateKey with a tag condition).
-    """
-    prefix = f"{config.project.name}-{environment}"
-    region_wide = {"aws:RequestTag/Project": config.project.name, "aws:RequestTag/Target": environment}
-    tagged = {"aws:ResourceTag/Project": config.project.name, "aws:ResourceTag/Target": environment}
-    ec2_types = (
-        "vpc", "subnet", "route-table", "internet-gateway", "natgateway", "elastic-ip", "security-group", "security-group-rule",
-        "vpc-endpoint", "vpc-flow-log", "network-interface", "prefix-list",
-    )  # fmt: skip
-    passed_to = [
-        "ecs-tasks.amazonaws.com", "ecs.amazonaws.com", "lambda.amazonaws.com", "vpc-flow-logs.amazonaws.com",
-        "events.amazonaws.com", "firehose.amazonaws.com", "logs.amazonaws.com",
-    ]  # fmt: skip
-    return [
-        grant(
-            "NestedStacks",
-            "cloudformation",
-            (
-                "CreateStack UpdateStack DeleteStack DescribeStacks DescribeStackEvents DescribeStackResource "
-                "DescribeStackResources GetTemplate CreateChangeSet DescribeChangeSet ExecuteChangeSet "
-                "DeleteChangeSet SetStackPolicy TagResource UntagResource"
-            ),
-            [regional_arn("cloudformation", f"stack/{prefix}/*"), regional_arn("cloudformation", f"stack/{prefix}-*/*")],
-        ),
-        grant("ReadTemplatesAndLambdaCode", "s3", "GetObject", [Sub("arn:${AWS::Partition}:s3:::${Bucket}/*", Bucket=Ref(assets_bucket))]),
-        grant(
-            "EnvironmentBuckets",
-            "s3",
-            (
-                "CreateBucket DeleteBucket PutEncryptionConfiguration GetEncryptionConfiguration PutBucketVersioning "
-                "GetBucketVersioning PutBucketPublicAccessBlock GetBucketPublicAccessBlock PutBucketOwnershipControls "
-                "GetBucketOwnershipControls PutLifecycleConfiguration GetLifecycleConfiguration PutBucketPolicy "
-                "GetBucketPolicy DeleteBucketPolicy PutBucketTagging GetBucketTagging GetBucketLocation"
-            ),
-            [Sub(f"arn:${{AWS::Partition}}:s3:::{prefix}-*")],
-        ),
-        grant("EnvironmentBucketObjects", "s3", "GetObject PutObject DeleteObject", [Sub(f"arn:${{AWS::Partition}}:s3:::{prefix}-*/*")]),
-        grant(
-            "EnvironmentLogGroups",
-            "logs",
-            (
-                "CreateLogGroup DeleteLogGroup PutRetentionPolicy DeleteRetentionPolicy AssociateKmsKey "
-                "DisassociateKmsKey TagResource UntagResource ListTagsForResource"
-            ),
-            [
-                regional_arn("logs", f"log-group:/ecs/{prefix}/*"),
-                regional_arn("logs", f"log-group:/vpc/{prefix}/*"),
-                regional_arn("logs", f"log-group:/aws/lambda/{prefix}-*"),
-            ],
-        ),
-        grant(
-            "EnvironmentRoles",
-            "iam",
-            (
-                "CreateRole DeleteRole GetRole UpdateRole UpdateAssumeRolePolicy PutRolePolicy DeleteRolePolicy "
-                "GetRolePolicy TagRole UntagRole"
-            ),
-            [Sub(f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/{prefix}-*")],
-        ),
-        policies.allow(
-            ["iam:PassRole"],
-            [Sub(f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/{prefix}-*")],
-            sid="PassEnvironmentRoles",
-            condition=Condition(StringEquals({"iam:PassedToService": passed_to})),
-        ),
-        grant(
-            "EnvironmentFunctions",
-            "lambda",
-            (
-                "CreateFunction DeleteFunction GetFunction GetFunctionConfiguration UpdateFunctionCode "
-                "UpdateFunctionConfiguration AddPermission RemovePermission TagResource UntagResource ListTags"
-            ),
-            [regional_arn("lambda", f"function:{prefix}-*")],
-        ),
-        grant(
-            "EnvironmentSecrets",
-            "secretsmanager",
-            "CreateSecret DeleteSecret DescribeSecret UpdateSecret TagResource UntagResource",
-            [regional_arn("secretsmanager", f"secret:{prefix}-*")],
-        ),
-        grant(
-            "EnvironmentParameters",
-            "ssm",
-            "PutParameter DeleteParameter GetParameter GetParameters AddTagsToResource RemoveTagsFromResource ListTagsForResource",
-            [regional_arn("ssm", f"parameter/{prefix}/*")],
-        ),
-        grant(
-            "EnvironmentCluster",
-            "ecs",
-            (
-                "CreateCluster DeleteCluster DescribeClusters UpdateCluster UpdateClusterSettings "
-                "PutClusterCapacityProviders CreateService UpdateService DeleteService DescribeServices "
-                "RegisterTaskDefinition TagResource UntagResource"
-            ),
-            [
-                regional_arn("ecs", f"cluster/{prefix}"),
-                regional_arn("ecs", f"service/{prefix}/*"),
-                regional_arn("ecs", f"task-definition/{prefix}-*:*"),
-            ],
-        ),
-        grant(
-            "EnvironmentAlarms",
-            "cloudwatch",
-            "PutMetricAlarm DeleteAlarms DescribeAlarms TagResource UntagResource",
-            [regional_arn("cloudwatch", f"alarm:{prefix}-*")],
-        ),
-        grant("EnvironmentCompositeAlarms", "cloudwatch", "PutCompositeAlarm", [regional_arn("cloudwatch", f"alarm:{prefix}-*")]),
-        grant(
-            "EnvironmentDashboard",
-            "cloudwatch",
-            "PutDashboard DeleteDashboards GetDashboard",
-            [Sub(f"arn:${{AWS::Partition}}:cloudwatch::${{AWS::AccountId}}:dashboard/{prefix}*")],
-        ),
-        grant(
-            "EnvironmentLogFilters",
-            "logs",
-            (
-                "PutMetricFilter DeleteMetricFilter PutSubscriptionFilter DeleteSubscriptionFilter "
-                "DescribeMetricFilters DescribeSubscriptionFilters"
-            ),
-            [
-                regional_arn("logs", f"log-group:/ecs/{prefix}/*"),
-                regional_arn("logs", f"log-group:/aws/lambda/{prefix}-*"),
-            ],
-        ),
-        grant(
-            "EnvironmentTopics",
-            "sns",
-            "CreateTopic DeleteTopic GetTopicAttributes SetTopicAttributes Subscribe ListSubscriptionsByTopic TagResource UntagResource",
-            [regional_arn("sns", f"{prefix}-*")],
-        ),
-        grant(
-            "EnvironmentRules",
-            "events",
-            "PutRule DeleteRule DescribeRule EnableRule DisableRule PutTargets RemoveTargets TagResource UntagResource",
-            [regional_arn("events", f"rule/{prefix}-*")],
-        ),
-        grant(
-            "EnvironmentLogArchive",
-            "firehose",
-            (
-                "CreateDeliveryStream DeleteDeliveryStream DescribeDeliveryStream UpdateDestination TagDeliveryStream "
-                "UntagDeliveryStream StartDeliveryStreamEncryption StopDeliveryStreamEncryption"
-            ),
-            [regional_arn("firehose", f"deliverystream/{prefix}-*")],
-        ),
-        grant(
-            "ServiceScaling",
-            "application-autoscaling",
-            (
-                "RegisterScalableTarget DeregisterScalableTarget PutScalingPolicy DeleteScalingPolicy "
-                "PutScheduledAction DeleteScheduledAction TagResource"
-            ),
-            [regional_arn("application-autoscaling", "scalable-target/*")],
-        ),
-        grant(
-            "LoadBalancing",
-            "elasticloadbalancing",
-            (
-                "CreateLoadBalancer DeleteLoadBalancer ModifyLoadBalancerAttributes SetSecurityGroups "
-                "CreateTargetGroup DeleteTargetGroup ModifyTargetGroup ModifyTargetGroupAttributes CreateListener "
-                "DeleteListener ModifyListener CreateRule DeleteRule ModifyRule AddTags RemoveTags"
-            ),
-            [
-                regional_arn("elasticloadbalancing", "loadbalancer/app/*"),
-                regional_arn("elasticloadbalancing", "targetgroup/*"),
-                regional_arn("elasticloadbalancing", "listener/app/*"),
-                regional_arn("elasticloadbalancing", "listener-rule/app/*"),
-            ],
-        ),
-        grant(
-            "Network",
-            "ec2",
-            (
-                "CreateVpc DeleteVpc ModifyVpcAttribute DescribeVpcAttribute CreateSubnet DeleteSubnet "
-                "ModifySubnetAttribute CreateRouteTable DeleteRouteTable CreateRoute DeleteRoute AssociateRouteTable "
-                "DisassociateRouteTable CreateInternetGateway DeleteInternetGateway AttachInternetGateway "
-                "DetachInternetGateway AllocateAddress ReleaseAddress CreateNatGateway DeleteNatGateway "
-                "CreateSecurityGroup DeleteSecurityGroup AuthorizeSecurityGroupIngress RevokeSecurityGroupIngress "
-                "AuthorizeSecurityGroupEgress RevokeSecurityGroupEgress CreateVpcEndpoint DeleteVpcEndpoints "
-                "ModifyVpcEndpoint CreateFlowLogs DeleteFlowLogs CreateTags DeleteTags"
-            ),
-            [regional_arn("ec2", f"{kind}/*") for kind in ec2_types],
-        ),
-        policies.wildcard_statement(["kms:CreateKey"], sid="CreateEnvironmentKey", condition=Condition(StringEquals(region_wide))),
-        policies.allow(
-            [
-                "kms:DescribeKey",
-                "kms:EnableKeyRotation",
-                "kms:GetKeyRotationStatus",
-                "kms:GetKeyPolicy",
-                "kms:PutKeyPolicy",
-                "kms:ScheduleKeyDeletion",
-                "kms:TagResource",
-                "kms:UntagResource",
-                "kms:ListResourceTags",
-                "kms:CreateGrant",
-                "kms:Encrypt",
-                "kms:Decrypt",
-                "kms:GenerateDataKey",
-            ],
-            [regional_arn("kms", "key/*")],
-            sid="UseEnvironmentKey",
-            condition=Condition(StringEquals(tagged)),
-        ),
-        grant(
-            "EnvironmentKeyAlias",
-            "kms",
-            "CreateAlias DeleteAlias UpdateAlias",
-            [regional_arn("kms", f"alias/{prefix}"), regional_arn("kms", "key/*")],
-        ),
-        policies.allow(
-            ["iam:CreateServiceLinkedRole"],
-            [Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/*")],
-            sid="ServiceLinkedRoles",
-            condition=Condition(
-                StringLike(
-                    {
-                        "iam:AWSServiceName": [
-                            "ecs.amazonaws.com",
-                            "elasticloadbalancing.amazonaws.com",
-                            "ecs.application-autoscaling.amazonaws.com",
-                        ]
-                    }
-                )
-            ),
-        ),
-        policies.wildcard_statement(
-            sorted(a for a in policies.WILDCARD_RESOURCE_ACTIONS if a.split(":")[1].startswith(("Describe", "List")))
-            + ["secretsmanager:GetRandomPassword", "ecs:DeregisterTaskDefinition", "logs:PutQueryDefinition", "logs:DeleteQueryDefinition"]
-            + ["sns:GetSubscriptionAttributes", "sns:Unsubscribe"],
-            sid="DescribeCalls",
-        ),
-    ]
+
+def add_boundaries(template: Template, config: PipelineConfig) -> dict[str, iam.ManagedPolicy]:
+    """One permissions boundary per environment target: every role the environment creates must carry it."""
+    boundaries = {}
+    for env_config in config.environments:
+        env = rendered_environment(config, env_config.target)
+        [statements] = deploy_roles.pack(deploy_roles.boundary_statements(env))
+        boundaries[env.target] = template.add_resource(
+            iam.ManagedPolicy(
+                f"{title_of(env.target)}Boundary",
+                ManagedPolicyName=deploy_roles.boundary_name(config.project.name, env.target),
+                Description=f"caps every role of {env.prefix}: the actions its roles use, on its own resources",
+                PolicyDocument=policies.document(*statements),
+            )
+        )
+    return boundaries
 
 
 def add_deploy_role(template: Template, config: PipelineConfig, environment: str, assets_bucket: Parameter) -> iam.Role:
-    title = "".join(part.capitalize() for part in environment.split("-"))
+    """CloudFormation's service role for one environment: its handlers' permissions, on its resources only."""
+    env = rendered_environment(config, environment)
+    documents = deploy_roles.pack(deploy_roles.deploy_statements(env, Ref(assets_bucket)))
+    if len(documents) > deploy_roles.MANAGED_POLICIES_PER_ROLE:
+        raise ValueError(
+            f"{environment}: the deploy role needs {len(documents)} managed policies; IAM attaches at most "
+            f"{deploy_roles.MANAGED_POLICIES_PER_ROLE} to a role"
+        )
+    title = title_of(environment)
+    managed = [
+        template.add_resource(
+            iam.ManagedPolicy(
+                f"{title}DeployPolicy{index}",
+                Description=f"deploy {env.prefix} ({index} of {len(documents)}), derived from its templates",
+                PolicyDocument=policies.document(*statements),
+            )
+        )
+        for index, statements in enumerate(documents, 1)
+    ]
     role = template.add_resource(
         iam.Role(
             f"{title}DeployRole",
             AssumeRolePolicyDocument=policies.trust("cloudformation.amazonaws.com"),
-            Policies=[
-                iam.Policy(PolicyName="deploy", PolicyDocument=policies.document(*deploy_statements(config, environment, assets_bucket)))
-            ],
+            ManagedPolicyArns=[Ref(policy) for policy in managed],
         )
     )
-    skip_checks(
-        role,
-        {
-            "CKV_AWS_109": "CloudFormation creates the environment's roles, key policies and bucket policies; each grant is limited to "
-            "the environment's name prefix or its tags",
-            "CKV_AWS_111": "CloudFormation writes every resource of the environment; writes are limited to its name prefix, its tags, "
-            "or this account and region where names are generated",
-            "CKV_AWS_110": "creating and passing the environment's own roles is what deploying it means; both are limited to its prefix",
-        },
-    )
+    for policy in managed:
+        skip_checks(
+            policy,
+            {
+                "CKV_AWS_109": "CloudFormation writes the environment's key, bucket and role policies; writes are limited to resources "
+                "named after the environment or tagged Target=" + environment,
+                "CKV_AWS_111": "CloudFormation writes every resource of the environment; writes are limited to resources named after "
+                "the environment or tagged Target=" + environment,
+            },
+        )
     return role
 
 
@@ -895,18 +695,19 @@ def build(config: PipelineConfig, built: dict[str, Template] | None = None) -> T
     test_project = build_project(
         template, config, "IntegrationTestBuild", "integration-test", buildspec.integration_test(config), bucket, key, []
     )
-    deploy_roles = {
+    add_boundaries(template, config)
+    deploy_roles_ = {
         env: add_deploy_role(template, config, env, assets_bucket) for env in (settings.staging_target, settings.production_target)
     }
     projects = [*service_projects.values(), package_project, test_project]
-    role = add_pipeline_role(template, config, bucket, key, projects, list(deploy_roles.values()), topic)
+    role = add_pipeline_role(template, config, bucket, key, projects, list(deploy_roles_.values()), topic)
 
     stages = [
         codepipeline.Stages(Name="Source", Actions=[source_action(config)]),
         build_stage(config, service_projects, package_project),
-        deploy_staging_stage(config, deploy_roles[settings.staging_target]),
+        deploy_staging_stage(config, deploy_roles_[settings.staging_target]),
         integration_stage(config, test_project),
-        approval_stage(config, deploy_roles[settings.production_target], topic),
+        approval_stage(config, deploy_roles_[settings.production_target], topic),
         deploy_production_stage(config),
     ]
     pipeline = add_pipeline(template, config, role, bucket, key, stages)

@@ -22,6 +22,7 @@ from templates.config import (
     LOG_RETENTION_DAYS,
     NAME,
     PIPELINE_FILE,
+    Config,
     ConfigError,
     Project,
     Service,
@@ -30,6 +31,7 @@ from templates.config import (
     check_subscriptions,
     checked,
     in_range,
+    load,
     load_file,
     load_project,
     matches,
@@ -179,6 +181,11 @@ class PipelineConfig:
     project: Project
     pipeline: PipelineSettings
     target: str = TARGET
+    # Every environment target's configuration: the deploy roles and boundaries are derived from their templates.
+    environments: tuple[Config, ...] = ()
+
+    def environment(self, target: str) -> Config:
+        return next(e for e in self.environments if e.target == target)
 
     @property
     def stack_prefix(self) -> str:
@@ -392,4 +399,12 @@ def load_pipeline(parameters_dir: Path) -> PipelineConfig:
         problems += error.problems
     if problems:
         raise ConfigError(problems)
-    return PipelineConfig(project=project, pipeline=settings)
+    environments = []
+    for target in available_targets(Path(parameters_dir)):
+        try:
+            environments.append(load(Path(parameters_dir), target))
+        except ConfigError as error:
+            problems += error.problems
+    if problems:
+        raise ConfigError(problems)
+    return PipelineConfig(project=project, pipeline=settings, environments=tuple(environments))
