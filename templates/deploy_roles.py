@@ -31,7 +31,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from awacs.aws import Condition, Null, Statement, StringEquals, StringEqualsIfExists
+from awacs.aws import ArnEquals, Condition, Null, Statement, StringEquals, StringEqualsIfExists
 from troposphere import Sub, encode_to_dict
 
 from templates import handler_permissions, names, policies
@@ -87,6 +87,8 @@ NAMED: dict[str, tuple[str, ...]] = {
     # The pipeline's image repositories, shared by every environment: the tasks pull from them.
     "ecr": (":ecr:${{AWS::Region}}:${{AWS::AccountId}}:repository/{project}/*",),
 }
+# Services with both: only these of their actions go on the named resources (a KMS alias; the key is tagged).
+NAMED_ACTIONS = {"kms": lambda action: action.endswith("Alias")}
 # Services whose resources carry generated names or ids: scoped by the Target tag.
 TAGGED: dict[str, str] = {
     "ec2": ":ec2:${{AWS::Region}}:${{AWS::AccountId}}:*",
@@ -198,8 +200,9 @@ def scoped_statements(actions: Iterable[str], env: Environment, label: str, by_t
         arns = named_arns(service, env)
         if not arns and service not in TAGGED:
             raise UnscopedAction(f"{', '.join(group)}: no way to limit {service} to the environment {env.target!r} is known")
-        if arns:
-            statements.append(policies.allow(group, arns, sid=f"{label}{_title(service)}Named"))
+        named = [a for a in group if NAMED_ACTIONS.get(service, lambda _: True)(a)]
+        if arns and named:
+            statements.append(policies.allow(named, arns, sid=f"{label}{_title(service)}Named"))
         if service in TAGGED and by_tag:
             statements += tagged_statements(group, env, service, label)
         elif service in TAGGED:
@@ -288,7 +291,7 @@ def iam_statements(actions: set[str], env: Environment, assets_bucket) -> list[S
             bounded,
             roles,
             sid="RolesOnlyWithTheBoundary",
-            condition=Condition(StringEquals({"iam:PermissionsBoundary": boundary_arn(env.project, env.target)})),
+            condition=Condition(ArnEquals({"iam:PermissionsBoundary": boundary_arn(env.project, env.target)})),
         ),  # fmt: skip
         policies.allow(plain, roles, sid="EnvironmentRoles"),
     ]

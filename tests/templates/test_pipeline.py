@@ -208,10 +208,18 @@ def test_each_deploy_role_is_scoped_to_its_environments_prefix(cfg):
         ("StagingDeployRole", "shop-staging", "shop-production"),
         ("ProductionDeployRole", "shop-production", "shop-staging"),
     ):
-        text = json.dumps(statements(root, role))
+        found = deploy_role_statements(root, role)
+        text = json.dumps(found)
         assert prefix in text and other not in text
-        roles = next(s for s in statements(root, role) if s.get("Sid") == "EnvironmentRoles")
+        roles = next(s for s in found if s.get("Sid") == "EnvironmentRoles")
         assert roles["Resource"] == [{"Fn::Sub": f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/{prefix}-*"}]
+
+
+def deploy_role_statements(root: dict, role: str) -> list[dict]:
+    """Every statement of the managed policies attached to ``role``."""
+    return [
+        s for ref in props(root, role)["ManagedPolicyArns"] for s in props(root, ref["Ref"])["PolicyDocument"]["Statement"]
+    ]
 
 
 @pytest.mark.parametrize(
