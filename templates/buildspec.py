@@ -41,30 +41,50 @@ def _install(config: PipelineConfig, *commands: str) -> dict:
     return phase
 
 
-def retag_or_build(config: PipelineConfig, service: Service) -> str:
-    """The shell block behind steps 2 to 4 above."""
+# pytest's exit status when it collected no tests: a service without Python tests is not a failure by default.
+NO_TESTS_COLLECTED = 5
+
+
+def test_step(config: PipelineConfig, service: Service) -> str:
+    """The unit tests, in a subshell: a ``cd`` there leaves the following steps at the repository root."""
     q = shlex.quote
-    build = [
-        config.test_command(service),
-        f'docker build -f {q(service.dockerfile_path)} --build-arg VERSION="$IMAGE_TAG" '
-        f'-t "$REPOSITORY_URI:$IMAGE_TAG" -t "$REPOSITORY_URI:$SOURCE_TAG" {q(service.context_dir)}',
-        'docker push "$REPOSITORY_URI:$IMAGE_TAG"',
-    ]
+    tests = config.unit_tests(service)
+    command = tests.command
+    if not config.has_own_test_command(service):
+        command = f"{command} || [ $? -eq {NO_TESTS_COLLECTED} ]"
+    return f"( cd {q(tests.directory)} && {command} )"
+
+
+def retag_or_build(config: PipelineConfig, service: Service) -> str:
+    """The shell block behind steps 2 to 4 above; it stops at the first failing command.
+
+    It runs in a subshell with ``set -euo pipefail`` so a failure anywhere fails the CodeBuild phase
+    (the phase fails when a command exits non-zero) without changing the shell the next commands run in.
+    """
+    q = shlex.quote
+    describe = 'aws ecr describe-images --repository-name "$REPOSITORY_NAME" --image-ids imageTag="{tag}" > /dev/null 2>&1'
     lookup = 'aws ecr batch-get-image --repository-name "$REPOSITORY_NAME" --image-ids imageTag="$SOURCE_TAG"'
     lines = [
-        'if aws ecr describe-images --repository-name "$REPOSITORY_NAME" --image-ids imageTag="$IMAGE_TAG" > /dev/null 2>&1; then',
+        "(",
+        "set -euo pipefail",
+        f"if {describe.format(tag='$IMAGE_TAG')}; then",
         '  echo "$REPOSITORY_NAME:$IMAGE_TAG exists already: a re-run of this commit"',
-        'elif aws ecr describe-images --repository-name "$REPOSITORY_NAME" --image-ids imageTag="$SOURCE_TAG" > /dev/null 2>&1; then',
+        f"elif {describe.format(tag='$SOURCE_TAG')}; then",
         '  echo "sources unchanged since $SOURCE_TAG: adding the tag $IMAGE_TAG to that image, no rebuild"',
-        f"  MANIFEST=$({lookup} --query 'images[0].imageManifest' --output text) &&",
-        f"  MEDIA_TYPE=$({lookup} --query 'images[0].imageManifestMediaType' --output text) &&",
+        f"  MANIFEST=$({lookup} --query 'images[0].imageManifest' --output text)",
+        f"  MEDIA_TYPE=$({lookup} --query 'images[0].imageManifestMediaType' --output text)",
+        '  if [ -z "$MANIFEST" ] || [ "$MANIFEST" = None ]; then echo "cannot read $REPOSITORY_NAME:$SOURCE_TAG" >&2; exit 1; fi',
         '  aws ecr put-image --repository-name "$REPOSITORY_NAME" --image-tag "$IMAGE_TAG" '
         '--image-manifest "$MANIFEST" --image-manifest-media-type "$MEDIA_TYPE" > /dev/null',
         "else",
-        "  " + " &&\n  ".join(build),
-        "  # Another run may have pushed the same sources meanwhile: the commit tag is what deploys.",
-        '  docker push "$REPOSITORY_URI:$SOURCE_TAG" || echo "$SOURCE_TAG exists already"',
+        f"  {test_step(config, service)}",
+        f'  docker build -f {q(service.dockerfile_path)} --build-arg VERSION="$IMAGE_TAG" '
+        f'-t "$REPOSITORY_URI:$IMAGE_TAG" -t "$REPOSITORY_URI:$SOURCE_TAG" {q(service.context_dir)}',
+        '  docker push "$REPOSITORY_URI:$IMAGE_TAG"',
+        "  # Another run may have pushed the same sources meanwhile (tags are immutable): fine if the tag is there now.",
+        f'  docker push "$REPOSITORY_URI:$SOURCE_TAG" || {describe.format(tag="$SOURCE_TAG")}',
         "fi",
+        ")",
     ]
     return "\n".join(lines) + "\n"
 

@@ -112,6 +112,7 @@ class Artifacts:
 class UnitTests:
     service: str = checked(check=NAME, doc="a service of project.yaml")
     command: str = checked(doc="the shell command that runs its unit tests")
+    directory: str = checked(".", doc="where the command runs, relative to the repository root (the next steps stay at the root)")
 
 
 @dataclass(frozen=True)
@@ -199,10 +200,16 @@ class PipelineConfig:
         return f"{self.project.name}-{environment}"
 
     def test_command(self, service: Service) -> str:
+        return self.unit_tests(service).command
+
+    def unit_tests(self, service: Service) -> UnitTests:
         for entry in self.pipeline.build.test_commands:
             if entry.service == service.name:
-                return entry.command
-        return f"python -m pytest {service.source_dir}"
+                return entry
+        return UnitTests(service=service.name, command=f"python -m pytest {service.source_dir}")
+
+    def has_own_test_command(self, service: Service) -> bool:
+        return any(entry.service == service.name for entry in self.pipeline.build.test_commands)
 
     def integration_checks(self, service: Service) -> tuple[IntegrationCheck, ...]:
         return tuple(c for c in self.pipeline.integration_tests if c.service == service.name)

@@ -62,11 +62,7 @@ def names_only_its_environment(statement: dict, target: str, other: str) -> bool
 def tag_condition(statement: dict) -> dict:
     condition = statement.get("Condition", {})
     return {
-        key: value
-        for operator, entries in condition.items()
-        if operator != "Null"
-        for key, value in entries.items()
-        if "Tag/Target" in key
+        key: value for operator, entries in condition.items() if operator != "Null" for key, value in entries.items() if "Tag/Target" in key
     }
 
 
