@@ -243,10 +243,10 @@ def add_deploy_role(template: Template, config: PipelineConfig, environment: str
         skip_checks(
             policy,
             {
-                "CKV_AWS_109": "CloudFormation writes the environment's key, bucket and role policies; writes are limited to resources "
-                "named after the environment or tagged Target=" + environment,
-                "CKV_AWS_111": "CloudFormation writes every resource of the environment; writes are limited to resources named after "
-                "the environment or tagged Target=" + environment,
+                "CKV_AWS_109": "CloudFormation writes the environment's key, bucket and role policies: on resources named after "
+                f"the environment or tagged Target={environment}, roles only with its permissions boundary",
+                "CKV_AWS_111": "CloudFormation writes every resource of the environment: on resources named after it or tagged "
+                f"Target={environment}, and the few actions AWS offers on no resource (policies.WILDCARD_RESOURCE_ACTIONS)",
             },
         )
     return role
