@@ -24,14 +24,11 @@ import shlex
 
 import yaml
 
+from templates import names
 from templates.config import Service
 from templates.pipeline_config import PipelineConfig, service_paths
 
 VERSION = 0.2
-PACKAGE_DIR = "package"
-# What deploy.py --package-only writes (deployer/workflow.py write_package).
-PACKAGED_TEMPLATE = "root.json"
-PACKAGED_CONFIGURATION = "root.config.json"
 
 
 def _install(config: PipelineConfig, *commands: str) -> dict:
@@ -120,22 +117,50 @@ def service(config: PipelineConfig, service_: Service, repository_name: str) -> 
     }
 
 
-def package(config: PipelineConfig) -> dict:
-    """deploy.py --package-only for the target in DEPLOY_TARGET: the packaged root template and its configuration."""
-    return {
+# The three ways the pipeline runs deploy.py (its --role-arn, --plan, --execute-change-set contract).
+DEPLOY, PLAN, EXECUTE = "deploy", "plan", "execute"
+PLAN_FILE = "plan.json"
+# What the deploy and plan steps export to the pipeline (CodeBuild exported-variables, read as #{Namespace.NAME}).
+PUBLIC_URL_VARIABLE = "PUBLIC_URL"
+PLAN_URL_VARIABLE = "PLAN_URL"
+
+
+def deploy_command(mode: str, change_set: str) -> str:
+    """deploy.py for DEPLOY_TARGET with the target's CloudFormation role; protected targets are confirmed by name."""
+    base = 'python deploy.py --env "$DEPLOY_TARGET" --image-tag "$IMAGE_TAG"'
+    confirm = '--yes --confirm "$DEPLOY_TARGET"'
+    if mode == DEPLOY:
+        return f'{base} --role-arn "$DEPLOY_ROLE_ARN" {confirm}'
+    if mode == PLAN:
+        return f'{base} --role-arn "$DEPLOY_ROLE_ARN" --plan --change-set-name {change_set} --json {PLAN_FILE}'
+    return f'{base} --execute-change-set {change_set} {confirm}'
+
+
+def deploy(config: PipelineConfig, mode: str, change_set: str) -> dict:
+    """Deploy, plan or execute one environment through deploy.py: the same packaging, stack policies,
+    termination protection and deploy record as a deploy from a laptop."""
+    commands = ['IMAGE_TAG="${IMAGE_TAG:-$CODEBUILD_RESOLVED_SOURCE_VERSION}"', deploy_command(mode, change_set)]
+    exported = []
+    if mode == DEPLOY:  # the integration tests run against the URL the stack outputs
+        exported = [PUBLIC_URL_VARIABLE]
+        commands.append(
+            f'{PUBLIC_URL_VARIABLE}=$(aws cloudformation describe-stacks --stack-name "$STACK_NAME" '
+            f"--query \"Stacks[0].Outputs[?OutputKey=='{names.PUBLIC_URL}'].OutputValue\" --output text)"
+        )
+    if mode == PLAN:  # the approver's link: this build's log, which holds the per-nested-stack table
+        exported = [PLAN_URL_VARIABLE]
+        commands.append(
+            f'{PLAN_URL_VARIABLE}="https://$AWS_REGION.console.aws.amazon.com/codesuite/codebuild/projects/'
+            '${CODEBUILD_BUILD_ID%%:*}/build/${CODEBUILD_BUILD_ID/:/%3A}/log"'
+        )
+    spec: dict = {
         "version": VERSION,
-        "env": {"shell": "bash"},
-        "phases": {
-            "install": _install(config, "python -m pip install --quiet -r requirements.txt"),
-            "build": {
-                "commands": [
-                    'IMAGE_TAG="${IMAGE_TAG:-$CODEBUILD_RESOLVED_SOURCE_VERSION}"',
-                    f'python deploy.py --env "$DEPLOY_TARGET" --package-only --output {PACKAGE_DIR} --image-tag "$IMAGE_TAG"',
-                ]
-            },
-        },
-        "artifacts": {"base-directory": PACKAGE_DIR, "files": [PACKAGED_TEMPLATE, PACKAGED_CONFIGURATION]},
+        "env": {"shell": "bash", **({"exported-variables": exported} if exported else {})},
+        "phases": {"install": _install(config, "python -m pip install --quiet -r requirements.txt"), "build": {"commands": commands}},
     }
+    if mode == PLAN:
+        spec["artifacts"] = {"files": [PLAN_FILE]}
+    return spec
 
 
 def integration_checks(config: PipelineConfig) -> list[dict]:

@@ -37,8 +37,9 @@ SOURCE_ARTIFACT = "Source"
 SOURCE_NAMESPACE = "SourceVariables"
 SOURCE_ACTION = "Source"
 STAGING_NAMESPACE = "StagingStack"
+PLAN_NAMESPACE = "ProductionPlan"
+PLAN_ARTIFACT = "ProductionPlan"
 CHANGE_SET_NAME = "pipeline-release"
-CAPABILITIES = "CAPABILITY_IAM,CAPABILITY_NAMED_IAM,CAPABILITY_AUTO_EXPAND"
 
 STAGES = ("Source", "Build", "DeployStaging", "IntegrationTest", "Approval", "DeployProduction")
 NOTIFIED_EVENTS = (
@@ -164,11 +165,30 @@ def push_statements(config: PipelineConfig, service: Service) -> list:
     ]
 
 
-def package_statements(config: PipelineConfig, assets_bucket: Parameter) -> list:
-    """What deploy.py --package-only calls: the bootstrap stack's output, the assets bucket, image look-ups."""
+def release_statements(config: PipelineConfig, environment: str, deploy_role: iam.Role, assets_bucket: Parameter) -> list:
+    """What deploy.py calls when it deploys, plans or executes one environment with its CloudFormation role.
+
+    CloudFormation on this environment's stacks only (change sets, their nested change sets, stack policies,
+    termination protection, events), the bootstrap stack's output, the assets bucket (packages, deploy record),
+    image look-ups, and passing this environment's deploy role to CloudFormation only.
+    """
+    stack = config.environment_stack(environment)
     bootstrap = f"{config.project.name}-bootstrap"
     bucket = Sub("arn:${AWS::Partition}:s3:::${Bucket}", Bucket=Ref(assets_bucket))
     return [
+        policies.allow(
+            [
+                f"cloudformation:{verb}"
+                for verb in (
+                    "CreateChangeSet DescribeChangeSet ExecuteChangeSet DeleteChangeSet ListChangeSets DescribeStacks "
+                    "DescribeStackEvents DescribeStackResource DescribeStackResources ListStackResources GetTemplate "
+                    "GetTemplateSummary SetStackPolicy GetStackPolicy UpdateTerminationProtection TagResource"
+                ).split()
+            ],
+            [regional_arn("cloudformation", f"stack/{stack}/*"), regional_arn("cloudformation", f"stack/{stack}-*/*")],
+            sid="DeployThisEnvironment",
+        ),
+        policies.wildcard_statement(["cloudformation:ValidateTemplate"], sid="ValidateTemplates"),
         policies.allow(
             ["cloudformation:DescribeStacks", "cloudformation:DescribeStackResource"],
             [regional_arn("cloudformation", f"stack/{bootstrap}/*")],
@@ -179,6 +199,12 @@ def package_statements(config: PipelineConfig, assets_bucket: Parameter) -> list
             ["s3:GetObject", "s3:PutObject"], [Sub("arn:${AWS::Partition}:s3:::${Bucket}/*", Bucket=Ref(assets_bucket))], sid="UploadAssets"
         ),
         policies.allow(["ecr:DescribeImages"], [ecr.repository_arn(config, s) for s in config.project.services], sid="CheckImages"),
+        policies.allow(
+            ["iam:PassRole"],
+            [GetAtt(deploy_role, "Arn")],
+            sid="PassThisEnvironmentsDeployRole",
+            condition=Condition(StringEquals({"iam:PassedToService": "cloudformation.amazonaws.com"})),
+        ),
     ]
 
 
@@ -252,34 +278,11 @@ def add_deploy_role(template: Template, config: PipelineConfig, environment: str
     return role
 
 
-def add_pipeline_role(template: Template, config: PipelineConfig, bucket, key, projects: list, deploy_roles: list, topic) -> iam.Role:
-    settings = config.pipeline
-    stacks = [settings.staging_target, settings.production_target]
+def add_pipeline_role(template: Template, config: PipelineConfig, bucket, key, projects: list, topic) -> iam.Role:
+    """Run the builds (which deploy), invoke the staging canary, ask for the approval, read the source."""
     statements = [
         *artifact_statements(bucket, key, write=True),
         policies.allow(["codebuild:StartBuild", "codebuild:BatchGetBuilds"], [GetAtt(p, "Arn") for p in projects], sid="RunBuilds"),
-        policies.allow(
-            [
-                "cloudformation:CreateStack",
-                "cloudformation:UpdateStack",
-                "cloudformation:DescribeStacks",
-                "cloudformation:DescribeStackEvents",
-                "cloudformation:CreateChangeSet",
-                "cloudformation:DescribeChangeSet",
-                "cloudformation:ExecuteChangeSet",
-                "cloudformation:DeleteChangeSet",
-                "cloudformation:SetStackPolicy",
-            ],
-            [regional_arn("cloudformation", f"stack/{config.environment_stack(env)}/*") for env in stacks],
-            sid="DeployEnvironments",
-        ),
-        policies.wildcard_statement(["cloudformation:ValidateTemplate"], sid="ValidateTemplates"),
-        policies.allow(
-            ["iam:PassRole"],
-            [GetAtt(role, "Arn") for role in deploy_roles],
-            sid="PassDeployRoles",
-            condition=Condition(StringEquals({"iam:PassedToService": "cloudformation.amazonaws.com"})),
-        ),
         policies.allow(
             ["lambda:InvokeFunction"],
             [regional_arn("lambda", f"function:{canary_function(config)}")],
@@ -394,6 +397,23 @@ def add_service_builds(template: Template, config: PipelineConfig, bucket, key, 
     return projects
 
 
+def add_release_role(template: Template, config: PipelineConfig, environment: str, deploy_role, assets_bucket, bucket, key) -> dict:
+    """The CodeBuild role that runs deploy.py for one environment (its log group and role, shared by its projects)."""
+    what = f"release-{environment}"
+    title = f"{title_of(environment)}Release"
+    group = add_log_group(template, config, f"{title}Logs", f"/aws/codebuild/{resource_name(config, what)}", key)
+    statements = release_statements(config, environment, deploy_role, assets_bucket)
+    role = add_build_role(template, f"{title}Role", group, bucket, key, statements, write=True)
+    return {"role": role, "group": group}
+
+
+def release_project(template: Template, config: PipelineConfig, environment: str, mode: str, release: dict, bucket, key):
+    what = f"{mode}-{environment}"
+    spec = buildspec.deploy(config, mode, CHANGE_SET_NAME)
+    title = f"{mode.capitalize()}{title_of(environment)}Build"
+    return add_project(template, config, title, what, spec, release["role"], release["group"], key)
+
+
 # --- the pipeline ---------------------------------------------------------------------------
 
 
@@ -460,109 +480,94 @@ def build_action(name: str, project, run_order: int, output: str | None = None, 
     )
 
 
-def package_artifact(environment: str) -> str:
-    return "".join(part.capitalize() for part in environment.split("-")) + "Package"
-
-
-def build_stage(config: PipelineConfig, service_projects: dict, package_project) -> codepipeline.Stages:
-    """Every service in parallel (RunOrder 1), then each environment's package (RunOrder 2), so the packages see every image."""
+def build_stage(config: PipelineConfig, service_projects: dict) -> codepipeline.Stages:
+    """Every service in parallel; each pushes the commit's image (or tags the unchanged one with it)."""
     commit = commit_variable(config)
     actions = [build_action(f"Build-{name}", project, 1, IMAGE_TAG=commit) for name, project in service_projects.items()]
-    for environment in (config.pipeline.staging_target, config.pipeline.production_target):
-        actions.append(
-            build_action(
-                f"Package-{environment}", package_project, 2, package_artifact(environment), DEPLOY_TARGET=environment, IMAGE_TAG=commit
-            )
-        )
     return codepipeline.Stages(Name="Build", Actions=actions)
 
 
-def cloudformation_action(
-    name: str, configuration: dict, run_order: int = 1, inputs: tuple[str, ...] = (), **kwargs
-) -> codepipeline.Actions:
-    extra = {"InputArtifacts": [codepipeline.InputArtifacts(Name=i) for i in inputs]} if inputs else {}
+def deploy_variables(config: PipelineConfig, environment: str) -> dict[str, str]:
+    """What deploy.py needs in CodeBuild; the deploy role's ARN is filled in by Fn::Sub (``${DeployRoleArn}``)."""
+    return {
+        "DEPLOY_TARGET": environment,
+        "STACK_NAME": config.environment_stack(environment),
+        "DEPLOY_ROLE_ARN": "${DeployRoleArn}",
+        "IMAGE_TAG": commit_variable(config),
+    }
+
+
+def release_action(name: str, project, variables: dict, role: iam.Role, run_order: int = 1, **kwargs) -> codepipeline.Actions:
+    """A CodeBuild action running deploy.py with this environment's CloudFormation role."""
     return codepipeline.Actions(
-        Name=name, ActionTypeId=action_type("Deploy", "CloudFormation"), Configuration=configuration, RunOrder=run_order, **extra, **kwargs
+        Name=name,
+        ActionTypeId=action_type("Build", "CodeBuild"),
+        Configuration={
+            "ProjectName": Ref(project),
+            "EnvironmentVariables": Sub(environment_variables(**variables), DeployRoleArn=GetAtt(role, "Arn")),
+        },
+        InputArtifacts=[codepipeline.InputArtifacts(Name=SOURCE_ARTIFACT)],
+        RunOrder=run_order,
+        **kwargs,
     )
 
 
-def deploy_staging_stage(config: PipelineConfig, role: iam.Role) -> codepipeline.Stages:
-    environment = config.pipeline.staging_target
-    artifact = package_artifact(environment)
-    configuration = {
-        "ActionMode": "CREATE_UPDATE",
-        "StackName": config.environment_stack(environment),
-        "TemplatePath": f"{artifact}::{buildspec.PACKAGED_TEMPLATE}",
-        "TemplateConfiguration": f"{artifact}::{buildspec.PACKAGED_CONFIGURATION}",
-        "ParameterOverrides": json.dumps({names.IMAGE_TAG: commit_variable(config)}),
-        "Capabilities": CAPABILITIES,
-        "RoleArn": GetAtt(role, "Arn"),
-    }
-    action = cloudformation_action("UpdateStagingStack", configuration, inputs=(artifact,), Namespace=STAGING_NAMESPACE)
+def deploy_staging_stage(config: PipelineConfig, project, role: iam.Role) -> codepipeline.Stages:
+    variables = deploy_variables(config, config.pipeline.staging_target)
+    action = release_action("DeployStaging", project, variables, role, Namespace=STAGING_NAMESPACE)
     return codepipeline.Stages(Name="DeployStaging", Actions=[action])
 
 
 def staging_url() -> str:
-    return f"#{{{STAGING_NAMESPACE}.{names.PUBLIC_URL}}}"
-
-
-def smoke_test_parameters(config: PipelineConfig) -> str:
-    """The canary function's UserParameters: every service's health through staging's public URL."""
-    endpoints = [{"service": s.name, "url": f"{staging_url()}{s.route_path}{s.health_check_path}"} for s in config.project.services]
-    return json.dumps({"endpoints": endpoints})
+    return f"#{{{STAGING_NAMESPACE}.{buildspec.PUBLIC_URL_VARIABLE}}}"
 
 
 def integration_stage(config: PipelineConfig, test_project) -> codepipeline.Stages:
+    """The functional tests against staging's URL, and the staging canary as a Lambda invoke action.
+
+    The canary has every service's endpoint already (its own configuration, rendered with staging), so the
+    action passes no UserParameters: CodePipeline's 1,000-character limit no longer bounds the services.
+    """
     functional = build_action("FunctionalTests", test_project, 1, BASE_URL=staging_url())
     smoke = codepipeline.Actions(
         Name="HealthCheck",
         ActionTypeId=action_type("Invoke", "Lambda"),
-        Configuration={"FunctionName": canary_function(config), "UserParameters": smoke_test_parameters(config)},
+        Configuration={"FunctionName": canary_function(config)},
         RunOrder=1,
     )
     return codepipeline.Stages(Name="IntegrationTest", Actions=[functional, smoke])
 
 
-def approval_stage(config: PipelineConfig, role: iam.Role, topic) -> codepipeline.Stages:
-    """The production change set first, so the approver reviews exactly what will change."""
+def approval_stage(config: PipelineConfig, plan_project, role: iam.Role, topic) -> codepipeline.Stages:
+    """The production change set first (with its nested change sets), so the approver reviews exactly what will change."""
     environment = config.pipeline.production_target
-    artifact = package_artifact(environment)
     stack = config.environment_stack(environment)
-    change_set = cloudformation_action(
-        "CreateProductionChangeSet",
-        {
-            "ActionMode": "CHANGE_SET_REPLACE",
-            "StackName": stack,
-            "ChangeSetName": CHANGE_SET_NAME,
-            "TemplatePath": f"{artifact}::{buildspec.PACKAGED_TEMPLATE}",
-            "TemplateConfiguration": f"{artifact}::{buildspec.PACKAGED_CONFIGURATION}",
-            "ParameterOverrides": json.dumps({names.IMAGE_TAG: commit_variable(config)}),
-            "Capabilities": CAPABILITIES,
-            "RoleArn": GetAtt(role, "Arn"),
-        },
-        run_order=1,
-        inputs=(artifact,),
+    plan = release_action(
+        "PlanProduction",
+        plan_project,
+        deploy_variables(config, environment),
+        role,
+        Namespace=PLAN_NAMESPACE,
+        OutputArtifacts=[codepipeline.OutputArtifacts(Name=PLAN_ARTIFACT)],
     )
     approval = codepipeline.Actions(
         Name="ApproveProduction",
         ActionTypeId=action_type("Approval", "Manual"),
         Configuration={
             "NotificationArn": Ref(topic),
-            "CustomData": f"Review change set {CHANGE_SET_NAME} of {stack} (commit {commit_variable(config)}), then approve to execute it.",
-            "ExternalEntityLink": Sub("https://console.aws.amazon.com/cloudformation/home?region=${AWS::Region}#/stacks"),
+            "CustomData": f"Change set {CHANGE_SET_NAME} of {stack} (commit {commit_variable(config)}): the link opens the plan's "
+            "table, per nested stack, of replacements and changed properties. Approve to execute exactly that change set.",
+            "ExternalEntityLink": f"#{{{PLAN_NAMESPACE}.{buildspec.PLAN_URL_VARIABLE}}}",
         },
         TimeoutInMinutes=config.pipeline.approval.timeout_minutes,
         RunOrder=2,
     )
-    return codepipeline.Stages(Name="Approval", Actions=[change_set, approval])
+    return codepipeline.Stages(Name="Approval", Actions=[plan, approval])
 
 
-def deploy_production_stage(config: PipelineConfig) -> codepipeline.Stages:
-    environment = config.pipeline.production_target
-    action = cloudformation_action(
-        "ExecuteProductionChangeSet",
-        {"ActionMode": "CHANGE_SET_EXECUTE", "StackName": config.environment_stack(environment), "ChangeSetName": CHANGE_SET_NAME},
-    )
+def deploy_production_stage(config: PipelineConfig, project, role: iam.Role) -> codepipeline.Stages:
+    variables = deploy_variables(config, config.pipeline.production_target)
+    action = release_action("ExecuteProductionChangeSet", project, variables, role)
     return codepipeline.Stages(Name="DeployProduction", Actions=[action])
 
 
@@ -688,27 +693,29 @@ def build(config: PipelineConfig, built: dict[str, Template] | None = None) -> T
     topic = add_topic(template, config, key)
 
     service_projects = add_service_builds(template, config, bucket, key, ecr_stack)
-    package_project = build_project(
-        template, config, "PackageBuild", "package", buildspec.package(config), bucket, key,
-        package_statements(config, assets_bucket), write=True,
-    )  # fmt: skip
     test_project = build_project(
         template, config, "IntegrationTestBuild", "integration-test", buildspec.integration_test(config), bucket, key, []
     )
     add_boundaries(template, config)
-    deploy_roles_ = {
-        env: add_deploy_role(template, config, env, assets_bucket) for env in (settings.staging_target, settings.production_target)
+    staging, production = settings.staging_target, settings.production_target
+    deploy_roles_ = {env: add_deploy_role(template, config, env, assets_bucket) for env in (staging, production)}
+    release = {
+        env: add_release_role(template, config, env, deploy_roles_[env], assets_bucket, bucket, key) for env in (staging, production)
     }
-    projects = [*service_projects.values(), package_project, test_project]
-    role = add_pipeline_role(template, config, bucket, key, projects, list(deploy_roles_.values()), topic)
+    releases = {
+        (env, mode): release_project(template, config, env, mode, release[env], bucket, key)
+        for env, mode in ((staging, buildspec.DEPLOY), (production, buildspec.PLAN), (production, buildspec.EXECUTE))
+    }
+    projects = [*service_projects.values(), test_project, *releases.values()]
+    role = add_pipeline_role(template, config, bucket, key, projects, topic)
 
     stages = [
         codepipeline.Stages(Name="Source", Actions=[source_action(config)]),
-        build_stage(config, service_projects, package_project),
-        deploy_staging_stage(config, deploy_roles_[settings.staging_target]),
+        build_stage(config, service_projects),
+        deploy_staging_stage(config, releases[(staging, buildspec.DEPLOY)], deploy_roles_[staging]),
         integration_stage(config, test_project),
-        approval_stage(config, deploy_roles_[settings.production_target], topic),
-        deploy_production_stage(config),
+        approval_stage(config, releases[(production, buildspec.PLAN)], deploy_roles_[production], topic),
+        deploy_production_stage(config, releases[(production, buildspec.EXECUTE)], deploy_roles_[production]),
     ]
     pipeline = add_pipeline(template, config, role, bucket, key, stages)
     add_source_rule(template, config, pipeline)

@@ -91,11 +91,18 @@ def test_yaml_round_trips_with_literal_blocks(cfg):
     assert "- |" in text  # the shell block reads as written
 
 
-def test_package_buildspec_runs_deploy_package_only(cfg):
-    spec = buildspec.package(cfg)
-    text = commands(spec)
-    assert 'python deploy.py --env "$DEPLOY_TARGET" --package-only --output package --image-tag "$IMAGE_TAG"' in text
-    assert spec["artifacts"] == {"base-directory": "package", "files": ["root.json", "root.config.json"]}
+@pytest.mark.parametrize(
+    "mode, expected",
+    [
+        (buildspec.DEPLOY, '--role-arn "$DEPLOY_ROLE_ARN" --yes --confirm "$DEPLOY_TARGET"'),
+        (buildspec.PLAN, '--role-arn "$DEPLOY_ROLE_ARN" --plan --change-set-name release --json plan.json'),
+        (buildspec.EXECUTE, '--execute-change-set release --yes --confirm "$DEPLOY_TARGET"'),
+    ],
+)
+def test_deploy_buildspecs_run_deploy_py_itself(cfg, mode, expected):
+    spec = buildspec.deploy(cfg, mode, "release")
+    assert f'python deploy.py --env "$DEPLOY_TARGET" --image-tag "$IMAGE_TAG" {expected}' in commands(spec)
+    assert spec.get("artifacts") == ({"files": ["plan.json"]} if mode == buildspec.PLAN else None)
 
 
 def test_integration_checks_cover_every_service_health_and_its_real_request(cfg):
