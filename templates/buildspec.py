@@ -133,7 +133,7 @@ def deploy_command(mode: str, change_set: str) -> str:
         return f'{base} --role-arn "$DEPLOY_ROLE_ARN" {confirm}'
     if mode == PLAN:
         return f'{base} --role-arn "$DEPLOY_ROLE_ARN" --plan --change-set-name {change_set} --json {PLAN_FILE}'
-    return f'{base} --execute-change-set {change_set} {confirm}'
+    return f"{base} --execute-change-set {change_set} {confirm}"
 
 
 def deploy(config: PipelineConfig, mode: str, change_set: str) -> dict:

@@ -272,7 +272,8 @@ def add_deploy_role(template: Template, config: PipelineConfig, environment: str
                 "CKV_AWS_109": "CloudFormation writes the environment's key, bucket and role policies: on resources named after "
                 f"the environment or tagged Target={environment}, roles only with its permissions boundary",
                 "CKV_AWS_111": "CloudFormation writes every resource of the environment: on resources named after it or tagged "
-                f"Target={environment}, and the few actions AWS offers on no resource (policies.WILDCARD_RESOURCE_ACTIONS)",
+                f"Target={environment}, service-linked roles by iam:AWSServiceName, and the few actions AWS offers on no resource "
+                "(policies.WILDCARD_RESOURCE_ACTIONS)",
             },
         )
     return role
@@ -675,8 +676,23 @@ def build_children(config: PipelineConfig) -> dict[str, Template]:
 
 
 def add_ecr_stack(template: Template, config: PipelineConfig) -> cloudformation.Stack:
+    create = template.add_parameter(
+        Parameter(
+            ecr.CREATE_REPOSITORIES,
+            Type="String",
+            AllowedValues=["true", "false"],
+            Default="true",
+            Description="false when the retained repositories of a deleted pipeline stack exist already: they are used, not created",
+        )
+    )
     return template.add_resource(
-        cloudformation.Stack(ECR_STACK, TemplateURL=names.template_file(ECR_STEM), Tags=tags(config), Metadata=PACKAGED_BY_DEPLOY)
+        cloudformation.Stack(
+            ECR_STACK,
+            TemplateURL=names.template_file(ECR_STEM),
+            Parameters={ecr.CREATE_REPOSITORIES: Ref(create)},
+            Tags=tags(config),
+            Metadata=PACKAGED_BY_DEPLOY,
+        )
     )
 
 

@@ -268,3 +268,19 @@ def test_an_s3_source_tags_images_with_its_etag(make_pipeline_config):
         pipeline={"source": {"provider": "s3", "repository": "shop-sources", "object_key": "shop.zip", "connection_arn": ""}}
     )
     assert pipeline.commit_variable(cfg) == "#{SourceVariables.ETag}"
+
+
+def test_the_retained_repositories_can_be_used_instead_of_created_when_the_stack_is_created_again(cfg):
+    rendered = targets.render(cfg)
+    root, repositories = rendered[names.ROOT_TEMPLATE], rendered["ecr.json"]
+    assert root["Parameters"]["CreateRepositories"] == {
+        "Type": "String", "AllowedValues": ["true", "false"], "Default": "true",
+        "Description": root["Parameters"]["CreateRepositories"]["Description"],
+    }  # fmt: skip
+    assert props(root, "EcrStack")["Parameters"] == {"CreateRepositories": {"Ref": "CreateRepositories"}}
+    assert repositories["Conditions"] == {"CreatingRepositories": {"Fn::Equals": [{"Ref": "CreateRepositories"}, "true"]}}
+    for title in resources_of_type(repositories, "AWS::ECR::Repository"):
+        assert repositories["Resources"][title]["Condition"] == "CreatingRepositories"
+    # The outputs do not depend on the repositories being created here: the ARNs are built from the fixed names.
+    arn = repositories["Outputs"]["ApiServiceRepositoryArn"]["Value"]
+    assert arn == {"Fn::Sub": "arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/shop/api-service"}
