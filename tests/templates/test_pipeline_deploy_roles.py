@@ -120,3 +120,16 @@ def test_an_unscoped_service_is_refused_not_wildcarded():
     env = deploy_roles.Environment("shop", "staging", {})
     with pytest.raises(deploy_roles.UnscopedAction, match="sqs:SendMessage"):
         deploy_roles.scoped_statements({"sqs:SendMessage"}, env, "Deploy")
+
+
+def test_thirty_services_need_no_more_policy_room(make_pipeline_config):
+    from tests.conftest import make_services
+
+    config = make_pipeline_config(
+        project={"services": make_services(30)}, pipeline={"build": {"test_commands": []}, "integration_tests": []}
+    )
+    root = targets.render(config)[names.ROOT_TEMPLATE]
+    for role, _, _ in ENVIRONMENTS:
+        attached = props(root, role)["ManagedPolicyArns"]
+        assert len(attached) <= 10
+        assert all(deploy_roles.size(props(root, ref["Ref"])["PolicyDocument"]) <= 6144 for ref in attached)
