@@ -77,8 +77,9 @@ NAMED: dict[str, tuple[str, ...]] = {
     ),
     "cloudwatch": (
         ":cloudwatch:${{AWS::Region}}:${{AWS::AccountId}}:alarm:{prefix}-*",
-        # Target tracking alarms that Application Auto Scaling creates for a service:
-        # TargetTracking-service/<cluster>/<service>-AlarmHigh-<id>, the cluster being named <prefix>.
+        # Target tracking alarms that Application Auto Scaling creates for a service are named
+        # TargetTracking-<resource id>-AlarmHigh-<uuid> (PutScalingPolicy's Alarms output), the resource id
+        # of an ECS service being service/<cluster>/<service>, and the cluster being named <prefix>.
         ":cloudwatch:${{AWS::Region}}:${{AWS::AccountId}}:alarm:TargetTracking-service/{prefix}/*",
         ":cloudwatch::${{AWS::AccountId}}:dashboard/{prefix}",
         ":cloudwatch::${{AWS::AccountId}}:dashboard/{prefix}-*",
@@ -211,7 +212,12 @@ def scoped_statements(actions: Iterable[str], env: Environment, label: str, by_t
 
 
 def tagged_statements(actions: list[str], env: Environment, service: str, label: str) -> list[Statement]:
-    """Existing resources tagged with the environment; new (untagged) ones only when the request tags them so."""
+    """Existing resources tagged with the environment; new (untagged) ones only when the request tags them so.
+
+    KMS: to add tags while creating a key the caller needs kms:TagResource "in an IAM policy that isn't restricted to
+    particular KMS keys" (https://docs.aws.amazon.com/kms/latest/developerguide/tag-permissions.html): key/* with
+    the request's tag, which a key being created has and whose resource has no tag yet.
+    """
     resource = [_arn(TAGGED[service], env)]
     own = policies.allow(
         actions,
