@@ -98,6 +98,21 @@ TAGGED: dict[str, str] = {
     "kms": ":kms:${{AWS::Region}}:${{AWS::AccountId}}:key/*",
 }
 # In a boundary, EC2 is limited to the account and region (see scoped_statements).
+# The actions that create (or tag while creating) a resource of a tagged service: the only ones granted on a
+# resource that has no Target tag yet, and only when the request carries the environment's. KMS checks
+# kms:TagResource and kms:PutKeyPolicy on the key while CreateKey creates it with its tags and policy.
+CREATING_VERBS = ("Create", "Tag", "Add", "Allocate", "Authorize", "Run")
+CREATING_ACTIONS = {
+    "kms": frozenset({"kms:TagResource", "kms:PutKeyPolicy"}),
+    "application-autoscaling": frozenset({"application-autoscaling:RegisterScalableTarget", "application-autoscaling:TagResource"}),
+}
+
+
+def creates(action: str) -> bool:
+    service, verb = action.split(":", 1)
+    return action in CREATING_ACTIONS[service] if service in CREATING_ACTIONS else verb.startswith(CREATING_VERBS)
+
+
 # IAM writes that accept the iam:PermissionsBoundary condition key: only with the environment's boundary.
 BOUNDED_IAM_ACTIONS = frozenset(
     {
@@ -231,7 +246,7 @@ def tagged_statements(actions: list[str], env: Environment, service: str, label:
         ),
     )
     new = policies.allow(
-        actions,
+        [a for a in actions if creates(a)],
         resource,
         sid=f"{label}{_title(service)}Create",
         condition=Condition([StringEquals({f"aws:RequestTag/{TARGET_TAG}": env.target}), Null({f"aws:ResourceTag/{TARGET_TAG}": "true"})]),

@@ -133,3 +133,40 @@ def test_thirty_services_need_no_more_policy_room(make_pipeline_config):
         attached = props(root, role)["ManagedPolicyArns"]
         assert len(attached) <= 10
         assert all(deploy_roles.size(props(root, ref["Ref"])["PolicyDocument"]) <= 6144 for ref in attached)
+
+
+def reference_supports(action: str, key: str) -> bool | None:
+    """Whether the IAM service authorization reference (parliament's copy) lists ``key`` for ``action``; None if unknown."""
+    reference = service_reference()
+    service, verb = action.split(":", 1)
+    privilege = next((p for p in reference.get(service, {}).get("privileges", []) if p["privilege"] == verb), None)
+    if privilege is None:
+        return None
+    resources = {r["resource"]: r["condition_keys"] for r in reference[service]["resources"]}
+    for row in privilege["resource_types"]:
+        keys = row["condition_keys"] + resources.get(row["resource_type"].rstrip("*"), [])
+        if any(k.startswith(key) for k in keys):
+            return True
+    return False
+
+
+def service_reference() -> dict:
+    import importlib.util
+    from pathlib import Path
+
+    location = Path(next(iter(importlib.util.find_spec("parliament").submodule_search_locations)))
+    return {s["prefix"]: s for s in json.loads((location / "iam_definition.json").read_text())}
+
+
+@pytest.mark.parametrize("role, target, other", ENVIRONMENTS)
+def test_tag_conditions_only_on_actions_that_support_them_in_the_service_authorization_reference(rendered, role, target, other):
+    _, root = rendered
+    for statement in deploy_role_statements(root, role):
+        condition = statement.get("Condition", {})
+        if "aws:ResourceTag/Target" in condition.get("StringEquals", {}):
+            # An action without the key could never match: the deploy would be refused.
+            assert [a for a in statement["Action"] if reference_supports(a, "aws:ResourceTag") is False] == [], statement["Sid"]
+        if "Null" in condition:
+            # KMS authorizes PutKeyPolicy on the key CreateKey is creating, with that request's tags (see deploy_roles).
+            unsupported = [a for a in statement["Action"] if reference_supports(a, "aws:RequestTag") is False]
+            assert unsupported in ([], ["kms:PutKeyPolicy"]), statement["Sid"]
