@@ -359,6 +359,13 @@ def _check_targets(settings: PipelineSettings, parameters_dir: Path, filename: s
             problems.append(
                 f"{filename}: {key}: {value!r} is not accepted; expected an environment target: " + (", ".join(targets) or "none")
             )
+        # The deploy role reaches <project>-<target>-*: another target named <target>-... would be inside it.
+        inside = [t for t in targets if t.startswith(f"{value}-")]
+        if inside:
+            problems.append(
+                f"{filename}: {key}: {value!r} is not accepted while {', '.join(inside)} exists: their resources share the name "
+                f"prefix <project>-{value}-, which its deploy role may change; rename one"
+            )
     if settings.staging_target == settings.production_target:
         problems.append(
             f"{filename}: production_target: {settings.production_target!r} is also the staging_target; expected two different environments"
