@@ -55,7 +55,8 @@ def test_step(config: PipelineConfig, service: Service) -> str:
 def retag_or_build(config: PipelineConfig, service: Service) -> str:
     """The shell block behind steps 2 to 4 above; it stops at the first failing command.
 
-    It runs in a subshell with ``set -euo pipefail`` so a failure anywhere fails the CodeBuild phase
+    It runs in a subshell with ``set -eo pipefail`` (no ``-u``: a service's own test command may read unset
+    variables) so a failure anywhere fails the CodeBuild phase
     (the phase fails when a command exits non-zero) without changing the shell the next commands run in.
     """
     q = shlex.quote
@@ -63,7 +64,7 @@ def retag_or_build(config: PipelineConfig, service: Service) -> str:
     lookup = 'aws ecr batch-get-image --repository-name "$REPOSITORY_NAME" --image-ids imageTag="$SOURCE_TAG"'
     lines = [
         "(",
-        "set -euo pipefail",
+        "set -eo pipefail",
         f"if {describe.format(tag='$IMAGE_TAG')}; then",
         '  echo "$REPOSITORY_NAME:$IMAGE_TAG exists already: a re-run of this commit"',
         f"elif {describe.format(tag='$SOURCE_TAG')}; then",
