@@ -151,8 +151,9 @@ def deploy(config: PipelineConfig, mode: str, change_set: str) -> dict:
     if mode == PLAN:  # the approver's link: this build's log, which holds the per-nested-stack table
         exported = [PLAN_URL_VARIABLE]
         commands.append(
-            f'{PLAN_URL_VARIABLE}="https://$AWS_REGION.console.aws.amazon.com/codesuite/codebuild/projects/'
-            '${CODEBUILD_BUILD_ID%%:*}/build/${CODEBUILD_BUILD_ID/:/%3A}/log"'
+            f'{PLAN_URL_VARIABLE}="https://$AWS_REGION.console.aws.amazon.com/codesuite/codebuild/'
+            '$(echo "$CODEBUILD_BUILD_ARN" | cut -d: -f5)/projects/${CODEBUILD_BUILD_ID%%:*}/build/'
+            '${CODEBUILD_BUILD_ID/:/%3A}/log?region=$AWS_REGION"'
         )
     spec: dict = {
         "version": VERSION,

@@ -142,3 +142,18 @@ def test_an_own_test_command_fails_on_any_error_and_runs_in_its_directory_only(m
 def test_the_pipeline_tags_images_with_the_full_commit_id(cfg):
     spec = buildspec.service(cfg, cfg.project.services[0], "shop/api-service")
     assert 'IMAGE_TAG="${IMAGE_TAG:-$CODEBUILD_RESOLVED_SOURCE_VERSION}"' in spec["phases"]["pre_build"]["commands"]
+
+
+def test_the_plan_step_exports_a_link_to_its_own_build_log(cfg):
+    command = buildspec.deploy(cfg, buildspec.PLAN, "pipeline-release")["phases"]["build"]["commands"][-1]
+    variables = {
+        "PATH": "/usr/bin:/bin",
+        "AWS_REGION": "eu-west-1",
+        "CODEBUILD_BUILD_ARN": "arn:aws:codebuild:eu-west-1:123456789012:build/shop-pipeline-plan-production:b1e6",
+        "CODEBUILD_BUILD_ID": "shop-pipeline-plan-production:b1e6",
+    }
+    result = subprocess.run(["bash", "-c", command + '\necho "$PLAN_URL"'], env=variables, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == (
+        "https://eu-west-1.console.aws.amazon.com/codesuite/codebuild/123456789012/projects/shop-pipeline-plan-production"
+        "/build/shop-pipeline-plan-production%3Ab1e6/log?region=eu-west-1"
+    )
