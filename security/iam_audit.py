@@ -56,5 +56,7 @@ def audit(template_name: str, template: dict) -> list[Offence]:
     for policy in policies(template_name, template):
         for index, statement in enumerate(as_list(policy.document.get("Statement", []))):
             label = f"{policy.where}.Statement[{index}]" + (f" ({statement['Sid']})" if "Sid" in statement else "")
-            offences += [Offence(policy.template, policy.resource, label, reason) for reason in statement_offences(policy, statement)]
+            offences += [
+                Offence(policy.template, policy.resource, label, reason) for reason in statement_offences(policy, statement)
+            ]
     return offences
