@@ -166,11 +166,22 @@ def log_group_patterns(env: Environment) -> list[str]:
             name = body.get("Properties", {}).get("LogGroupName") if body["Type"] == "AWS::Logs::LogGroup" else None
             if name is None:
                 continue
-            cut = max(name.find(f"{env.prefix}/"), name.find(f"{env.prefix}-")) if isinstance(name, str) else -1
-            if cut < 0:
-                raise UnscopedAction(f"log group {name!r}: its name does not contain {env.prefix}/ or {env.prefix}-")
-            patterns.add(name[: cut + len(env.prefix) + 1] + "*")
+            text = _literal(name)
+            cut = max(text.find(f"{env.prefix}/"), text.find(f"{env.prefix}-"))
+            kept = text[: cut + len(env.prefix) + 1]
+            if cut < 0 or "${" in kept:
+                raise UnscopedAction(
+                    f"log group {name!r}: its name does not start with a fixed part holding {env.prefix}/ or {env.prefix}-"
+                )
+            patterns.add(kept + "*")
     return sorted(patterns)
+
+
+def _literal(name) -> str:
+    """A name's text: the string itself, or a Fn::Sub's template (its variables stay as ${...})."""
+    if isinstance(name, dict) and set(name) == {"Fn::Sub"}:
+        name = name["Fn::Sub"] if isinstance(name["Fn::Sub"], str) else name["Fn::Sub"][0]
+    return name if isinstance(name, str) else ""
 
 
 def named_arns(service: str, env: Environment) -> list[Sub]:

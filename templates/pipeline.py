@@ -248,23 +248,19 @@ def add_deploy_role(template: Template, config: PipelineConfig, environment: str
             f"{deploy_roles.MANAGED_POLICIES_PER_ROLE} to a role"
         )
     title = title_of(environment)
+    role = template.add_resource(iam.Role(f"{title}DeployRole", AssumeRolePolicyDocument=policies.trust("cloudformation.amazonaws.com")))
+    # Attached from the policies' side (Roles), so a reader of the role's policies finds them by the role's name.
     managed = [
         template.add_resource(
             iam.ManagedPolicy(
                 f"{title}DeployPolicy{index}",
                 Description=f"deploy {env.prefix} ({index} of {len(documents)}), derived from its templates",
                 PolicyDocument=policies.document(*statements),
+                Roles=[Ref(role)],
             )
         )
         for index, statements in enumerate(documents, 1)
     ]
-    role = template.add_resource(
-        iam.Role(
-            f"{title}DeployRole",
-            AssumeRolePolicyDocument=policies.trust("cloudformation.amazonaws.com"),
-            ManagedPolicyArns=[Ref(policy) for policy in managed],
-        )
-    )
     for policy in managed:
         skip_checks(
             policy,

@@ -236,9 +236,14 @@ def test_each_deploy_role_is_scoped_to_its_environments_prefix(cfg):
         assert roles["Resource"] == [{"Fn::Sub": f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/{prefix}-*"}]
 
 
+def deploy_role_policies(root: dict, role: str) -> list[str]:
+    """The managed policies attached to ``role`` (from their side: Roles)."""
+    return [t for t in resources_of_type(root, "AWS::IAM::ManagedPolicy") if {"Ref": role} in props(root, t).get("Roles", [])]
+
+
 def deploy_role_statements(root: dict, role: str) -> list[dict]:
     """Every statement of the managed policies attached to ``role``."""
-    return [s for ref in props(root, role)["ManagedPolicyArns"] for s in props(root, ref["Ref"])["PolicyDocument"]["Statement"]]
+    return [s for title in deploy_role_policies(root, role) for s in props(root, title)["PolicyDocument"]["Statement"]]
 
 
 @pytest.mark.parametrize(

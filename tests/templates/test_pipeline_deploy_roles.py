@@ -8,7 +8,7 @@ import pytest
 
 from templates import deploy_roles, handler_permissions, names, policies, targets
 from tests.templates.helpers import props, resources_of_type
-from tests.templates.test_pipeline import deploy_role_statements
+from tests.templates.test_pipeline import deploy_role_policies, deploy_role_statements
 
 ENVIRONMENTS = (("StagingDeployRole", "staging", "production"), ("ProductionDeployRole", "production", "staging"))
 
@@ -36,13 +36,13 @@ def as_list(value) -> list:
 @pytest.mark.parametrize("role, target, other", ENVIRONMENTS)
 def test_each_managed_policy_fits_iams_quota_resolved_and_a_role_has_at_most_ten(rendered, role, target, other):
     _, root = rendered
-    attached = props(root, role)["ManagedPolicyArns"]
+    attached = deploy_role_policies(root, role)
     assert 1 <= len(attached) <= 10
-    for ref in attached:
-        document = props(root, ref["Ref"])["PolicyDocument"]
+    for title in attached:
+        document = props(root, title)["PolicyDocument"]
         text = json.dumps(deploy_roles.resolve(document), separators=(",", ":"))
-        assert "${" not in text and "aws-us-gov" in text and len(text) <= 6144, ref["Ref"]
-    assert "Policies" not in props(root, role)
+        assert "${" not in text and "aws-us-gov" in text and len(text) <= 6144, title
+    assert "Policies" not in props(root, role) and "ManagedPolicyArns" not in props(root, role)
 
 
 @pytest.mark.parametrize("role, target, other", ENVIRONMENTS)
@@ -130,9 +130,9 @@ def test_thirty_services_need_no_more_policy_room(make_pipeline_config):
     )
     root = targets.render(config)[names.ROOT_TEMPLATE]
     for role, _, _ in ENVIRONMENTS:
-        attached = props(root, role)["ManagedPolicyArns"]
-        assert len(attached) <= 10
-        assert all(deploy_roles.size(props(root, ref["Ref"])["PolicyDocument"]) <= 6144 for ref in attached)
+        attached = deploy_role_policies(root, role)
+        assert 1 <= len(attached) <= 10
+        assert all(deploy_roles.size(props(root, title)["PolicyDocument"]) <= 6144 for title in attached)
 
 
 def reference_supports(action: str, key: str) -> bool | None:
