@@ -124,8 +124,13 @@ BOUNDED_IAM_ACTIONS = frozenset(
         "iam:PutRolePermissionsBoundary",
     }
 )
-# Service-linked roles CloudFormation's handlers create on first use in an account.
-SERVICE_LINKED_ROLES = ("ecs.amazonaws.com", "elasticloadbalancing.amazonaws.com", "ecs.application-autoscaling.amazonaws.com")
+# Service-linked roles CloudFormation's handlers create on first use in an account (service -> role name).
+# They are account-wide by nature: the one grant no environment prefix or tag can scope; named exactly instead.
+SERVICE_LINKED_ROLES = {
+    "ecs.amazonaws.com": "AWSServiceRoleForECS",
+    "elasticloadbalancing.amazonaws.com": "AWSServiceRoleForElasticLoadBalancing",
+    "ecs.application-autoscaling.amazonaws.com": "AWSServiceRoleForApplicationAutoScaling_ECSService",
+}
 
 
 class UnscopedAction(ValueError):
@@ -340,7 +345,10 @@ def iam_statements(actions: set[str], env: Environment, assets_bucket) -> list[S
         statements.append(
             policies.allow(
                 ["iam:CreateServiceLinkedRole"],
-                [Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/*")],
+                [
+                    Sub(f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/aws-service-role/{service}/{name}")
+                    for service, name in SERVICE_LINKED_ROLES.items()
+                ],
                 sid="ServiceLinkedRoles",
                 condition=Condition(StringEquals({"iam:AWSServiceName": list(SERVICE_LINKED_ROLES)})),
             )
