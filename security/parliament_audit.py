@@ -76,6 +76,30 @@ SUPPRESSED: dict[tuple[str, str], str] = {
         "parliament 1.6.4 requires a resource of every type ModifyRule lists (listener-rule/app and listener-rule/net), "
         "but they are alternatives: the rules ECS shifts are ALB rules (listener-rule/app), which is all the role needs"
     ),
+    **{
+        ("RESOURCE_MISMATCH", f"'action': 'kms:{verb}', 'required_format': 'arn:*:kms:*:*:{other}/*'"): (
+            "parliament wants the alias and the key of an alias call in one statement; IAM authorizes each resource on its own: "
+            "the deploy role grants the alias by the environment's name and the key by its Target tag"
+        )
+        for verb in ("CreateAlias", "DeleteAlias", "UpdateAlias")
+        for other in ("key", "alias")
+    },
+    **{
+        ("UNKNOWN_ACTION", f"Unknown action {action}"): (
+            "newer than parliament 1.6.4's action data; cfn-lint's IAM action list (W3037) knows it, and a CloudFormation "
+            "handler's registry schema declares it"
+        )
+        for action in (
+            "elasticloadbalancing:ModifyIpPools",
+            "s3:PutBucketAbac",
+            "s3:GetBucketAbac",
+            "logs:PutLogGroupDeletionProtection",
+            "lambda:PutFunctionScalingConfig",
+            "lambda:GetFunctionScalingConfig",
+            "ecs:StopServiceDeployment",
+            "ec2:DescribeVpcEncryptionControls",
+        )
+    },
 }
 
 

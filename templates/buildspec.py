@@ -24,14 +24,11 @@ import shlex
 
 import yaml
 
+from templates import names
 from templates.config import Service
 from templates.pipeline_config import PipelineConfig, service_paths
 
 VERSION = 0.2
-PACKAGE_DIR = "package"
-# What deploy.py --package-only writes (deployer/workflow.py write_package).
-PACKAGED_TEMPLATE = "root.json"
-PACKAGED_CONFIGURATION = "root.config.json"
 
 
 def _install(config: PipelineConfig, *commands: str) -> dict:
@@ -41,30 +38,51 @@ def _install(config: PipelineConfig, *commands: str) -> dict:
     return phase
 
 
-def retag_or_build(config: PipelineConfig, service: Service) -> str:
-    """The shell block behind steps 2 to 4 above."""
+# pytest's exit status when it collected no tests: a service without Python tests is not a failure by default.
+NO_TESTS_COLLECTED = 5
+
+
+def test_step(config: PipelineConfig, service: Service) -> str:
+    """The unit tests, in a subshell: a ``cd`` there leaves the following steps at the repository root."""
     q = shlex.quote
-    build = [
-        config.test_command(service),
-        f'docker build -f {q(service.dockerfile_path)} --build-arg VERSION="$IMAGE_TAG" '
-        f'-t "$REPOSITORY_URI:$IMAGE_TAG" -t "$REPOSITORY_URI:$SOURCE_TAG" {q(service.context_dir)}',
-        'docker push "$REPOSITORY_URI:$IMAGE_TAG"',
-    ]
+    tests = config.unit_tests(service)
+    command = tests.command
+    if not config.has_own_test_command(service):
+        command = f"{command} || [ $? -eq {NO_TESTS_COLLECTED} ]"
+    return f"( cd {q(tests.directory)} && {command} )"
+
+
+def retag_or_build(config: PipelineConfig, service: Service) -> str:
+    """The shell block behind steps 2 to 4 above; it stops at the first failing command.
+
+    It runs in a subshell with ``set -eo pipefail`` (no ``-u``: a service's own test command may read unset
+    variables) so a failure anywhere fails the CodeBuild phase
+    (the phase fails when a command exits non-zero) without changing the shell the next commands run in.
+    """
+    q = shlex.quote
+    describe = 'aws ecr describe-images --repository-name "$REPOSITORY_NAME" --image-ids imageTag="{tag}" > /dev/null 2>&1'
     lookup = 'aws ecr batch-get-image --repository-name "$REPOSITORY_NAME" --image-ids imageTag="$SOURCE_TAG"'
     lines = [
-        'if aws ecr describe-images --repository-name "$REPOSITORY_NAME" --image-ids imageTag="$IMAGE_TAG" > /dev/null 2>&1; then',
+        "(",
+        "set -eo pipefail",
+        f"if {describe.format(tag='$IMAGE_TAG')}; then",
         '  echo "$REPOSITORY_NAME:$IMAGE_TAG exists already: a re-run of this commit"',
-        'elif aws ecr describe-images --repository-name "$REPOSITORY_NAME" --image-ids imageTag="$SOURCE_TAG" > /dev/null 2>&1; then',
+        f"elif {describe.format(tag='$SOURCE_TAG')}; then",
         '  echo "sources unchanged since $SOURCE_TAG: adding the tag $IMAGE_TAG to that image, no rebuild"',
-        f"  MANIFEST=$({lookup} --query 'images[0].imageManifest' --output text) &&",
-        f"  MEDIA_TYPE=$({lookup} --query 'images[0].imageManifestMediaType' --output text) &&",
+        f"  MANIFEST=$({lookup} --query 'images[0].imageManifest' --output text)",
+        f"  MEDIA_TYPE=$({lookup} --query 'images[0].imageManifestMediaType' --output text)",
+        '  if [ -z "$MANIFEST" ] || [ "$MANIFEST" = None ]; then echo "cannot read $REPOSITORY_NAME:$SOURCE_TAG" >&2; exit 1; fi',
         '  aws ecr put-image --repository-name "$REPOSITORY_NAME" --image-tag "$IMAGE_TAG" '
         '--image-manifest "$MANIFEST" --image-manifest-media-type "$MEDIA_TYPE" > /dev/null',
         "else",
-        "  " + " &&\n  ".join(build),
-        "  # Another run may have pushed the same sources meanwhile: the commit tag is what deploys.",
-        '  docker push "$REPOSITORY_URI:$SOURCE_TAG" || echo "$SOURCE_TAG exists already"',
+        f"  {test_step(config, service)}",
+        f'  docker build -f {q(service.dockerfile_path)} --build-arg VERSION="$IMAGE_TAG" '
+        f'-t "$REPOSITORY_URI:$IMAGE_TAG" -t "$REPOSITORY_URI:$SOURCE_TAG" {q(service.context_dir)}',
+        '  docker push "$REPOSITORY_URI:$IMAGE_TAG"',
+        "  # Another run may have pushed the same sources meanwhile (tags are immutable): fine if the tag is there now.",
+        f'  docker push "$REPOSITORY_URI:$SOURCE_TAG" || {describe.format(tag="$SOURCE_TAG")}',
         "fi",
+        ")",
     ]
     return "\n".join(lines) + "\n"
 
@@ -100,22 +118,51 @@ def service(config: PipelineConfig, service_: Service, repository_name: str) -> 
     }
 
 
-def package(config: PipelineConfig) -> dict:
-    """deploy.py --package-only for the target in DEPLOY_TARGET: the packaged root template and its configuration."""
-    return {
+# The three ways the pipeline runs deploy.py (its --role-arn, --plan, --execute-change-set contract).
+DEPLOY, PLAN, EXECUTE = "deploy", "plan", "execute"
+PLAN_FILE = "plan.json"
+# What the deploy and plan steps export to the pipeline (CodeBuild exported-variables, read as #{Namespace.NAME}).
+PUBLIC_URL_VARIABLE = "PUBLIC_URL"
+PLAN_URL_VARIABLE = "PLAN_URL"
+
+
+def deploy_command(mode: str, change_set: str) -> str:
+    """deploy.py for DEPLOY_TARGET with the target's CloudFormation role; protected targets are confirmed by name."""
+    base = 'python deploy.py --env "$DEPLOY_TARGET" --image-tag "$IMAGE_TAG"'
+    confirm = '--yes --confirm "$DEPLOY_TARGET"'
+    if mode == DEPLOY:
+        return f'{base} --role-arn "$DEPLOY_ROLE_ARN" {confirm}'
+    if mode == PLAN:
+        return f'{base} --role-arn "$DEPLOY_ROLE_ARN" --plan --change-set-name {change_set} --json {PLAN_FILE}'
+    return f"{base} --execute-change-set {change_set} {confirm}"
+
+
+def deploy(config: PipelineConfig, mode: str, change_set: str) -> dict:
+    """Deploy, plan or execute one environment through deploy.py: the same packaging, stack policies,
+    termination protection and deploy record as a deploy from a laptop."""
+    commands = ['IMAGE_TAG="${IMAGE_TAG:-$CODEBUILD_RESOLVED_SOURCE_VERSION}"', deploy_command(mode, change_set)]
+    exported = []
+    if mode == DEPLOY:  # the integration tests run against the URL the stack outputs
+        exported = [PUBLIC_URL_VARIABLE]
+        commands.append(
+            f'{PUBLIC_URL_VARIABLE}=$(aws cloudformation describe-stacks --stack-name "$STACK_NAME" '
+            f"--query \"Stacks[0].Outputs[?OutputKey=='{names.PUBLIC_URL}'].OutputValue\" --output text)"
+        )
+    if mode == PLAN:  # the approver's link: this build's log, which holds the per-nested-stack table
+        exported = [PLAN_URL_VARIABLE]
+        commands.append(
+            f'{PLAN_URL_VARIABLE}="https://$AWS_REGION.console.aws.amazon.com/codesuite/codebuild/'
+            '$(echo "$CODEBUILD_BUILD_ARN" | cut -d: -f5)/projects/${CODEBUILD_BUILD_ID%%:*}/build/'
+            '${CODEBUILD_BUILD_ID/:/%3A}/log?region=$AWS_REGION"'
+        )
+    spec: dict = {
         "version": VERSION,
-        "env": {"shell": "bash"},
-        "phases": {
-            "install": _install(config, "python -m pip install --quiet -r requirements.txt"),
-            "build": {
-                "commands": [
-                    'IMAGE_TAG="${IMAGE_TAG:-$CODEBUILD_RESOLVED_SOURCE_VERSION}"',
-                    f'python deploy.py --env "$DEPLOY_TARGET" --package-only --output {PACKAGE_DIR} --image-tag "$IMAGE_TAG"',
-                ]
-            },
-        },
-        "artifacts": {"base-directory": PACKAGE_DIR, "files": [PACKAGED_TEMPLATE, PACKAGED_CONFIGURATION]},
+        "env": {"shell": "bash", **({"exported-variables": exported} if exported else {})},
+        "phases": {"install": _install(config, "python -m pip install --quiet -r requirements.txt"), "build": {"commands": commands}},
     }
+    if mode == PLAN:
+        spec["artifacts"] = {"files": [PLAN_FILE]}
+    return spec
 
 
 def integration_checks(config: PipelineConfig) -> list[dict]:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from awacs.aws import Allow, Bool, Condition, Deny, Principal, Statement, StringEquals
-from troposphere import GetAtt, Join, Ref, Sub, Tags, Template, iam, logs, s3
+from troposphere import GetAtt, Join, Parameter, Ref, Sub, Tags, Template, iam, logs, s3
 
-from templates import policies
+from templates import names, policies
 from templates.config import Config
 
 RETAIN = "Retain"
@@ -155,11 +155,22 @@ def skip_checks(resource, reasons: dict[str, str]):
 
 
 def role(template: Template, title: str, service, policy_name: str, *statements) -> iam.Role:
-    """A role the given AWS service assumes (for this account only), with one inline policy."""
+    """A role the given AWS service assumes (for this account only), with one inline policy.
+
+    Every role carries the environment's permissions boundary (rendered by the pipeline target), named by the
+    root parameter passed down: the deploy role may create roles only with it attached.
+    """
+    if names.PERMISSIONS_BOUNDARY_NAME not in template.parameters:
+        template.add_parameter(
+            Parameter(names.PERMISSIONS_BOUNDARY_NAME, Type="String", Description="the managed policy that bounds every role here")
+        )
     return template.add_resource(
         iam.Role(
             title,
             AssumeRolePolicyDocument=policies.trust(service),
+            PermissionsBoundary=Sub(
+                "arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/${Name}", Name=Ref(names.PERMISSIONS_BOUNDARY_NAME)
+            ),
             Policies=[iam.Policy(PolicyName=policy_name, PolicyDocument=policies.document(*statements))],
         )
     )

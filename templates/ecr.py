@@ -13,12 +13,18 @@ from __future__ import annotations
 
 import json
 
-from troposphere import GetAtt, Output, Sub, Template, ecr
+from troposphere import Equals, Output, Parameter, Ref, Sub, Template, ecr
 
 from templates import names
 from templates.common import RETAIN, new_template, tags
 from templates.config import Service
 from templates.pipeline_config import PipelineConfig
+
+# The repositories are retained with fixed names (every environment's image URIs name them), so a pipeline
+# stack created again after a deletion would fail on "already exists": deployed with this parameter "false",
+# the stack uses the retained repositories instead of creating them (their ARNs are built from the names).
+CREATE_REPOSITORIES = "CreateRepositories"
+CREATING = "CreatingRepositories"
 
 
 def repository_title(service: Service) -> str:
@@ -78,6 +84,7 @@ def add_repository(template: Template, config: PipelineConfig, service: Service)
             LifecyclePolicy=ecr.LifecyclePolicy(LifecyclePolicyText=lifecycle_policy(config)),
             DeletionPolicy=RETAIN,
             UpdateReplacePolicy=RETAIN,
+            Condition=CREATING,
             Tags=tags(config, Service=service.name),
         )
     )
@@ -105,8 +112,10 @@ def add_replication(template: Template, config: PipelineConfig) -> ecr.Replicati
 
 def build(config: PipelineConfig) -> Template:
     template = new_template(f"{config.stack_prefix}: the services' image repositories")
+    create = template.add_parameter(Parameter(CREATE_REPOSITORIES, Type="String", AllowedValues=["true", "false"], Default="true"))
+    template.add_condition(CREATING, Equals(Ref(create), "true"))
     for service in config.project.services:
-        repository = add_repository(template, config, service)
-        template.add_output(Output(repository_arn_output(service), Value=GetAtt(repository, "Arn")))
+        add_repository(template, config, service)
+        template.add_output(Output(repository_arn_output(service), Value=repository_arn(config, service)))
     add_replication(template, config)
     return template

@@ -24,7 +24,77 @@ DEPLOY_HANDLERS = ("create", "read", "update", "delete")
 SCHEMA_REGION = "us-east-1"
 
 # (resource type, action) -> why the templates never need it. "*" as the type matches every type.
-EXCLUDED: dict[tuple[str, str], str] = {}
+_S3_API_NOT_ACTION = "an S3 API operation, not an IAM action: IAM authorizes it as the matching s3:Put... action"
+_S3_METADATA = "only for a bucket's MetadataTableConfiguration (S3 Tables), which no bucket sets"
+_NO_CODE_SIGNING = "only for a function's CodeSigningConfigArn, which no function sets"
+EXCLUDED: dict[tuple[str, str], str] = {
+    ("*", "s3:REST.PUT.OBJECT"): "an S3 REST operation name, not an IAM action (the object write is s3:PutObject)",
+    **{
+        ("AWS::S3::Bucket", f"s3:{verb}"): _S3_API_NOT_ACTION
+        for verb in (
+            "DeleteBucketAnalyticsConfiguration",
+            "DeleteBucketCors",
+            "DeleteBucketEncryption",
+            "DeleteBucketLifecycle",
+            "DeleteBucketMetricsConfiguration",
+            "DeleteBucketReplication",
+            "PutBucketReplication",
+            "PutObjectLockConfiguration",
+        )
+    },
+    **{
+        ("AWS::S3::Bucket", action): _S3_METADATA
+        for action in (
+            "s3:CreateBucketMetadataTableConfiguration",
+            "s3:DeleteBucketMetadataTableConfiguration",
+            "s3:UpdateBucketMetadataAnnotationTableConfiguration",
+            "s3:UpdateBucketMetadataInventoryTableConfiguration",
+            "s3:UpdateBucketMetadataJournalTableConfiguration",
+            "s3tables:CreateNamespace",
+            "s3tables:CreateTable",
+            "s3tables:CreateTableBucket",
+            "s3tables:GetTable",
+            "s3tables:GetTableMetadataLocation",
+            "s3tables:PutTableBucketPolicy",
+            "s3tables:PutTableEncryption",
+            "s3tables:PutTablePolicy",
+            "s3tables:UpdateTableMetadataLocation",
+        )
+    },
+    ("AWS::S3::Bucket", "s3files:ListMountTargets"): "only for a bucket mounted as an S3 Files file system; none is",
+    ("AWS::S3::Bucket", "s3:PutBucketAcl"): "no bucket sets AccessControl; BucketOwnerEnforced ownership disables ACLs",
+    ("AWS::S3::Bucket", "s3:PutObjectAcl"): "no bucket sets AccessControl; BucketOwnerEnforced ownership disables ACLs",
+    ("*", "cognito-idp:DescribeUserPoolClient"): "only for authenticate-cognito listener actions, which no listener or rule uses",
+    ("*", "elasticfilesystem:DescribeMountTargets"): "only for EFS volumes, which no task definition mounts",
+    ("*", "s3files:ListMountTargets"): "only for S3 Files volumes, which no task definition mounts",
+    ("*", "vpc-lattice:CreateServiceNetworkVpcEndpointAssociation"): "only for VPC Lattice service-network endpoints; none is",
+    ("*", "vpc-lattice:DescribeServiceNetworkVpcEndpointAssociation"): "only for VPC Lattice service-network endpoints; none is",
+    ("AWS::EC2::VPCEndpoint", "vpce:AllowMultiRegion"): "only for an endpoint to another region's service (ServiceRegion); none sets it",
+    ("*", "ec2:AttachVpnGateway"): "the gateway attachment attaches an internet gateway, never a VPN gateway",
+    ("*", "ec2:DetachVpnGateway"): "the gateway attachment attaches an internet gateway, never a VPN gateway",
+    ("*", "ec2:AssociateSubnetCidrBlock"): "only for IPv6 CIDR blocks, which no subnet has",
+    ("*", "ec2:DisassociateSubnetCidrBlock"): "only for IPv6 CIDR blocks, which no subnet has",
+    ("AWS::EC2::VPC", "ec2:CreateVpcEncryptionControl"): "only for VPC encryption controls, which no VPC sets",
+    ("AWS::EC2::VPC", "ec2:ModifyVpcTenancy"): "only for InstanceTenancy, which no VPC sets",
+    ("*", "ecs:PutAccountSetting"): "account-wide ECS settings, shared by every environment: no template sets any",
+    ("*", "ecs:PutAccountSettingDefault"): "account-wide ECS settings, shared by every environment: no template sets any",
+    ("*", "iam:DeleteRolePermissionsBoundary"): "removing a role's permissions boundary is exactly what the deploy role must not do",
+    ("*", "lambda:GetCodeSigningConfig"): _NO_CODE_SIGNING,
+    ("*", "lambda:PutFunctionCodeSigningConfig"): _NO_CODE_SIGNING,
+    ("*", "lambda:GetLayerVersion"): "only for a function's Layers, which no function sets",
+    ("*", "lambda:AssociateRuntimeAlias"): "not an action in the IAM service authorization reference cfn-lint ships (W3037 "
+    "refuses it): IAM cannot be asked for it",
+    ("*", "lambda:PassCapacityProvider"): "only for functions on a Lambda capacity provider; none runs on one",
+    ("*", "logs:PutResourcePolicy"): "only for a log group's ResourcePolicyDocument, which none sets; log resource policies are "
+    "account-wide, shared by every environment",
+    ("*", "logs:DeleteResourcePolicy"): "only for a log group's ResourcePolicyDocument, which none sets; log resource policies are "
+    "account-wide, shared by every environment",
+    ("*", "logs:PutIndexPolicy"): "only for a log group's FieldIndexPolicies, which none sets (account-wide resource)",
+    ("*", "logs:DeleteIndexPolicy"): "only for a log group's FieldIndexPolicies, which none sets (account-wide resource)",
+    ("*", "logs:PutBearerTokenAuthentication"): "only for bearer-token log ingestion, which no log group enables",
+    ("*", "secretsmanager:ReplicateSecretToRegions"): "only for ReplicaRegions, which no secret sets",
+    ("*", "secretsmanager:RemoveRegionsFromReplication"): "only for ReplicaRegions, which no secret sets",
+}
 
 
 class UnknownResourceType(KeyError):

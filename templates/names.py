@@ -42,6 +42,10 @@ CANARY_FUNCTION_NAME = "CanaryFunctionName"
 ASSETS_BUCKET = "AssetsBucket"
 HEALTH_CHECK_CODE_KEY = "HealthCheckCodeKey"
 IMAGE_TAG = "ImageTag"
+# The managed policy every role of an environment carries as its permissions boundary: the pipeline
+# target renders it as "<project>-<target>-boundary"; the root passes the name down to every child with roles.
+PERMISSIONS_BOUNDARY_NAME = "PermissionsBoundaryName"
+BOUNDARY_SUFFIX = "boundary"
 
 # Lambda code packages: the root parameter naming the zip's S3 key -> source directory.
 # The zip holds the directory itself (health_check/...), so the handler is a package path.

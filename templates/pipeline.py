@@ -19,15 +19,16 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from awacs.aws import Condition, Statement, StringEquals, StringLike
+from awacs.aws import Condition, StringEquals
 from troposphere import GetAtt, Output, Parameter, Ref, Sub, Template, cloudformation, codebuild, codepipeline, events, iam, kms, logs
 from troposphere import codestarnotifications as notifications_rules
 
-from templates import buildspec, ecr, health_check, keys, names, notifications, policies
+from templates import buildspec, deploy_roles, ecr, health_check, keys, names, notifications, policies, root
 from templates.common import RETAIN, new_template, secure_bucket, skip_checks, tags
 from templates.config import Service
 from templates.pipeline_config import PipelineConfig, path_filters
-from templates.root import PACKAGED_BY_DEPLOY
+
+PACKAGED_BY_DEPLOY = root.PACKAGED_BY_DEPLOY
 
 ECR_STACK = "EcrStack"
 ECR_STEM = "ecr"
@@ -36,8 +37,9 @@ SOURCE_ARTIFACT = "Source"
 SOURCE_NAMESPACE = "SourceVariables"
 SOURCE_ACTION = "Source"
 STAGING_NAMESPACE = "StagingStack"
+PLAN_NAMESPACE = "ProductionPlan"
+PLAN_ARTIFACT = "ProductionPlan"
 CHANGE_SET_NAME = "pipeline-release"
-CAPABILITIES = "CAPABILITY_IAM,CAPABILITY_NAMED_IAM,CAPABILITY_AUTO_EXPAND"
 
 STAGES = ("Source", "Build", "DeployStaging", "IntegrationTest", "Approval", "DeployProduction")
 NOTIFIED_EVENTS = (
@@ -163,11 +165,30 @@ def push_statements(config: PipelineConfig, service: Service) -> list:
     ]
 
 
-def package_statements(config: PipelineConfig, assets_bucket: Parameter) -> list:
-    """What deploy.py --package-only calls: the bootstrap stack's output, the assets bucket, image look-ups."""
+def release_statements(config: PipelineConfig, environment: str, deploy_role: iam.Role, assets_bucket: Parameter) -> list:
+    """What deploy.py calls when it deploys, plans or executes one environment with its CloudFormation role.
+
+    CloudFormation on this environment's stacks only (change sets, their nested change sets, stack policies,
+    termination protection, events), the bootstrap stack's output, the assets bucket (packages, deploy record),
+    image look-ups, and passing this environment's deploy role to CloudFormation only.
+    """
+    stack = config.environment_stack(environment)
     bootstrap = f"{config.project.name}-bootstrap"
     bucket = Sub("arn:${AWS::Partition}:s3:::${Bucket}", Bucket=Ref(assets_bucket))
     return [
+        policies.allow(
+            [
+                f"cloudformation:{verb}"
+                for verb in (
+                    "CreateChangeSet DescribeChangeSet ExecuteChangeSet DeleteChangeSet ListChangeSets DescribeStacks "
+                    "DescribeStackEvents DescribeStackResource DescribeStackResources ListStackResources GetTemplate "
+                    "GetTemplateSummary SetStackPolicy GetStackPolicy UpdateTerminationProtection TagResource"
+                ).split()
+            ],
+            [regional_arn("cloudformation", f"stack/{stack}/*"), regional_arn("cloudformation", f"stack/{stack}-*/*")],
+            sid="DeployThisEnvironment",
+        ),
+        policies.wildcard_statement(["cloudformation:ValidateTemplate"], sid="ValidateTemplates"),
         policies.allow(
             ["cloudformation:DescribeStacks", "cloudformation:DescribeStackResource"],
             [regional_arn("cloudformation", f"stack/{bootstrap}/*")],
@@ -178,308 +199,87 @@ def package_statements(config: PipelineConfig, assets_bucket: Parameter) -> list
             ["s3:GetObject", "s3:PutObject"], [Sub("arn:${AWS::Partition}:s3:::${Bucket}/*", Bucket=Ref(assets_bucket))], sid="UploadAssets"
         ),
         policies.allow(["ecr:DescribeImages"], [ecr.repository_arn(config, s) for s in config.project.services], sid="CheckImages"),
-    ]
-
-
-def grant(sid: str, service: str, verbs: str, resources: list) -> Statement:
-    """An Allow of ``service``'s space-separated ``verbs`` on ``resources``: the deploy roles' long lists, kept short."""
-    return policies.allow([f"{service}:{verb}" for verb in verbs.split()], resources, sid=sid)
-
-
-def deploy_statements(config: PipelineConfig, environment: str, assets_bucket: Parameter) -> list:
-    """What CloudFormation needs to create, update and delete one environment's stacks.
-
-    Scoped by the environment's name prefix (``<project>-<env>``) wherever the
-    service names resources after it; the rest is scoped to this account and
-    region (generated names: load balancers, target groups, EC2 ids) or is a
-    listed wildcard (Describe calls, kms:CreateKey with a tag condition).
-    """
-    prefix = f"{config.project.name}-{environment}"
-    region_wide = {"aws:RequestTag/Project": config.project.name, "aws:RequestTag/Target": environment}
-    tagged = {"aws:ResourceTag/Project": config.project.name, "aws:ResourceTag/Target": environment}
-    ec2_types = (
-        "vpc", "subnet", "route-table", "internet-gateway", "natgateway", "elastic-ip", "security-group", "security-group-rule",
-        "vpc-endpoint", "vpc-flow-log", "network-interface", "prefix-list",
-    )  # fmt: skip
-    passed_to = [
-        "ecs-tasks.amazonaws.com", "ecs.amazonaws.com", "lambda.amazonaws.com", "vpc-flow-logs.amazonaws.com",
-        "events.amazonaws.com", "firehose.amazonaws.com", "logs.amazonaws.com",
-    ]  # fmt: skip
-    return [
-        grant(
-            "NestedStacks",
-            "cloudformation",
-            (
-                "CreateStack UpdateStack DeleteStack DescribeStacks DescribeStackEvents DescribeStackResource "
-                "DescribeStackResources GetTemplate CreateChangeSet DescribeChangeSet ExecuteChangeSet "
-                "DeleteChangeSet SetStackPolicy TagResource UntagResource"
-            ),
-            [regional_arn("cloudformation", f"stack/{prefix}/*"), regional_arn("cloudformation", f"stack/{prefix}-*/*")],
-        ),
-        grant("ReadTemplatesAndLambdaCode", "s3", "GetObject", [Sub("arn:${AWS::Partition}:s3:::${Bucket}/*", Bucket=Ref(assets_bucket))]),
-        grant(
-            "EnvironmentBuckets",
-            "s3",
-            (
-                "CreateBucket DeleteBucket PutEncryptionConfiguration GetEncryptionConfiguration PutBucketVersioning "
-                "GetBucketVersioning PutBucketPublicAccessBlock GetBucketPublicAccessBlock PutBucketOwnershipControls "
-                "GetBucketOwnershipControls PutLifecycleConfiguration GetLifecycleConfiguration PutBucketPolicy "
-                "GetBucketPolicy DeleteBucketPolicy PutBucketTagging GetBucketTagging GetBucketLocation"
-            ),
-            [Sub(f"arn:${{AWS::Partition}}:s3:::{prefix}-*")],
-        ),
-        grant("EnvironmentBucketObjects", "s3", "GetObject PutObject DeleteObject", [Sub(f"arn:${{AWS::Partition}}:s3:::{prefix}-*/*")]),
-        grant(
-            "EnvironmentLogGroups",
-            "logs",
-            (
-                "CreateLogGroup DeleteLogGroup PutRetentionPolicy DeleteRetentionPolicy AssociateKmsKey "
-                "DisassociateKmsKey TagResource UntagResource ListTagsForResource"
-            ),
-            [
-                regional_arn("logs", f"log-group:/ecs/{prefix}/*"),
-                regional_arn("logs", f"log-group:/vpc/{prefix}/*"),
-                regional_arn("logs", f"log-group:/aws/lambda/{prefix}-*"),
-            ],
-        ),
-        grant(
-            "EnvironmentRoles",
-            "iam",
-            (
-                "CreateRole DeleteRole GetRole UpdateRole UpdateAssumeRolePolicy PutRolePolicy DeleteRolePolicy "
-                "GetRolePolicy TagRole UntagRole"
-            ),
-            [Sub(f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/{prefix}-*")],
-        ),
         policies.allow(
             ["iam:PassRole"],
-            [Sub(f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/{prefix}-*")],
-            sid="PassEnvironmentRoles",
-            condition=Condition(StringEquals({"iam:PassedToService": passed_to})),
-        ),
-        grant(
-            "EnvironmentFunctions",
-            "lambda",
-            (
-                "CreateFunction DeleteFunction GetFunction GetFunctionConfiguration UpdateFunctionCode "
-                "UpdateFunctionConfiguration AddPermission RemovePermission TagResource UntagResource ListTags"
-            ),
-            [regional_arn("lambda", f"function:{prefix}-*")],
-        ),
-        grant(
-            "EnvironmentSecrets",
-            "secretsmanager",
-            "CreateSecret DeleteSecret DescribeSecret UpdateSecret TagResource UntagResource",
-            [regional_arn("secretsmanager", f"secret:{prefix}-*")],
-        ),
-        grant(
-            "EnvironmentParameters",
-            "ssm",
-            "PutParameter DeleteParameter GetParameter GetParameters AddTagsToResource RemoveTagsFromResource ListTagsForResource",
-            [regional_arn("ssm", f"parameter/{prefix}/*")],
-        ),
-        grant(
-            "EnvironmentCluster",
-            "ecs",
-            (
-                "CreateCluster DeleteCluster DescribeClusters UpdateCluster UpdateClusterSettings "
-                "PutClusterCapacityProviders CreateService UpdateService DeleteService DescribeServices "
-                "RegisterTaskDefinition TagResource UntagResource"
-            ),
-            [
-                regional_arn("ecs", f"cluster/{prefix}"),
-                regional_arn("ecs", f"service/{prefix}/*"),
-                regional_arn("ecs", f"task-definition/{prefix}-*:*"),
-            ],
-        ),
-        grant(
-            "EnvironmentAlarms",
-            "cloudwatch",
-            "PutMetricAlarm DeleteAlarms DescribeAlarms TagResource UntagResource",
-            [regional_arn("cloudwatch", f"alarm:{prefix}-*")],
-        ),
-        grant("EnvironmentCompositeAlarms", "cloudwatch", "PutCompositeAlarm", [regional_arn("cloudwatch", f"alarm:{prefix}-*")]),
-        grant(
-            "EnvironmentDashboard",
-            "cloudwatch",
-            "PutDashboard DeleteDashboards GetDashboard",
-            [Sub(f"arn:${{AWS::Partition}}:cloudwatch::${{AWS::AccountId}}:dashboard/{prefix}*")],
-        ),
-        grant(
-            "EnvironmentLogFilters",
-            "logs",
-            (
-                "PutMetricFilter DeleteMetricFilter PutSubscriptionFilter DeleteSubscriptionFilter "
-                "DescribeMetricFilters DescribeSubscriptionFilters"
-            ),
-            [
-                regional_arn("logs", f"log-group:/ecs/{prefix}/*"),
-                regional_arn("logs", f"log-group:/aws/lambda/{prefix}-*"),
-            ],
-        ),
-        grant(
-            "EnvironmentTopics",
-            "sns",
-            "CreateTopic DeleteTopic GetTopicAttributes SetTopicAttributes Subscribe ListSubscriptionsByTopic TagResource UntagResource",
-            [regional_arn("sns", f"{prefix}-*")],
-        ),
-        grant(
-            "EnvironmentRules",
-            "events",
-            "PutRule DeleteRule DescribeRule EnableRule DisableRule PutTargets RemoveTargets TagResource UntagResource",
-            [regional_arn("events", f"rule/{prefix}-*")],
-        ),
-        grant(
-            "EnvironmentLogArchive",
-            "firehose",
-            (
-                "CreateDeliveryStream DeleteDeliveryStream DescribeDeliveryStream UpdateDestination TagDeliveryStream "
-                "UntagDeliveryStream StartDeliveryStreamEncryption StopDeliveryStreamEncryption"
-            ),
-            [regional_arn("firehose", f"deliverystream/{prefix}-*")],
-        ),
-        grant(
-            "ServiceScaling",
-            "application-autoscaling",
-            (
-                "RegisterScalableTarget DeregisterScalableTarget PutScalingPolicy DeleteScalingPolicy "
-                "PutScheduledAction DeleteScheduledAction TagResource"
-            ),
-            [regional_arn("application-autoscaling", "scalable-target/*")],
-        ),
-        grant(
-            "LoadBalancing",
-            "elasticloadbalancing",
-            (
-                "CreateLoadBalancer DeleteLoadBalancer ModifyLoadBalancerAttributes SetSecurityGroups "
-                "CreateTargetGroup DeleteTargetGroup ModifyTargetGroup ModifyTargetGroupAttributes CreateListener "
-                "DeleteListener ModifyListener CreateRule DeleteRule ModifyRule AddTags RemoveTags"
-            ),
-            [
-                regional_arn("elasticloadbalancing", "loadbalancer/app/*"),
-                regional_arn("elasticloadbalancing", "targetgroup/*"),
-                regional_arn("elasticloadbalancing", "listener/app/*"),
-                regional_arn("elasticloadbalancing", "listener-rule/app/*"),
-            ],
-        ),
-        grant(
-            "Network",
-            "ec2",
-            (
-                "CreateVpc DeleteVpc ModifyVpcAttribute DescribeVpcAttribute CreateSubnet DeleteSubnet "
-                "ModifySubnetAttribute CreateRouteTable DeleteRouteTable CreateRoute DeleteRoute AssociateRouteTable "
-                "DisassociateRouteTable CreateInternetGateway DeleteInternetGateway AttachInternetGateway "
-                "DetachInternetGateway AllocateAddress ReleaseAddress CreateNatGateway DeleteNatGateway "
-                "CreateSecurityGroup DeleteSecurityGroup AuthorizeSecurityGroupIngress RevokeSecurityGroupIngress "
-                "AuthorizeSecurityGroupEgress RevokeSecurityGroupEgress CreateVpcEndpoint DeleteVpcEndpoints "
-                "ModifyVpcEndpoint CreateFlowLogs DeleteFlowLogs CreateTags DeleteTags"
-            ),
-            [regional_arn("ec2", f"{kind}/*") for kind in ec2_types],
-        ),
-        policies.wildcard_statement(["kms:CreateKey"], sid="CreateEnvironmentKey", condition=Condition(StringEquals(region_wide))),
-        policies.allow(
-            [
-                "kms:DescribeKey",
-                "kms:EnableKeyRotation",
-                "kms:GetKeyRotationStatus",
-                "kms:GetKeyPolicy",
-                "kms:PutKeyPolicy",
-                "kms:ScheduleKeyDeletion",
-                "kms:TagResource",
-                "kms:UntagResource",
-                "kms:ListResourceTags",
-                "kms:CreateGrant",
-                "kms:Encrypt",
-                "kms:Decrypt",
-                "kms:GenerateDataKey",
-            ],
-            [regional_arn("kms", "key/*")],
-            sid="UseEnvironmentKey",
-            condition=Condition(StringEquals(tagged)),
-        ),
-        grant(
-            "EnvironmentKeyAlias",
-            "kms",
-            "CreateAlias DeleteAlias UpdateAlias",
-            [regional_arn("kms", f"alias/{prefix}"), regional_arn("kms", "key/*")],
-        ),
-        policies.allow(
-            ["iam:CreateServiceLinkedRole"],
-            [Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/*")],
-            sid="ServiceLinkedRoles",
-            condition=Condition(
-                StringLike(
-                    {
-                        "iam:AWSServiceName": [
-                            "ecs.amazonaws.com",
-                            "elasticloadbalancing.amazonaws.com",
-                            "ecs.application-autoscaling.amazonaws.com",
-                        ]
-                    }
-                )
-            ),
-        ),
-        policies.wildcard_statement(
-            sorted(a for a in policies.WILDCARD_RESOURCE_ACTIONS if a.split(":")[1].startswith(("Describe", "List")))
-            + ["secretsmanager:GetRandomPassword", "ecs:DeregisterTaskDefinition", "logs:PutQueryDefinition", "logs:DeleteQueryDefinition"]
-            + ["sns:GetSubscriptionAttributes", "sns:Unsubscribe"],
-            sid="DescribeCalls",
+            [GetAtt(deploy_role, "Arn")],
+            sid="PassThisEnvironmentsDeployRole",
+            condition=Condition(StringEquals({"iam:PassedToService": "cloudformation.amazonaws.com"})),
         ),
     ]
+
+
+def rendered_environment(config: PipelineConfig, target: str) -> deploy_roles.Environment:
+    """An environment's templates as its deploy role sees them: rendered from its own configuration."""
+    env_config = config.environment(target)
+    children = root.build_children(env_config)
+    rendered = {names.template_file(stem): t.to_dict() for stem, t in children.items()}
+    rendered[names.ROOT_TEMPLATE] = root.build(env_config, children).to_dict()
+    return deploy_roles.Environment(config.project.name, target, rendered)
+
+
+def title_of(target: str) -> str:
+    return "".join(part.capitalize() for part in target.split("-"))
+
+
+def add_boundaries(template: Template, config: PipelineConfig) -> dict[str, iam.ManagedPolicy]:
+    """One permissions boundary per environment target: every role the environment creates must carry it."""
+    boundaries = {}
+    for env_config in config.environments:
+        env = rendered_environment(config, env_config.target)
+        [statements] = deploy_roles.pack(deploy_roles.boundary_statements(env))
+        boundaries[env.target] = template.add_resource(
+            iam.ManagedPolicy(
+                f"{title_of(env.target)}Boundary",
+                ManagedPolicyName=deploy_roles.boundary_name(config.project.name, env.target),
+                Description=f"caps every role of {env.prefix}: the actions its roles use, on its own resources",
+                PolicyDocument=policies.document(*statements),
+            )
+        )
+    return boundaries
 
 
 def add_deploy_role(template: Template, config: PipelineConfig, environment: str, assets_bucket: Parameter) -> iam.Role:
-    title = "".join(part.capitalize() for part in environment.split("-"))
-    role = template.add_resource(
-        iam.Role(
-            f"{title}DeployRole",
-            AssumeRolePolicyDocument=policies.trust("cloudformation.amazonaws.com"),
-            Policies=[
-                iam.Policy(PolicyName="deploy", PolicyDocument=policies.document(*deploy_statements(config, environment, assets_bucket)))
-            ],
+    """CloudFormation's service role for one environment: its handlers' permissions, on its resources only."""
+    env = rendered_environment(config, environment)
+    documents = deploy_roles.pack(deploy_roles.deploy_statements(env, Ref(assets_bucket)))
+    if len(documents) > deploy_roles.MANAGED_POLICIES_PER_ROLE:
+        raise ValueError(
+            f"{environment}: the deploy role needs {len(documents)} managed policies; IAM attaches at most "
+            f"{deploy_roles.MANAGED_POLICIES_PER_ROLE} to a role"
         )
-    )
-    skip_checks(
-        role,
-        {
-            "CKV_AWS_109": "CloudFormation creates the environment's roles, key policies and bucket policies; each grant is limited to "
-            "the environment's name prefix or its tags",
-            "CKV_AWS_111": "CloudFormation writes every resource of the environment; writes are limited to its name prefix, its tags, "
-            "or this account and region where names are generated",
-            "CKV_AWS_110": "creating and passing the environment's own roles is what deploying it means; both are limited to its prefix",
-        },
-    )
+    title = title_of(environment)
+    role = template.add_resource(iam.Role(f"{title}DeployRole", AssumeRolePolicyDocument=policies.trust("cloudformation.amazonaws.com")))
+    # Attached from the policies' side (Roles), so a reader of the role's policies finds them by the role's name.
+    managed = [
+        template.add_resource(
+            iam.ManagedPolicy(
+                f"{title}DeployPolicy{index}",
+                Description=f"deploy {env.prefix} ({index} of {len(documents)}), derived from its templates",
+                PolicyDocument=policies.document(*statements),
+                Roles=[Ref(role)],
+            )
+        )
+        for index, statements in enumerate(documents, 1)
+    ]
+    for policy in managed:
+        skip_checks(
+            policy,
+            {
+                "CKV_AWS_109": "CloudFormation writes the environment's key, bucket and role policies: on resources named after "
+                f"the environment or tagged Target={environment}, roles only with its permissions boundary",
+                "CKV_AWS_111": "CloudFormation writes every resource of the environment: on resources named after it or tagged "
+                f"Target={environment}, service-linked roles by iam:AWSServiceName, and the few actions AWS offers on no resource "
+                "(policies.WILDCARD_RESOURCE_ACTIONS)",
+            },
+        )
     return role
 
 
-def add_pipeline_role(template: Template, config: PipelineConfig, bucket, key, projects: list, deploy_roles: list, topic) -> iam.Role:
-    settings = config.pipeline
-    stacks = [settings.staging_target, settings.production_target]
+def add_pipeline_role(template: Template, config: PipelineConfig, bucket, key, projects: list, topic) -> iam.Role:
+    """Run the builds (which deploy), invoke the staging canary, ask for the approval, read the source."""
     statements = [
         *artifact_statements(bucket, key, write=True),
         policies.allow(["codebuild:StartBuild", "codebuild:BatchGetBuilds"], [GetAtt(p, "Arn") for p in projects], sid="RunBuilds"),
-        policies.allow(
-            [
-                "cloudformation:CreateStack",
-                "cloudformation:UpdateStack",
-                "cloudformation:DescribeStacks",
-                "cloudformation:DescribeStackEvents",
-                "cloudformation:CreateChangeSet",
-                "cloudformation:DescribeChangeSet",
-                "cloudformation:ExecuteChangeSet",
-                "cloudformation:DeleteChangeSet",
-                "cloudformation:SetStackPolicy",
-            ],
-            [regional_arn("cloudformation", f"stack/{config.environment_stack(env)}/*") for env in stacks],
-            sid="DeployEnvironments",
-        ),
-        policies.wildcard_statement(["cloudformation:ValidateTemplate"], sid="ValidateTemplates"),
-        policies.allow(
-            ["iam:PassRole"],
-            [GetAtt(role, "Arn") for role in deploy_roles],
-            sid="PassDeployRoles",
-            condition=Condition(StringEquals({"iam:PassedToService": "cloudformation.amazonaws.com"})),
-        ),
         policies.allow(
             ["lambda:InvokeFunction"],
             [regional_arn("lambda", f"function:{canary_function(config)}")],
@@ -594,6 +394,23 @@ def add_service_builds(template: Template, config: PipelineConfig, bucket, key, 
     return projects
 
 
+def add_release_role(template: Template, config: PipelineConfig, environment: str, deploy_role, assets_bucket, bucket, key) -> dict:
+    """The CodeBuild role that runs deploy.py for one environment (its log group and role, shared by its projects)."""
+    what = f"release-{environment}"
+    title = f"{title_of(environment)}Release"
+    group = add_log_group(template, config, f"{title}Logs", f"/aws/codebuild/{resource_name(config, what)}", key)
+    statements = release_statements(config, environment, deploy_role, assets_bucket)
+    role = add_build_role(template, f"{title}Role", group, bucket, key, statements, write=True)
+    return {"role": role, "group": group}
+
+
+def release_project(template: Template, config: PipelineConfig, environment: str, mode: str, release: dict, bucket, key):
+    what = f"{mode}-{environment}"
+    spec = buildspec.deploy(config, mode, CHANGE_SET_NAME)
+    title = f"{mode.capitalize()}{title_of(environment)}Build"
+    return add_project(template, config, title, what, spec, release["role"], release["group"], key)
+
+
 # --- the pipeline ---------------------------------------------------------------------------
 
 
@@ -660,109 +477,94 @@ def build_action(name: str, project, run_order: int, output: str | None = None, 
     )
 
 
-def package_artifact(environment: str) -> str:
-    return "".join(part.capitalize() for part in environment.split("-")) + "Package"
-
-
-def build_stage(config: PipelineConfig, service_projects: dict, package_project) -> codepipeline.Stages:
-    """Every service in parallel (RunOrder 1), then each environment's package (RunOrder 2), so the packages see every image."""
+def build_stage(config: PipelineConfig, service_projects: dict) -> codepipeline.Stages:
+    """Every service in parallel; each pushes the commit's image (or tags the unchanged one with it)."""
     commit = commit_variable(config)
     actions = [build_action(f"Build-{name}", project, 1, IMAGE_TAG=commit) for name, project in service_projects.items()]
-    for environment in (config.pipeline.staging_target, config.pipeline.production_target):
-        actions.append(
-            build_action(
-                f"Package-{environment}", package_project, 2, package_artifact(environment), DEPLOY_TARGET=environment, IMAGE_TAG=commit
-            )
-        )
     return codepipeline.Stages(Name="Build", Actions=actions)
 
 
-def cloudformation_action(
-    name: str, configuration: dict, run_order: int = 1, inputs: tuple[str, ...] = (), **kwargs
-) -> codepipeline.Actions:
-    extra = {"InputArtifacts": [codepipeline.InputArtifacts(Name=i) for i in inputs]} if inputs else {}
+def deploy_variables(config: PipelineConfig, environment: str) -> dict[str, str]:
+    """What deploy.py needs in CodeBuild; the deploy role's ARN is filled in by Fn::Sub (``${DeployRoleArn}``)."""
+    return {
+        "DEPLOY_TARGET": environment,
+        "STACK_NAME": config.environment_stack(environment),
+        "DEPLOY_ROLE_ARN": "${DeployRoleArn}",
+        "IMAGE_TAG": commit_variable(config),
+    }
+
+
+def release_action(name: str, project, variables: dict, role: iam.Role, run_order: int = 1, **kwargs) -> codepipeline.Actions:
+    """A CodeBuild action running deploy.py with this environment's CloudFormation role."""
     return codepipeline.Actions(
-        Name=name, ActionTypeId=action_type("Deploy", "CloudFormation"), Configuration=configuration, RunOrder=run_order, **extra, **kwargs
+        Name=name,
+        ActionTypeId=action_type("Build", "CodeBuild"),
+        Configuration={
+            "ProjectName": Ref(project),
+            "EnvironmentVariables": Sub(environment_variables(**variables), DeployRoleArn=GetAtt(role, "Arn")),
+        },
+        InputArtifacts=[codepipeline.InputArtifacts(Name=SOURCE_ARTIFACT)],
+        RunOrder=run_order,
+        **kwargs,
     )
 
 
-def deploy_staging_stage(config: PipelineConfig, role: iam.Role) -> codepipeline.Stages:
-    environment = config.pipeline.staging_target
-    artifact = package_artifact(environment)
-    configuration = {
-        "ActionMode": "CREATE_UPDATE",
-        "StackName": config.environment_stack(environment),
-        "TemplatePath": f"{artifact}::{buildspec.PACKAGED_TEMPLATE}",
-        "TemplateConfiguration": f"{artifact}::{buildspec.PACKAGED_CONFIGURATION}",
-        "ParameterOverrides": json.dumps({names.IMAGE_TAG: commit_variable(config)}),
-        "Capabilities": CAPABILITIES,
-        "RoleArn": GetAtt(role, "Arn"),
-    }
-    action = cloudformation_action("UpdateStagingStack", configuration, inputs=(artifact,), Namespace=STAGING_NAMESPACE)
+def deploy_staging_stage(config: PipelineConfig, project, role: iam.Role) -> codepipeline.Stages:
+    variables = deploy_variables(config, config.pipeline.staging_target)
+    action = release_action("DeployStaging", project, variables, role, Namespace=STAGING_NAMESPACE)
     return codepipeline.Stages(Name="DeployStaging", Actions=[action])
 
 
 def staging_url() -> str:
-    return f"#{{{STAGING_NAMESPACE}.{names.PUBLIC_URL}}}"
-
-
-def smoke_test_parameters(config: PipelineConfig) -> str:
-    """The canary function's UserParameters: every service's health through staging's public URL."""
-    endpoints = [{"service": s.name, "url": f"{staging_url()}{s.route_path}{s.health_check_path}"} for s in config.project.services]
-    return json.dumps({"endpoints": endpoints})
+    return f"#{{{STAGING_NAMESPACE}.{buildspec.PUBLIC_URL_VARIABLE}}}"
 
 
 def integration_stage(config: PipelineConfig, test_project) -> codepipeline.Stages:
+    """The functional tests against staging's URL, and the staging canary as a Lambda invoke action.
+
+    The canary has every service's endpoint already (its own configuration, rendered with staging), so the
+    action passes no UserParameters: CodePipeline's 1,000-character limit no longer bounds the services.
+    """
     functional = build_action("FunctionalTests", test_project, 1, BASE_URL=staging_url())
     smoke = codepipeline.Actions(
         Name="HealthCheck",
         ActionTypeId=action_type("Invoke", "Lambda"),
-        Configuration={"FunctionName": canary_function(config), "UserParameters": smoke_test_parameters(config)},
+        Configuration={"FunctionName": canary_function(config)},
         RunOrder=1,
     )
     return codepipeline.Stages(Name="IntegrationTest", Actions=[functional, smoke])
 
 
-def approval_stage(config: PipelineConfig, role: iam.Role, topic) -> codepipeline.Stages:
-    """The production change set first, so the approver reviews exactly what will change."""
+def approval_stage(config: PipelineConfig, plan_project, role: iam.Role, topic) -> codepipeline.Stages:
+    """The production change set first (with its nested change sets), so the approver reviews exactly what will change."""
     environment = config.pipeline.production_target
-    artifact = package_artifact(environment)
     stack = config.environment_stack(environment)
-    change_set = cloudformation_action(
-        "CreateProductionChangeSet",
-        {
-            "ActionMode": "CHANGE_SET_REPLACE",
-            "StackName": stack,
-            "ChangeSetName": CHANGE_SET_NAME,
-            "TemplatePath": f"{artifact}::{buildspec.PACKAGED_TEMPLATE}",
-            "TemplateConfiguration": f"{artifact}::{buildspec.PACKAGED_CONFIGURATION}",
-            "ParameterOverrides": json.dumps({names.IMAGE_TAG: commit_variable(config)}),
-            "Capabilities": CAPABILITIES,
-            "RoleArn": GetAtt(role, "Arn"),
-        },
-        run_order=1,
-        inputs=(artifact,),
+    plan = release_action(
+        "PlanProduction",
+        plan_project,
+        deploy_variables(config, environment),
+        role,
+        Namespace=PLAN_NAMESPACE,
+        OutputArtifacts=[codepipeline.OutputArtifacts(Name=PLAN_ARTIFACT)],
     )
     approval = codepipeline.Actions(
         Name="ApproveProduction",
         ActionTypeId=action_type("Approval", "Manual"),
         Configuration={
             "NotificationArn": Ref(topic),
-            "CustomData": f"Review change set {CHANGE_SET_NAME} of {stack} (commit {commit_variable(config)}), then approve to execute it.",
-            "ExternalEntityLink": Sub("https://console.aws.amazon.com/cloudformation/home?region=${AWS::Region}#/stacks"),
+            "CustomData": f"Change set {CHANGE_SET_NAME} of {stack} (commit {commit_variable(config)}): the link opens the plan's "
+            "table, per nested stack, of replacements and changed properties. Approve to execute exactly that change set.",
+            "ExternalEntityLink": f"#{{{PLAN_NAMESPACE}.{buildspec.PLAN_URL_VARIABLE}}}",
         },
         TimeoutInMinutes=config.pipeline.approval.timeout_minutes,
         RunOrder=2,
     )
-    return codepipeline.Stages(Name="Approval", Actions=[change_set, approval])
+    return codepipeline.Stages(Name="Approval", Actions=[plan, approval])
 
 
-def deploy_production_stage(config: PipelineConfig) -> codepipeline.Stages:
-    environment = config.pipeline.production_target
-    action = cloudformation_action(
-        "ExecuteProductionChangeSet",
-        {"ActionMode": "CHANGE_SET_EXECUTE", "StackName": config.environment_stack(environment), "ChangeSetName": CHANGE_SET_NAME},
-    )
+def deploy_production_stage(config: PipelineConfig, project, role: iam.Role) -> codepipeline.Stages:
+    variables = deploy_variables(config, config.pipeline.production_target)
+    action = release_action("ExecuteProductionChangeSet", project, variables, role)
     return codepipeline.Stages(Name="DeployProduction", Actions=[action])
 
 
@@ -870,8 +672,23 @@ def build_children(config: PipelineConfig) -> dict[str, Template]:
 
 
 def add_ecr_stack(template: Template, config: PipelineConfig) -> cloudformation.Stack:
+    create = template.add_parameter(
+        Parameter(
+            ecr.CREATE_REPOSITORIES,
+            Type="String",
+            AllowedValues=["true", "false"],
+            Default="true",
+            Description="false when the retained repositories of a deleted pipeline stack exist already: they are used, not created",
+        )
+    )
     return template.add_resource(
-        cloudformation.Stack(ECR_STACK, TemplateURL=names.template_file(ECR_STEM), Tags=tags(config), Metadata=PACKAGED_BY_DEPLOY)
+        cloudformation.Stack(
+            ECR_STACK,
+            TemplateURL=names.template_file(ECR_STEM),
+            Parameters={ecr.CREATE_REPOSITORIES: Ref(create)},
+            Tags=tags(config),
+            Metadata=PACKAGED_BY_DEPLOY,
+        )
     )
 
 
@@ -888,26 +705,29 @@ def build(config: PipelineConfig, built: dict[str, Template] | None = None) -> T
     topic = add_topic(template, config, key)
 
     service_projects = add_service_builds(template, config, bucket, key, ecr_stack)
-    package_project = build_project(
-        template, config, "PackageBuild", "package", buildspec.package(config), bucket, key,
-        package_statements(config, assets_bucket), write=True,
-    )  # fmt: skip
     test_project = build_project(
         template, config, "IntegrationTestBuild", "integration-test", buildspec.integration_test(config), bucket, key, []
     )
-    deploy_roles = {
-        env: add_deploy_role(template, config, env, assets_bucket) for env in (settings.staging_target, settings.production_target)
+    add_boundaries(template, config)
+    staging, production = settings.staging_target, settings.production_target
+    deploy_roles_ = {env: add_deploy_role(template, config, env, assets_bucket) for env in (staging, production)}
+    release = {
+        env: add_release_role(template, config, env, deploy_roles_[env], assets_bucket, bucket, key) for env in (staging, production)
     }
-    projects = [*service_projects.values(), package_project, test_project]
-    role = add_pipeline_role(template, config, bucket, key, projects, list(deploy_roles.values()), topic)
+    releases = {
+        (env, mode): release_project(template, config, env, mode, release[env], bucket, key)
+        for env, mode in ((staging, buildspec.DEPLOY), (production, buildspec.PLAN), (production, buildspec.EXECUTE))
+    }
+    projects = [*service_projects.values(), test_project, *releases.values()]
+    role = add_pipeline_role(template, config, bucket, key, projects, topic)
 
     stages = [
         codepipeline.Stages(Name="Source", Actions=[source_action(config)]),
-        build_stage(config, service_projects, package_project),
-        deploy_staging_stage(config, deploy_roles[settings.staging_target]),
+        build_stage(config, service_projects),
+        deploy_staging_stage(config, releases[(staging, buildspec.DEPLOY)], deploy_roles_[staging]),
         integration_stage(config, test_project),
-        approval_stage(config, deploy_roles[settings.production_target], topic),
-        deploy_production_stage(config),
+        approval_stage(config, releases[(production, buildspec.PLAN)], deploy_roles_[production], topic),
+        deploy_production_stage(config, releases[(production, buildspec.EXECUTE)], deploy_roles_[production]),
     ]
     pipeline = add_pipeline(template, config, role, bucket, key, stages)
     add_source_rule(template, config, pipeline)

@@ -22,6 +22,7 @@ from templates.config import (
     LOG_RETENTION_DAYS,
     NAME,
     PIPELINE_FILE,
+    Config,
     ConfigError,
     Project,
     Service,
@@ -32,6 +33,7 @@ from templates.config import (
     checked,
     did_you_mean,
     in_range,
+    load,
     load_file,
     load_project,
     matches,
@@ -112,6 +114,7 @@ class Artifacts:
 class UnitTests:
     service: str = checked(check=NAME, doc="a service of project.yaml")
     command: str = checked(doc="the shell command that runs its unit tests")
+    directory: str = checked(".", doc="where the command runs, relative to the repository root (the next steps stay at the root)")
 
 
 @dataclass(frozen=True)
@@ -181,6 +184,11 @@ class PipelineConfig:
     project: Project
     pipeline: PipelineSettings
     target: str = TARGET
+    # Every environment target's configuration: the deploy roles and boundaries are derived from their templates.
+    environments: tuple[Config, ...] = ()
+
+    def environment(self, target: str) -> Config:
+        return next(e for e in self.environments if e.target == target)
 
     @property
     def stack_prefix(self) -> str:
@@ -194,10 +202,16 @@ class PipelineConfig:
         return f"{self.project.name}-{environment}"
 
     def test_command(self, service: Service) -> str:
+        return self.unit_tests(service).command
+
+    def unit_tests(self, service: Service) -> UnitTests:
         for entry in self.pipeline.build.test_commands:
             if entry.service == service.name:
-                return entry.command
-        return f"python -m pytest {service.source_dir}"
+                return entry
+        return UnitTests(service=service.name, command=f"python -m pytest {service.source_dir}")
+
+    def has_own_test_command(self, service: Service) -> bool:
+        return any(entry.service == service.name for entry in self.pipeline.build.test_commands)
 
     def integration_checks(self, service: Service) -> tuple[IntegrationCheck, ...]:
         return tuple(c for c in self.pipeline.integration_tests if c.service == service.name)
@@ -348,6 +362,13 @@ def _check_targets(settings: PipelineSettings, parameters_dir: Path, filename: s
                 f"{filename}: {key}: {value!r} is not accepted; {did_you_mean(value, targets)}expected an environment target: "
                 + (", ".join(targets) or "none")
             )
+        # The deploy role reaches <project>-<target>-*: another target named <target>-... would be inside it.
+        inside = [t for t in targets if t.startswith(f"{value}-")]
+        if inside:
+            problems.append(
+                f"{filename}: {key}: {value!r} is not accepted while {', '.join(inside)} exists: their resources share the name "
+                f"prefix <project>-{value}-, which its deploy role may change; rename one"
+            )
     if settings.staging_target == settings.production_target:
         problems.append(
             f"{filename}: production_target: {settings.production_target!r} is also the staging_target; expected two different environments"
@@ -396,4 +417,12 @@ def load_pipeline(parameters_dir: Path) -> PipelineConfig:
         problems += error.problems
     if problems:
         raise ConfigError(problems)
-    return PipelineConfig(project=project, pipeline=settings)
+    environments = []
+    for target in available_targets(Path(parameters_dir)):
+        try:
+            environments.append(load(Path(parameters_dir), target))
+        except ConfigError as error:
+            problems += error.problems
+    if problems:
+        raise ConfigError(problems)
+    return PipelineConfig(project=project, pipeline=settings, environments=tuple(environments))

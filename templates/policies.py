@@ -26,7 +26,6 @@ WILDCARD_RESOURCE_ACTIONS = {
     "codepipeline:PutJobSuccessResult": "job results take a job id, not a resource ARN",
     "codepipeline:PutJobFailureResult": "job results take a job id, not a resource ARN",
     # What CloudFormation calls while it deploys an environment for the pipeline's deploy role.
-
     "cloudformation:ValidateTemplate": "template validation acts on a template body, not a stack",
     "kms:CreateKey": "a key has no ARN before it exists; the deploy role's grant requires the environment's tags on the request",
     "kms:ListAliases": "listing aliases is account-wide; CloudFormation's alias handler reads it",
@@ -59,6 +58,20 @@ WILDCARD_RESOURCE_ACTIONS = {
     "logs:DescribeQueryDefinitions": "saved Logs Insights queries have no resource ARN",
     "sns:GetSubscriptionAttributes": "subscriptions are not resource-scoped in SNS's authorization model",
     "sns:Unsubscribe": "subscriptions are not resource-scoped in SNS's authorization model",
+    "sns:SetSubscriptionAttributes": "subscriptions are not resource-scoped in SNS's authorization model",
+    "autoscaling:DescribeTags": "Describe calls are not resource-scoped in EC2 Auto Scaling",
+    "cloudwatch:GetMetricData": "metric reads name no resource in CloudWatch's authorization model",
+    "ec2:DescribeInstances": "Describe calls are not resource-scoped in EC2",
+    "ec2:DescribeIpamPools": "Describe calls are not resource-scoped in EC2",
+    "ec2:DescribeNetworkAcls": "Describe calls are not resource-scoped in EC2",
+    "ec2:DescribeTags": "Describe calls are not resource-scoped in EC2",
+    "ec2:DescribeVpnGateways": "Describe calls are not resource-scoped in EC2",
+    "ec2:DescribeVpcEncryptionControls": "Describe calls are not resource-scoped in EC2",
+    "elasticloadbalancing:DescribeCapacityReservation": "Describe calls are not resource-scoped in Elastic Load Balancing",
+    "logs:DescribeIndexPolicies": "Describe calls are not resource-scoped in CloudWatch Logs",
+    "logs:DescribeResourcePolicies": "Describe calls are not resource-scoped in CloudWatch Logs",
+    "logs:CreateLogDelivery": "log deliveries (flow logs, vended logs) have no resource type in CloudWatch Logs",
+    "logs:DeleteLogDelivery": "log deliveries (flow logs, vended logs) have no resource type in CloudWatch Logs",
 }
 
 

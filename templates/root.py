@@ -69,6 +69,14 @@ def add_parameters(template: Template, config: Config) -> None:
     template.add_parameter(Parameter(names.ASSETS_BUCKET, Type="String", Description="bucket holding the packaged Lambda code"))
     template.add_parameter(Parameter(names.HEALTH_CHECK_CODE_KEY, Type="String", Description="S3 key of the health-check zip"))
     template.add_parameter(Parameter(names.IMAGE_TAG, Type="String", Description="image tag every service runs (the commit)"))
+    template.add_parameter(
+        Parameter(
+            names.PERMISSIONS_BOUNDARY_NAME,
+            Type="String",
+            Default=f"{config.stack_prefix}-{names.BOUNDARY_SUFFIX}",
+            Description="the permissions boundary of every role (the pipeline target creates it)",
+        )
+    )
     for s in config.project.services:
         template.add_parameter(
             Parameter(

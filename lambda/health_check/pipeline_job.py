@@ -11,7 +11,7 @@ ConfigurationError for unusable UserParameters).  An unanswered job would hang
 the pipeline until the action's own timeout.
 """
 
-from . import aws, checks, logs, settings
+from . import aws, canary, checks, logs, settings
 
 JOB_KEY = "CodePipeline.job"
 FAILURE_MESSAGE_LIMIT = 5000  # PutJobFailureResult failureDetails.message
@@ -30,11 +30,18 @@ def user_parameters(event: dict):
     return event[JOB_KEY]["data"]["actionConfiguration"]["configuration"]["UserParameters"]
 
 
+def job_endpoints(event: dict) -> list:
+    """The action's UserParameters or, when it has none (any number of services), the canary's own CANARY_ENDPOINTS."""
+    if "UserParameters" not in event[JOB_KEY]["data"]["actionConfiguration"]["configuration"]:
+        return canary.configured_endpoints()
+    return checks.parse_endpoints(user_parameters(event), settings.check_timeout_seconds())
+
+
 def handle(event: dict, context) -> dict:
     """Run the smoke test and report it to CodePipeline; raises only if reporting fails."""
     job = job_id(event)
     try:
-        endpoints = checks.parse_endpoints(user_parameters(event), settings.check_timeout_seconds())
+        endpoints = job_endpoints(event)
     except (KeyError, TypeError, ValueError) as error:
         report_failure(job, f"UserParameters unusable: {error}", "ConfigurationError")
         return {"jobId": job, "passed": False}

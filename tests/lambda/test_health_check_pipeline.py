@@ -85,6 +85,15 @@ def test_missing_user_parameters_are_a_configuration_error(stub_aws, context):
     assert codepipeline.calls[0][1]["failureDetails"]["type"] == "ConfigurationError"
 
 
+def test_without_user_parameters_the_canarys_own_endpoints_are_checked(services, stub_aws, context, monkeypatch):
+    monkeypatch.setenv("CANARY_ENDPOINTS", json.dumps(endpoints_of(services)))
+    codepipeline = stub_aws("codepipeline")
+    codepipeline.expect("put_job_success_result", {}, {"jobId": JOB_ID, "executionDetails": {"summary": "3 of 3 endpoints healthy"}})
+    event = pipeline_event("x")
+    del event["CodePipeline.job"]["data"]["actionConfiguration"]["configuration"]["UserParameters"]
+    assert handler(event, context) == {"jobId": JOB_ID, "passed": True}
+
+
 def test_a_long_failure_message_fits_the_api_limit(misbehaving, stub_aws, context):
     codepipeline = stub_aws("codepipeline")
     codepipeline.expect("put_job_failure_result", {}, {"jobId": JOB_ID, "failureDetails": ANY})

@@ -47,7 +47,7 @@ def test_service_buildspec_follows_the_services_paths(cfg):
     }
     text = commands(spec)
     assert "python pipeline/source_hash.py services/api-service services/api-service/Dockerfile services/common" in text
-    assert "docker build -f services/api-service/Dockerfile" in text and '-t "$REPOSITORY_URI:$SOURCE_TAG" services &&' in text
+    assert "docker build -f services/api-service/Dockerfile" in text and '-t "$REPOSITORY_URI:$SOURCE_TAG" services\n' in text
     assert "python -m pytest services/api-service services/common" in text  # pipeline.yaml's override
 
 
@@ -59,7 +59,7 @@ def test_another_layout_renders_without_code_changes(make_pipeline_config):
         assert spec["env"]["variables"]["DOCKERFILE"] == f"apps/{name}/build/Containerfile"
         assert spec["env"]["variables"]["BUILD_CONTEXT"] == f"apps/{name}"
         assert f"python pipeline/source_hash.py apps/{name} apps/{name}/build/Containerfile libs/kit" in text
-        assert f"python -m pytest apps/{name} &&" in text
+        assert f"( cd . && python -m pytest apps/{name} || [ $? -eq 5 ] )" in text
         assert f"docker build -f apps/{name}/build/Containerfile" in text and "services" not in text
 
 
@@ -91,11 +91,18 @@ def test_yaml_round_trips_with_literal_blocks(cfg):
     assert "- |" in text  # the shell block reads as written
 
 
-def test_package_buildspec_runs_deploy_package_only(cfg):
-    spec = buildspec.package(cfg)
-    text = commands(spec)
-    assert 'python deploy.py --env "$DEPLOY_TARGET" --package-only --output package --image-tag "$IMAGE_TAG"' in text
-    assert spec["artifacts"] == {"base-directory": "package", "files": ["root.json", "root.config.json"]}
+@pytest.mark.parametrize(
+    "mode, expected",
+    [
+        (buildspec.DEPLOY, '--role-arn "$DEPLOY_ROLE_ARN" --yes --confirm "$DEPLOY_TARGET"'),
+        (buildspec.PLAN, '--role-arn "$DEPLOY_ROLE_ARN" --plan --change-set-name release --json plan.json'),
+        (buildspec.EXECUTE, '--execute-change-set release --yes --confirm "$DEPLOY_TARGET"'),
+    ],
+)
+def test_deploy_buildspecs_run_deploy_py_itself(cfg, mode, expected):
+    spec = buildspec.deploy(cfg, mode, "release")
+    assert f'python deploy.py --env "$DEPLOY_TARGET" --image-tag "$IMAGE_TAG" {expected}' in commands(spec)
+    assert spec.get("artifacts") == ({"files": ["plan.json"]} if mode == buildspec.PLAN else None)
 
 
 def test_integration_checks_cover_every_service_health_and_its_real_request(cfg):

@@ -82,7 +82,7 @@ def test_flow_logs_use_the_environment_retention(make_config, retention):
 def test_encrypted_logs_take_the_environment_key_as_a_parameter(make_config):
     plain = network.build(make_config(environment={"logs": {"kms_encrypted": False}})).to_dict()
     encrypted = network.build(make_config(environment={"logs": {"kms_encrypted": True}})).to_dict()
-    assert "KmsKeyId" not in props(plain, "FlowLogGroup") and "Parameters" not in plain
+    assert "KmsKeyId" not in props(plain, "FlowLogGroup") and names.ENVIRONMENT_KEY_ARN not in plain.get("Parameters", {})
     assert props(encrypted, "FlowLogGroup")["KmsKeyId"] == {"Ref": names.ENVIRONMENT_KEY_ARN}
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import yaml
 
 from builder.lint import lint_template
 from templates import names, pipeline, targets
@@ -46,15 +47,11 @@ def test_stages_run_from_source_to_production(cfg):
     assert props(root, "Pipeline")["PipelineType"] == "V2"
 
 
-def test_every_service_builds_in_parallel_then_each_environment_is_packaged(cfg):
+def test_every_service_builds_in_parallel_tagged_with_the_full_commit_id(cfg):
     build = stage(rendered_root(cfg), "Build")["Actions"]
-    builds = [a for a in build if a["Name"].startswith("Build-")]
-    assert [a["Name"] for a in builds] == ["Build-api-service", "Build-auth-service", "Build-notification-service"]
-    assert {a["RunOrder"] for a in builds} == {1}
-    packages = [a for a in build if a["Name"].startswith("Package-")]
-    assert [(a["Name"], a["RunOrder"]) for a in packages] == [("Package-staging", 2), ("Package-production", 2)]
-    assert [a["OutputArtifacts"][0]["Name"] for a in packages] == ["StagingPackage", "ProductionPackage"]
-    variables = json.loads(builds[0]["Configuration"]["EnvironmentVariables"])
+    assert [a["Name"] for a in build] == ["Build-api-service", "Build-auth-service", "Build-notification-service"]
+    assert {a["RunOrder"] for a in build} == {1}
+    variables = json.loads(build[0]["Configuration"]["EnvironmentVariables"])
     assert {"name": "IMAGE_TAG", "value": "#{SourceVariables.CommitId}", "type": "PLAINTEXT"} in variables
 
 
@@ -64,40 +61,57 @@ def test_thirty_services_still_build_in_one_parallel_group(make_pipeline_config)
     assert len(builds) == 30 and {a["RunOrder"] for a in builds} == {1}
 
 
-def test_staging_is_updated_with_the_packaged_template_and_the_new_image_tag(cfg):
+def release_variables(root: dict, name: str) -> dict:
+    """A deploy.py action's environment variables, the deploy role's ARN resolved from its Fn::Sub."""
+    text, values = action(root, name)["Configuration"]["EnvironmentVariables"]["Fn::Sub"]
+    assert values == {"DeployRoleArn": {"Fn::GetAtt": [values["DeployRoleArn"]["Fn::GetAtt"][0], "Arn"]}}
+    return {v["name"]: v["value"] for v in json.loads(text)} | {"role": values["DeployRoleArn"]["Fn::GetAtt"][0]}
+
+
+def buildspec_of(root: dict, name: str) -> dict:
+    project = action(root, name)["Configuration"]["ProjectName"]["Ref"]
+    return yaml.safe_load(props(root, project)["Source"]["BuildSpec"])
+
+
+def test_staging_is_deployed_by_deploy_py_with_its_role_and_the_commits_image(cfg):
     root = rendered_root(cfg)
-    configuration = action(root, "UpdateStagingStack")["Configuration"]
-    assert configuration["ActionMode"] == "CREATE_UPDATE" and configuration["StackName"] == "shop-staging"
-    assert configuration["TemplatePath"] == "StagingPackage::root.json"
-    assert configuration["TemplateConfiguration"] == "StagingPackage::root.config.json"
-    assert json.loads(configuration["ParameterOverrides"]) == {names.IMAGE_TAG: "#{SourceVariables.CommitId}"}
-    assert configuration["RoleArn"] == {"Fn::GetAtt": ["StagingDeployRole", "Arn"]}
+    assert action(root, "DeployStaging")["ActionTypeId"]["Provider"] == "CodeBuild"
+    assert release_variables(root, "DeployStaging") == {
+        "DEPLOY_TARGET": "staging", "STACK_NAME": "shop-staging", "DEPLOY_ROLE_ARN": "${DeployRoleArn}",
+        "IMAGE_TAG": "#{SourceVariables.CommitId}", "role": "StagingDeployRole",
+    }  # fmt: skip
+    spec = buildspec_of(root, "DeployStaging")
+    commands = spec["phases"]["build"]["commands"]
+    assert (
+        'python deploy.py --env "$DEPLOY_TARGET" --image-tag "$IMAGE_TAG" --role-arn "$DEPLOY_ROLE_ARN" --yes --confirm "$DEPLOY_TARGET"'
+        in commands
+    )
+    assert spec["env"]["exported-variables"] == ["PUBLIC_URL"]
 
 
 def test_integration_tests_run_against_stagings_url_and_the_canary(cfg):
     root = rendered_root(cfg)
     functional = action(root, "FunctionalTests")
     assert json.loads(functional["Configuration"]["EnvironmentVariables"])[0] == {
-        "name": "BASE_URL", "value": "#{StagingStack.PublicUrl}", "type": "PLAINTEXT",
+        "name": "BASE_URL", "value": "#{StagingStack.PUBLIC_URL}", "type": "PLAINTEXT",
     }  # fmt: skip
     smoke = action(root, "HealthCheck")
     assert smoke["ActionTypeId"]["Provider"] == "Lambda"
-    assert smoke["Configuration"]["FunctionName"] == "shop-staging-health-canary"
-    endpoints = json.loads(smoke["Configuration"]["UserParameters"])["endpoints"]
-    assert endpoints[0] == {"service": "api-service", "url": "#{StagingStack.PublicUrl}/api/health"}
-    assert [e["service"] for e in endpoints] == [s.name for s in cfg.project.services]
+    # No UserParameters: the canary checks the endpoints it has itself, so 30 services fit as well as 3.
+    assert smoke["Configuration"] == {"FunctionName": "shop-staging-health-canary"}
 
 
-def test_the_production_change_set_is_made_before_the_approval_and_executed_after(cfg):
+def test_the_production_plan_is_made_before_the_approval_which_links_to_it_and_executed_after(cfg):
     root = rendered_root(cfg)
-    approval_stage = stage(root, "Approval")["Actions"]
-    change_set, approval = approval_stage
-    assert change_set["Configuration"]["ActionMode"] == "CHANGE_SET_REPLACE" and change_set["RunOrder"] < approval["RunOrder"]
-    assert change_set["Configuration"]["StackName"] == "shop-production"
-    name = change_set["Configuration"]["ChangeSetName"]
-    assert name in approval["Configuration"]["CustomData"]
-    execute = action(root, "ExecuteProductionChangeSet")["Configuration"]
-    assert execute == {"ActionMode": "CHANGE_SET_EXECUTE", "StackName": "shop-production", "ChangeSetName": name}
+    plan, approval = stage(root, "Approval")["Actions"]
+    assert plan["Name"] == "PlanProduction" and plan["RunOrder"] < approval["RunOrder"]
+    assert release_variables(root, "PlanProduction")["role"] == "ProductionDeployRole"
+    commands = buildspec_of(root, "PlanProduction")["phases"]["build"]["commands"]
+    assert any("--plan --change-set-name pipeline-release --json plan.json" in c for c in commands)
+    assert approval["Configuration"]["ExternalEntityLink"] == "#{ProductionPlan.PLAN_URL}"
+    assert "pipeline-release" in approval["Configuration"]["CustomData"]
+    commands = buildspec_of(root, "ExecuteProductionChangeSet")["phases"]["build"]["commands"]
+    assert any("--execute-change-set pipeline-release --yes --confirm" in c for c in commands)
 
 
 @pytest.mark.parametrize("minutes", [5, 1440, 86400])
@@ -190,16 +204,23 @@ def test_a_build_role_pushes_only_its_own_repository(cfg):
     assert logs["Resource"][0]["Fn::Sub"][1] == {"Name": {"Ref": "ApiServiceBuildLogs"}}
 
 
-def test_the_pipeline_role_passes_only_the_deploy_roles_to_cloudformation(cfg):
+def test_each_release_role_passes_only_its_own_deploy_role_to_cloudformation(cfg):
     root = rendered_root(cfg)
-    passing = next(s for s in statements(root, "PipelineRole") if s.get("Sid") == "PassDeployRoles")
-    assert passing["Resource"] == [{"Fn::GetAtt": ["StagingDeployRole", "Arn"]}, {"Fn::GetAtt": ["ProductionDeployRole", "Arn"]}]
-    assert passing["Condition"] == {"StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}}
-    deploying = next(s for s in statements(root, "PipelineRole") if s.get("Sid") == "DeployEnvironments")
-    assert [r["Fn::Sub"] for r in deploying["Resource"]] == [
-        "arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/shop-staging/*",
-        "arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/shop-production/*",
-    ]
+    for release, deploy, stack in (
+        ("StagingReleaseRole", "StagingDeployRole", "shop-staging"),
+        ("ProductionReleaseRole", "ProductionDeployRole", "shop-production"),
+    ):
+        found = {s.get("Sid"): s for s in statements(root, release)}
+        assert found["PassThisEnvironmentsDeployRole"]["Resource"] == [{"Fn::GetAtt": [deploy, "Arn"]}]
+        assert found["PassThisEnvironmentsDeployRole"]["Condition"] == {
+            "StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}
+        }
+        assert [r["Fn::Sub"] for r in found["DeployThisEnvironment"]["Resource"]] == [
+            f"arn:${{AWS::Partition}}:cloudformation:${{AWS::Region}}:${{AWS::AccountId}}:stack/{stack}/*",
+            f"arn:${{AWS::Partition}}:cloudformation:${{AWS::Region}}:${{AWS::AccountId}}:stack/{stack}-*/*",
+        ]
+    pipeline_actions = {a for s in statements(root, "PipelineRole") for a in s["Action"]}
+    assert not any(a.startswith(("cloudformation:", "iam:")) for a in pipeline_actions)
 
 
 def test_each_deploy_role_is_scoped_to_its_environments_prefix(cfg):
@@ -208,10 +229,21 @@ def test_each_deploy_role_is_scoped_to_its_environments_prefix(cfg):
         ("StagingDeployRole", "shop-staging", "shop-production"),
         ("ProductionDeployRole", "shop-production", "shop-staging"),
     ):
-        text = json.dumps(statements(root, role))
+        found = deploy_role_statements(root, role)
+        text = json.dumps(found)
         assert prefix in text and other not in text
-        roles = next(s for s in statements(root, role) if s.get("Sid") == "EnvironmentRoles")
+        roles = next(s for s in found if s.get("Sid") == "EnvironmentRoles")
         assert roles["Resource"] == [{"Fn::Sub": f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/{prefix}-*"}]
+
+
+def deploy_role_policies(root: dict, role: str) -> list[str]:
+    """The managed policies attached to ``role`` (from their side: Roles)."""
+    return [t for t in resources_of_type(root, "AWS::IAM::ManagedPolicy") if {"Ref": role} in props(root, t).get("Roles", [])]
+
+
+def deploy_role_statements(root: dict, role: str) -> list[dict]:
+    """Every statement of the managed policies attached to ``role``."""
+    return [s for title in deploy_role_policies(root, role) for s in props(root, title)["PolicyDocument"]["Statement"]]
 
 
 @pytest.mark.parametrize(
@@ -241,3 +273,19 @@ def test_an_s3_source_tags_images_with_its_etag(make_pipeline_config):
         pipeline={"source": {"provider": "s3", "repository": "shop-sources", "object_key": "shop.zip", "connection_arn": ""}}
     )
     assert pipeline.commit_variable(cfg) == "#{SourceVariables.ETag}"
+
+
+def test_the_retained_repositories_can_be_used_instead_of_created_when_the_stack_is_created_again(cfg):
+    rendered = targets.render(cfg)
+    root, repositories = rendered[names.ROOT_TEMPLATE], rendered["ecr.json"]
+    assert root["Parameters"]["CreateRepositories"] == {
+        "Type": "String", "AllowedValues": ["true", "false"], "Default": "true",
+        "Description": root["Parameters"]["CreateRepositories"]["Description"],
+    }  # fmt: skip
+    assert props(root, "EcrStack")["Parameters"] == {"CreateRepositories": {"Ref": "CreateRepositories"}}
+    assert repositories["Conditions"] == {"CreatingRepositories": {"Fn::Equals": [{"Ref": "CreateRepositories"}, "true"]}}
+    for title in resources_of_type(repositories, "AWS::ECR::Repository"):
+        assert repositories["Resources"][title]["Condition"] == "CreatingRepositories"
+    # The outputs do not depend on the repositories being created here: the ARNs are built from the fixed names.
+    arn = repositories["Outputs"]["ApiServiceRepositoryArn"]["Value"]
+    assert arn == {"Fn::Sub": "arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/shop/api-service"}

@@ -198,3 +198,14 @@ def test_a_missing_or_broken_file_is_one_line(write_pipeline_parameters):
 def test_thirty_services_load(make_pipeline_config):
     cfg = make_pipeline_config(project={"services": make_services(30)}, pipeline={"build": {"test_commands": []}, "integration_tests": []})
     assert len(cfg.project.services) == 30
+
+
+def test_a_target_whose_name_prefix_holds_another_target_is_refused(write_pipeline_parameters):
+    directory = write_pipeline_parameters()
+    (directory / "staging-eu.yaml").write_text((directory / "staging.yaml").read_text())
+    with pytest.raises(ConfigError) as error:
+        pipeline_config.load_pipeline(directory)
+    assert error.value.problems == [
+        f"{directory / 'pipeline.yaml'}: staging_target: 'staging' is not accepted while staging-eu exists: their resources "
+        "share the name prefix <project>-staging-, which its deploy role may change; rename one"
+    ]

@@ -1,0 +1,424 @@
+"""Each environment's CloudFormation deploy role and permissions boundary, derived, not hand-listed.
+
+The deploy role of an environment is computed from the resource types of that environment's rendered
+templates (``handler_permissions.required_permissions``: what the registry schemas say their create, read,
+update and delete handlers call) and scoped to the environment:
+
+- by name where the environment names its resources ``<project>-<target>...`` (``NAMED``): stacks, roles,
+  functions, log groups, alarms, parameters, secrets, topics, rules, buckets, the cluster and its services;
+- by the ``Target`` tag where AWS generates the names (``TAGGED``: EC2, Elastic Load Balancing, the scalable
+  targets, the KMS key): ``aws:ResourceTag/Target`` for what exists, and for what is being created
+  ``aws:RequestTag/Target`` on a resource that has no ``Target`` tag yet (``Null``), so a role can never
+  claim another environment's resource by tagging it. Every nested stack carries the ``Target`` tag and
+  CloudFormation propagates stack tags to the resources it creates;
+- ``Resource: "*"`` only for the actions in ``policies.WILDCARD_RESOURCE_ACTIONS``.
+
+Which action takes which resource type and condition key was checked against the IAM service
+authorization reference (https://docs.aws.amazon.com/service-authorization/latest/reference/), in its
+machine-readable copy that parliament ships; tests/templates/test_deploy_roles.py re-checks every grant
+against that copy. An action of a service with no scope here is refused at render time: a new resource
+type needs a decision, not a silent wildcard.
+
+The permissions boundary of an environment caps what any role the environment creates may do: the union of
+the actions its roles' policies use, scoped the same way. The deploy role may create or change a role only
+with that boundary attached (``iam:PermissionsBoundary``) and may pass only its environment's roles, only to
+the services those roles trust (``iam:PassedToService``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from awacs.aws import ArnEquals, Condition, Null, Statement, StringEquals, StringEqualsIfExists
+from troposphere import Sub, encode_to_dict
+
+from templates import handler_permissions, names, policies
+
+TARGET_TAG = "Target"
+# IAM's quota for one customer-managed policy, and for managed policies attached to one role
+# (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html): whitespace is not counted.
+MANAGED_POLICY_MAX_CHARS = 6144
+MANAGED_POLICIES_PER_ROLE = 10
+# What the intrinsics resolve to at worst when a policy's size is measured.
+WORST_CASE = {
+    "AWS::Partition": "aws-us-gov",
+    "AWS::Region": "ap-southeast-14",
+    "AWS::AccountId": "123456789012",
+    "AWS::URLSuffix": "amazonaws.com.cn",
+}
+WORST_CASE_REF = "x" * 63  # a parameter or resource name: S3 bucket names, the longest, have at most 63
+
+REGIONAL = ":{service}:${{AWS::Region}}:${{AWS::AccountId}}:"
+
+# service prefix -> ARN tails (after "arn:${AWS::Partition}") of the environment's resources, by name.
+# {prefix} is "<project>-<target>", {project} the project's name.
+NAMED: dict[str, tuple[str, ...]] = {
+    "cloudformation": (
+        ":cloudformation:${{AWS::Region}}:${{AWS::AccountId}}:stack/{prefix}/*",
+        ":cloudformation:${{AWS::Region}}:${{AWS::AccountId}}:stack/{prefix}-*/*",
+    ),
+    # Generated role names start with the stack's name, and every stack's name with the prefix.
+    "iam": (":iam::${{AWS::AccountId}}:role/{prefix}-*",),
+    "lambda": (":lambda:${{AWS::Region}}:${{AWS::AccountId}}:function:{prefix}-*",),
+    "secretsmanager": (":secretsmanager:${{AWS::Region}}:${{AWS::AccountId}}:secret:{prefix}-*",),
+    "ssm": (":ssm:${{AWS::Region}}:${{AWS::AccountId}}:parameter/{prefix}/*",),
+    "sns": (":sns:${{AWS::Region}}:${{AWS::AccountId}}:{prefix}-*",),
+    "events": (":events:${{AWS::Region}}:${{AWS::AccountId}}:rule/{prefix}-*",),
+    "firehose": (":firehose:${{AWS::Region}}:${{AWS::AccountId}}:deliverystream/{prefix}-*",),
+    # Bucket names are generated from the (lower-case) stack name.
+    "s3": (":s3:::{prefix}-*", ":s3:::{prefix}-*/*"),
+    "ecs": (
+        ":ecs:${{AWS::Region}}:${{AWS::AccountId}}:cluster/{prefix}",
+        ":ecs:${{AWS::Region}}:${{AWS::AccountId}}:service/{prefix}/*",
+        ":ecs:${{AWS::Region}}:${{AWS::AccountId}}:service-deployment/{prefix}/*",
+        ":ecs:${{AWS::Region}}:${{AWS::AccountId}}:task-definition/{prefix}-*:*",
+    ),
+    "cloudwatch": (
+        ":cloudwatch:${{AWS::Region}}:${{AWS::AccountId}}:alarm:{prefix}-*",
+        # Target tracking alarms that Application Auto Scaling creates for a service are named
+        # TargetTracking-<resource id>-AlarmHigh-<uuid> (PutScalingPolicy's Alarms output), the resource id
+        # of an ECS service being service/<cluster>/<service>, and the cluster being named <prefix>.
+        ":cloudwatch:${{AWS::Region}}:${{AWS::AccountId}}:alarm:TargetTracking-service/{prefix}/*",
+        ":cloudwatch::${{AWS::AccountId}}:dashboard/{prefix}",
+        ":cloudwatch::${{AWS::AccountId}}:dashboard/{prefix}-*",
+    ),
+    "kms": (":kms:${{AWS::Region}}:${{AWS::AccountId}}:alias/{prefix}",),
+    # The pipeline's image repositories, shared by every environment: the tasks pull from them.
+    "ecr": (":ecr:${{AWS::Region}}:${{AWS::AccountId}}:repository/{project}/*",),
+}
+# Services with both: only these of their actions go on the named resources (a KMS alias; the key is tagged).
+NAMED_ACTIONS = {"kms": lambda action: action.endswith("Alias")}
+# Services whose resources carry generated names or ids: scoped by the Target tag.
+TAGGED: dict[str, str] = {
+    "ec2": ":ec2:${{AWS::Region}}:${{AWS::AccountId}}:*",
+    "elasticloadbalancing": ":elasticloadbalancing:${{AWS::Region}}:${{AWS::AccountId}}:*",
+    "application-autoscaling": ":application-autoscaling:${{AWS::Region}}:${{AWS::AccountId}}:scalable-target/*",
+    "kms": ":kms:${{AWS::Region}}:${{AWS::AccountId}}:key/*",
+}
+# In a boundary, EC2 is limited to the account and region (see scoped_statements).
+# The actions that create (or tag while creating) a resource of a tagged service: the only ones granted on a
+# resource that has no Target tag yet, and only when the request carries the environment's. KMS checks
+# kms:TagResource and kms:PutKeyPolicy on the key while CreateKey creates it with its tags and policy.
+CREATING_VERBS = ("Create", "Tag", "Add", "Allocate", "Authorize", "Run")
+CREATING_ACTIONS = {
+    "kms": frozenset({"kms:TagResource", "kms:PutKeyPolicy"}),
+    "application-autoscaling": frozenset({"application-autoscaling:RegisterScalableTarget", "application-autoscaling:TagResource"}),
+}
+
+
+def creates(action: str) -> bool:
+    service, verb = action.split(":", 1)
+    return action in CREATING_ACTIONS[service] if service in CREATING_ACTIONS else verb.startswith(CREATING_VERBS)
+
+
+# IAM writes that accept the iam:PermissionsBoundary condition key: only with the environment's boundary.
+BOUNDED_IAM_ACTIONS = frozenset(
+    {
+        "iam:CreateRole",
+        "iam:PutRolePolicy",
+        "iam:DeleteRolePolicy",
+        "iam:AttachRolePolicy",
+        "iam:DetachRolePolicy",
+        "iam:PutRolePermissionsBoundary",
+    }
+)
+# Service-linked roles CloudFormation's handlers create on first use in an account (service -> role name).
+# They are account-wide by nature: the one grant no environment prefix or tag can scope; named exactly instead.
+SERVICE_LINKED_ROLES = {
+    "ecs.amazonaws.com": "AWSServiceRoleForECS",
+    "elasticloadbalancing.amazonaws.com": "AWSServiceRoleForElasticLoadBalancing",
+    "ecs.application-autoscaling.amazonaws.com": "AWSServiceRoleForApplicationAutoScaling_ECSService",
+}
+
+
+class UnscopedAction(ValueError):
+    """An action of a service this module has no environment scope for."""
+
+
+@dataclass(frozen=True)
+class Environment:
+    """One environment as its deploy role sees it: its name prefix and its rendered templates."""
+
+    project: str
+    target: str
+    templates: dict  # file name -> template dict
+
+    @property
+    def prefix(self) -> str:
+        return f"{self.project}-{self.target}"
+
+
+def boundary_name(project: str, target: str) -> str:
+    """The permissions boundary every role of an environment carries (environments derive the same name)."""
+    return f"{project}-{target}-{names.BOUNDARY_SUFFIX}"
+
+
+def boundary_arn(project: str, target: str) -> Sub:
+    return Sub(f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:policy/{boundary_name(project, target)}")
+
+
+def _arn(tail: str, env: Environment) -> Sub:
+    return Sub("arn:${AWS::Partition}" + tail.format(prefix=env.prefix, project=env.project))
+
+
+def log_group_patterns(env: Environment) -> list[str]:
+    """The environment's log group names, each cut after its ``<prefix>/`` or ``<prefix>-``: /ecs/shop-staging/*."""
+    patterns = set()
+    for template in env.templates.values():
+        for body in template.get("Resources", {}).values():
+            name = body.get("Properties", {}).get("LogGroupName") if body["Type"] == "AWS::Logs::LogGroup" else None
+            if name is None:
+                continue
+            text = _literal(name)
+            cut = max(text.find(f"{env.prefix}/"), text.find(f"{env.prefix}-"))
+            kept = text[: cut + len(env.prefix) + 1]
+            if cut < 0 or "${" in kept:
+                raise UnscopedAction(
+                    f"log group {name!r}: its name does not start with a fixed part holding {env.prefix}/ or {env.prefix}-"
+                )
+            patterns.add(kept + "*")
+    return sorted(patterns)
+
+
+def _literal(name) -> str:
+    """A name's text: the string itself, or a Fn::Sub's template (its variables stay as ${...})."""
+    if isinstance(name, dict) and set(name) == {"Fn::Sub"}:
+        name = name["Fn::Sub"] if isinstance(name["Fn::Sub"], str) else name["Fn::Sub"][0]
+    return name if isinstance(name, str) else ""
+
+
+def named_arns(service: str, env: Environment) -> list[Sub]:
+    if service == "logs":
+        return [_arn(f":logs:${{{{AWS::Region}}}}:${{{{AWS::AccountId}}}}:log-group:{p}", env) for p in log_group_patterns(env)]
+    return [_arn(tail, env) for tail in NAMED.get(service, ())]
+
+
+def _service(action: str) -> str:
+    return action.split(":", 1)[0]
+
+
+def _by_service(actions: Iterable[str]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {}
+    for action in sorted(set(actions)):
+        grouped.setdefault(_service(action), []).append(action)
+    return grouped
+
+
+def _title(service: str) -> str:
+    return "".join(part.capitalize() for part in service.replace("-", " ").split())
+
+
+def scoped_statements(actions: Iterable[str], env: Environment, label: str, by_tag: bool = True) -> list[Statement]:
+    """Allow ``actions`` on ``env``'s resources only: by name, by Target tag, or "*" for the listed exceptions.
+
+    Without ``by_tag`` (the boundary) the tagged services are limited to this account and region only: a boundary
+    caps, the role's own policy scopes, and resources that AWS creates for a role (a VPC function's network
+    interfaces) carry no tag the boundary could ask for.
+    """
+    actions = set(actions)
+    wildcard = sorted(a for a in actions if a in policies.WILDCARD_RESOURCE_ACTIONS and a != "kms:CreateKey")
+    statements = []
+    if wildcard:
+        statements.append(policies.wildcard_statement(wildcard, sid=f"{label}Unscopable"))
+    if "kms:CreateKey" in actions:  # a key has no ARN before it exists: the request must carry the environment's tag
+        statements.append(
+            policies.wildcard_statement(
+                ["kms:CreateKey"], sid=f"{label}CreateKey", condition=Condition(StringEquals({f"aws:RequestTag/{TARGET_TAG}": env.target}))
+            )
+        )
+    for service, group in _by_service(a for a in actions if a not in policies.WILDCARD_RESOURCE_ACTIONS).items():
+        arns = named_arns(service, env)
+        if not arns and service not in TAGGED:
+            raise UnscopedAction(f"{', '.join(group)}: no way to limit {service} to the environment {env.target!r} is known")
+        named = [a for a in group if NAMED_ACTIONS.get(service, lambda _: True)(a)]
+        if arns and named:
+            statements.append(policies.allow(named, arns, sid=f"{label}{_title(service)}Named"))
+        if service in TAGGED and by_tag:
+            statements += tagged_statements(group, env, service, label)
+        elif service in TAGGED:
+            statements.append(policies.allow(group, [_arn(TAGGED[service], env)], sid=f"{label}{_title(service)}"))
+    return statements
+
+
+def tagged_statements(actions: list[str], env: Environment, service: str, label: str) -> list[Statement]:
+    """Existing resources tagged with the environment; new (untagged) ones only when the request tags them so.
+
+    KMS: to add tags while creating a key the caller needs kms:TagResource "in an IAM policy that isn't restricted to
+    particular KMS keys" (https://docs.aws.amazon.com/kms/latest/developerguide/tag-permissions.html): key/* with
+    the request's tag, which a key being created has and whose resource has no tag yet.
+    """
+    resource = [_arn(TAGGED[service], env)]
+    own = policies.allow(
+        actions,
+        resource,
+        sid=f"{label}{_title(service)}Tagged",
+        condition=Condition(
+            [
+                StringEquals({f"aws:ResourceTag/{TARGET_TAG}": env.target}),
+                StringEqualsIfExists({f"aws:RequestTag/{TARGET_TAG}": env.target}),
+            ]
+        ),
+    )
+    new = policies.allow(
+        [a for a in actions if creates(a)],
+        resource,
+        sid=f"{label}{_title(service)}Create",
+        condition=Condition([StringEquals({f"aws:RequestTag/{TARGET_TAG}": env.target}), Null({f"aws:ResourceTag/{TARGET_TAG}": "true"})]),
+    )
+    return [own, new]
+
+
+# --- the deploy role ------------------------------------------------------------------------
+
+
+def resource_types(env: Environment) -> set[str]:
+    found: set[str] = set()
+    for template in env.templates.values():
+        found |= handler_permissions.resource_types(template)
+    return found
+
+
+def required_actions(env: Environment) -> set[str]:
+    return set(handler_permissions.required_permissions(resource_types(env)))
+
+
+def _roles(env: Environment) -> list[dict]:
+    return [
+        body["Properties"]
+        for template in env.templates.values()
+        for body in template.get("Resources", {}).values()
+        if body["Type"] == "AWS::IAM::Role"
+    ]
+
+
+def _as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def trusted_services(env: Environment) -> list:
+    """The services the environment's roles trust: the only ones its roles may be passed to (a name, or a Sub)."""
+    found = {}
+    for role in _roles(env):
+        for statement in role["AssumeRolePolicyDocument"]["Statement"]:
+            for service in _as_list(statement.get("Principal", {}).get("Service", [])):
+                found[json.dumps(service, sort_keys=True)] = service
+    return [found[key] for key in sorted(found)]
+
+
+def runtime_actions(env: Environment) -> set[str]:
+    """Every action the environment's roles' own policies allow: what the boundary lets through."""
+    found = set()
+    for role in _roles(env):
+        for policy in role.get("Policies", []):
+            for statement in _as_list(policy["PolicyDocument"]["Statement"]):
+                if statement.get("Effect") == "Allow":
+                    found |= set(_as_list(statement["Action"]))
+    return found
+
+
+def iam_statements(actions: set[str], env: Environment, assets_bucket) -> list[Statement]:
+    """Roles only under the prefix, written only with the boundary, passed only to the services that trust them."""
+    roles = [_arn(NAMED["iam"][0], env)]
+    bounded = sorted(actions & BOUNDED_IAM_ACTIONS)
+    plain = sorted(a for a in actions if a not in BOUNDED_IAM_ACTIONS and a not in ("iam:PassRole", "iam:CreateServiceLinkedRole"))
+    statements = [
+        policies.allow(
+            bounded,
+            roles,
+            sid="RolesOnlyWithTheBoundary",
+            condition=Condition(ArnEquals({"iam:PermissionsBoundary": boundary_arn(env.project, env.target)})),
+        ),  # fmt: skip
+        policies.allow(plain, roles, sid="EnvironmentRoles"),
+    ]
+    if "iam:PassRole" in actions:
+        statements.append(
+            policies.allow(
+                ["iam:PassRole"],
+                roles,
+                sid="PassEnvironmentRoles",
+                condition=Condition(StringEquals({"iam:PassedToService": trusted_services(env)})),
+            )  # fmt: skip
+        )
+    if "iam:CreateServiceLinkedRole" in actions:
+        statements.append(
+            policies.allow(
+                ["iam:CreateServiceLinkedRole"],
+                [
+                    Sub(f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/aws-service-role/{service}/{name}")
+                    for service, name in SERVICE_LINKED_ROLES.items()
+                ],
+                sid="ServiceLinkedRoles",
+                condition=Condition(StringEquals({"iam:AWSServiceName": list(SERVICE_LINKED_ROLES)})),
+            )
+        )
+    # CloudFormation reads the packaged nested templates, and Lambda the code zip, with this role's credentials.
+    statements.append(
+        policies.allow(["s3:GetObject"], [Sub("arn:${AWS::Partition}:s3:::${Bucket}/*", Bucket=assets_bucket)], sid="PackagedAssets")
+    )
+    return statements
+
+
+def deploy_statements(env: Environment, assets_bucket) -> list[Statement]:
+    actions = required_actions(env)
+    iam = {a for a in actions if _service(a) == "iam"}
+    return scoped_statements(actions - iam, env, "Deploy") + iam_statements(iam, env, assets_bucket)
+
+
+def boundary_statements(env: Environment) -> list[Statement]:
+    return scoped_statements(runtime_actions(env), env, "Runtime", by_tag=False)
+
+
+# --- sizes --------------------------------------------------------------------------------------
+
+
+def resolve(value):
+    """A policy document with every intrinsic replaced by its longest plausible value."""
+    if isinstance(value, list):
+        return [resolve(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if set(value) == {"Fn::Sub"}:
+        text, variables = (value["Fn::Sub"], {}) if isinstance(value["Fn::Sub"], str) else value["Fn::Sub"]
+        for name, replacement in {**WORST_CASE, **{k: resolve(v) for k, v in variables.items()}}.items():
+            text = text.replace("${" + name + "}", replacement if isinstance(replacement, str) else WORST_CASE_REF)
+        return text
+    if set(value) == {"Ref"}:
+        return WORST_CASE.get(value["Ref"], WORST_CASE_REF)
+    if set(value) == {"Fn::GetAtt"}:
+        return f"arn:{WORST_CASE['AWS::Partition']}:iam::{WORST_CASE['AWS::AccountId']}:role/{WORST_CASE_REF}"
+    return {k: resolve(v) for k, v in value.items()}
+
+
+def size(document: dict) -> int:
+    """The characters IAM counts: the resolved document without whitespace."""
+    return len(json.dumps(resolve(document), separators=(",", ":")))
+
+
+def _document_size(statements: list[Statement]) -> int:
+    return size(encode_to_dict(policies.document(*statements)))
+
+
+def split_statement(statement: Statement, limit: int) -> list[Statement]:
+    """A statement too long for one policy, as several with the same scope and fewer actions each."""
+    if _document_size([statement]) <= limit or len(statement.Action) == 1:
+        return [statement]
+    half = len(statement.Action) // 2
+    parts = []
+    for index, chunk in enumerate((statement.Action[:half], statement.Action[half:]), 1):
+        kwargs = {k: v for k, v in statement.properties.items() if k not in ("Action", "Sid")}
+        parts += split_statement(Statement(Action=chunk, Sid=f"{statement.Sid}{index}", **kwargs), limit)
+    return parts
+
+
+def pack(statements: list[Statement], limit: int = MANAGED_POLICY_MAX_CHARS) -> list[list[Statement]]:
+    """Statements in order, into as few documents of at most ``limit`` resolved characters as fit."""
+    documents: list[list[Statement]] = [[]]
+    for statement in (part for s in statements for part in split_statement(s, limit)):
+        if documents[-1] and _document_size([*documents[-1], statement]) > limit:
+            documents.append([])
+        documents[-1].append(statement)
+    if _document_size(documents[-1]) > limit:
+        raise ValueError(f"statement {documents[-1][-1].Sid} alone exceeds {limit} characters once resolved")
+    return documents
