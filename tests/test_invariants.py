@@ -140,17 +140,6 @@ def test_every_checkov_suppression_carries_a_reason(configured_target):
 
 # --- preflight over a whole configuration -------------------------------------------------------
 
-# Findings whose fixes are under way in the templates that own them: the pipeline's deploy roles (their own
-# rewrite), the canary metrics every environment alarms on, and the hook's route to AWS APIs under NAT.
-KNOWN = {
-    ("pipeline", "deploy-role-sufficiency"),
-    ("pipeline", "deploy-role-isolation"),
-    ("pipeline", "iam-inline-policies-per-role"),
-    ("*", "collision-alarm-metric"),
-    ("*", "reachability"),
-}
-
-
 def configurations(config) -> dict:
     by_directory: dict = {}
     for configured in configured_targets(config):
@@ -167,13 +156,14 @@ def preflight_reports(pytestconfig):
     return reports
 
 
-def test_preflight_finds_nothing_new_on_any_configuration(preflight_reports):
+def test_preflight_finds_nothing_on_any_configuration(preflight_reports):
     for name, report in preflight_reports.items():
         assert sum(report.checks.values()) > 0, name
-        unexpected = [str(f) for f in report.findings if (f.target, f.rule) not in KNOWN and ("*", f.rule) not in KNOWN]
-        assert unexpected == [], f"{name}:\n" + "\n".join(unexpected)
+        assert [str(f) for f in report.findings] == [], name
 
 
-@pytest.mark.xfail(strict=True, reason="the deploy roles, canary metrics and hook egress are being fixed in their own templates")
-def test_preflight_finds_nothing_at_all_on_any_configuration(preflight_reports):
-    assert {name: [str(f) for f in report.findings] for name, report in preflight_reports.items() if report.findings} == {}
+def test_preflight_checks_every_deploy_role_the_pipeline_uses(preflight_reports):
+    """The deploy-role rules find the roles however the pipeline passes them (CodeBuild running deploy.py)."""
+    for name, report in preflight_reports.items():
+        assert report.checks.get("deploy-role-sufficiency", 0) > 100, name
+        assert report.checks.get("deploy-role-isolation", 0) > 10, name

@@ -16,6 +16,7 @@ prefix, or carries an ``aws:ResourceTag/Target`` or ``aws:RequestTag/Target`` co
 
 from __future__ import annotations
 
+import json
 import re
 
 from builder.preflight.model import Finding, Report, as_list
@@ -32,14 +33,21 @@ TAG_KEYS = ("aws:ResourceTag/Target", "aws:RequestTag/Target")
 
 
 def deploy_actions(pipeline: Target) -> list[tuple[str, str, str]]:
-    """(action name, role ARN, stack name) for every CloudFormation action that deploys with a role."""
+    """(action name, role ARN, stack name) for every action that deploys a stack with a CloudFormation role:
+    a CloudFormation action's ``RoleArn``, or a CodeBuild action that runs deploy.py with ``--role-arn``
+    (its ``DEPLOY_ROLE_ARN`` and ``STACK_NAME`` environment variables; templates/buildspec.py)."""
     found = []
     for stack, logical_id, _ in pipeline.resources("AWS::CodePipeline::Pipeline"):
         for stage in stack.properties(logical_id).get("Stages", []):
             for action in stage.get("Actions", []):
                 configuration = action.get("Configuration", {})
-                if action["ActionTypeId"]["Provider"] == "CloudFormation" and "RoleArn" in configuration:
+                provider = action["ActionTypeId"]["Provider"]
+                if provider == "CloudFormation" and "RoleArn" in configuration:
                     found.append((action["Name"], configuration["RoleArn"], configuration["StackName"]))
+                elif provider == "CodeBuild" and "EnvironmentVariables" in configuration:
+                    variables = {v["name"]: v["value"] for v in json.loads(configuration["EnvironmentVariables"])}
+                    if "DEPLOY_ROLE_ARN" in variables and "STACK_NAME" in variables:
+                        found.append((action["Name"], variables["DEPLOY_ROLE_ARN"], variables["STACK_NAME"]))
     return found
 
 
@@ -83,6 +91,12 @@ def _tag_scoped(statement: dict, target: str) -> bool:
     return False
 
 
+def _shared_service_linked_role(resource: str, writes: list[str]) -> bool:
+    """Creating a service-linked role touches no target: there is one per account and service, AWS owns its
+    permissions and nobody can change them (https://docs.aws.amazon.com/IAM/latest/UserGuide/using-service-linked-roles.html)."""
+    return ":role/aws-service-role/" in resource and writes == ["iam:CreateServiceLinkedRole"]
+
+
 def _carries_prefix(resource: str, prefix: str) -> bool:
     return re.search(re.escape(prefix) + r"([-/:]|$)", resource) is not None
 
@@ -112,7 +126,12 @@ def check_isolation(pipeline: Target, role_id: str, target: str, prefix: str) ->
                 )
                 continue
             writes = [a for a in actions if not READ_VERBS.match(a.split(":", 1)[-1])]
-            ok = not writes or _carries_prefix(resource, prefix) or _tag_scoped(statement, target)
+            ok = (
+                not writes
+                or _carries_prefix(resource, prefix)
+                or _tag_scoped(statement, target)
+                or _shared_service_linked_role(resource, writes)
+            )
             report.check(
                 RULE_ISOLATED,
                 ok,
