@@ -77,9 +77,10 @@ EXCEPTIONS: tuple[GuardException, ...] = (
         "access logs (S3 User Guide, 'Enabling Amazon S3 server access logging').",
     ),
     GuardException(
-        "CT.CODEBUILD.PR.4", ("root.json:*ServiceBuild",), "the pipeline target", pipeline(lambda c: True),
-        "The image builds run `docker build`, which needs the privileged Docker daemon; the projects run only "
-        "this repository's buildspec. The test and package projects are not privileged.",
+        "CT.CODEBUILD.PR.4", ("root.json:*Build",), "the pipeline target", pipeline(lambda c: True),
+        "The image builds (one project per service, `<Service>Build`) run `docker build`, which needs the privileged "
+        "Docker daemon; the projects run only this repository's buildspec. The test, package and release projects "
+        "are not privileged, so they pass the control.",
     ),
     GuardException(
         "CT.CLOUDWATCH.PR.1",

@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from builder.render import BuildResult, build_target, load_targets  # noqa: E402
+from builder.render import load_targets, render_targets  # noqa: E402
 from security.guard_exceptions import EXCEPTIONS, GuardException  # noqa: E402
 from templates.config import ConfigError  # noqa: E402
 
@@ -169,7 +169,7 @@ def render(parameters_dirs: list[Path], output: Path) -> list[Target]:
     for parameters in parameters_dirs:
         name = configuration_name(parameters)
         for config in load_targets(parameters, []):
-            build_target(config, output / name, BuildResult(), lint=False)
+            render_targets([config], output / name)
             target = Target(name, config.target, config)
             for path in sorted((output / name / config.target).glob("*.json")):
                 target.templates[path.name] = json.loads(path.read_text(encoding="utf-8"))
