@@ -25,6 +25,8 @@ class GuardException:
     configuration: str  # where it applies, in the words of the parameter files
     applies: Callable[[object], bool]  # the same, as a test on the target's configuration
     reason: str
+    # Which of the matched resources the exception is for, by their properties (the others must pass).
+    covers: Callable[[dict], bool] = lambda resource: True
 
     def matches(self, template: str, logical_id: str) -> bool:
         return any(fnmatch.fnmatchcase(f"{template}:{logical_id}", pattern) for pattern in self.resources)
@@ -78,9 +80,10 @@ EXCEPTIONS: tuple[GuardException, ...] = (
     ),
     GuardException(
         "CT.CODEBUILD.PR.4", ("root.json:*Build",), "the pipeline target", pipeline(lambda c: True),
-        "The image builds (one project per service, `<Service>Build`) run `docker build`, which needs the privileged "
+        "The image builds (the privileged projects, one per service) run `docker build`, which needs the privileged "
         "Docker daemon; the projects run only this repository's buildspec. The test, package and release projects "
         "are not privileged, so they pass the control.",
+        covers=lambda resource: resource.get("Properties", {}).get("Environment", {}).get("PrivilegedMode") is True,
     ),
     GuardException(
         "CT.CLOUDWATCH.PR.1",

@@ -267,6 +267,8 @@ def stale_exceptions(target: Target, outcome: Outcome, controls: dict[str, Contr
             for logical_id, resource in template.get("Resources", {}).items():
                 if resource.get("Type") not in types[entry.control] or not entry.matches(template_name, logical_id):
                     continue
+                if not entry.covers(resource):
+                    continue
                 if (entry.control, template_name, logical_id) not in failing:
                     where = f"{target.label}/{template_name}: {logical_id}"
                     stale.append(f"{where}: {entry.control} passes but is excepted ({entry.configuration})")
