@@ -166,27 +166,12 @@ def render(args: argparse.Namespace) -> tuple[list[Rendered], dict]:
     rendered = render_targets(configs, args.output)
     outcome = {"warnings": [w for cfg in configs for w in getattr(cfg, "warnings", ())]}
     if wants_preflight(args):
-        outcome["preflight"] = run_preflight(configs, rendered, args.parameters)
+        from builder.preflight.stage import check_rendered
+
+        outcome["preflight"] = check_rendered(configs, rendered, args.parameters)
     if not args.no_cache:
         render_cache.store(args.parameters, args.env, args.output, rendered, outcome)
     return rendered, outcome
-
-
-def run_preflight(configs: list, rendered: list[Rendered], parameters: Path) -> dict:
-    """The preflight rules over every target as a whole (docs/preflight.md), as plain data a cache can keep."""
-    from builder.preflight import run
-    from builder.preflight.stage import resource_types_only
-
-    started = time.perf_counter()
-    by_target: dict[str, dict[str, dict]] = {}
-    for item in rendered:
-        by_target.setdefault(item.target, {})[item.path.name] = item.template
-    report = run(by_target, configs, lambda name: resource_types_only(parameters, name))
-    return {
-        "checks": sum(report.checks.values()),
-        "findings": [str(finding) for finding in report.findings],
-        "seconds": round(time.perf_counter() - started, 3),
-    }
 
 
 def print_preflight(preflight: dict) -> None:

@@ -19,21 +19,24 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "bench")]
 
-from build_scaling import config_with  # noqa: E402
+from build_scaling import write_parameters  # noqa: E402
 
-from builder.lint import rules  # noqa: E402
-from builder.preflight.stage import check_build  # noqa: E402
-from builder.render import BuildResult, build_target, load_targets  # noqa: E402
+from builder.lint import lint_stage, rules  # noqa: E402
+from builder.preflight.stage import check_rendered  # noqa: E402
+from builder.render import load_targets, render_targets  # noqa: E402
+from builder.stages import check  # noqa: E402
+from templates import targets  # noqa: E402
 
 
 def timed_build(configs: list, parameters: Path) -> tuple[float, float, float, int, int]:
-    """(render s, lint s, preflight s, checks, findings) of one build of ``configs``."""
+    """(render s, lint s, preflight s, checks, findings) of one uncached build of ``configs`` on one core."""
     with tempfile.TemporaryDirectory() as scratch:
-        output, result = Path(scratch), BuildResult()
-        for cfg in configs:
-            build_target(cfg, output, result)
-        report, seconds = check_build(configs, output, parameters)
-    return result.render_seconds, result.lint_seconds, seconds, sum(report.checks.values()), len(report.findings)
+        started = time.perf_counter()
+        rendered = render_targets(configs, Path(scratch))
+        render_seconds = time.perf_counter() - started
+        result = check(rendered, [lint_stage(("us-east-1",), 1, None)])
+        preflight = check_rendered(configs, rendered, parameters)
+    return render_seconds, result.lint_seconds, preflight["seconds"], preflight["checks"], len(preflight["findings"])
 
 
 def row(label: str, figures: tuple[float, float, float, int, int]) -> str:
@@ -55,8 +58,9 @@ def main() -> None:
     for count in args.counts:
         for target in ("production", "pipeline"):
             with tempfile.TemporaryDirectory() as scratch:
-                cfg = config_with(count, Path(scratch), target)
-                print(row(f"{target}, {count} services", timed_build([cfg], Path(scratch))))
+                parameters = write_parameters(count, Path(scratch) / "parameters")
+                cfg = targets.load_target(parameters, target)
+                print(row(f"{target}, {count} services", timed_build([cfg], parameters)))
 
 
 if __name__ == "__main__":

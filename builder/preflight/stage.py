@@ -1,25 +1,28 @@
-"""The preflight stage of build.py: read what the build wrote, check it, print the findings."""
+"""The preflight stage of build.py: every rule over the rendered targets, as plain data a cache can keep."""
 
 from __future__ import annotations
 
-import json
-import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
-from builder.preflight import Report, run
+from builder.preflight import run
+from builder.stages import Rendered
 from templates import names, root, targets
 
 
-def check_build(configs: list, output: Path, parameters: Path) -> tuple[Report, float]:
-    """Check every target the build wrote under ``output``; (report, seconds taken)."""
+def check_rendered(configs: list, rendered: Sequence[Rendered], parameters: Path) -> dict:
+    """Checks made, findings (one line each) and seconds taken, over every target of one build."""
     started = time.perf_counter()
-    rendered = {
-        cfg.target: {path.name: json.loads(path.read_text(encoding="utf-8")) for path in sorted((output / cfg.target).glob("*.json"))}
-        for cfg in configs
+    by_target: dict[str, dict[str, dict]] = {}
+    for item in rendered:
+        by_target.setdefault(item.target, {})[item.path.name] = item.template
+    report = run(by_target, configs, lambda name: resource_types_only(parameters, name))
+    return {
+        "checks": sum(report.checks.values()),
+        "findings": [str(finding) for finding in report.findings],
+        "seconds": round(time.perf_counter() - started, 3),
     }
-    report = run(rendered, configs, lambda name: resource_types_only(parameters, name))
-    return report, time.perf_counter() - started
 
 
 def resource_types_only(parameters: Path, name: str) -> dict[str, dict]:
@@ -32,12 +35,3 @@ def resource_types_only(parameters: Path, name: str) -> dict[str, dict]:
     templates = {names.template_file(stem): template for stem, template in children.items()}
     templates[names.ROOT_TEMPLATE] = root.build(cfg, children)
     return {file: {"Resources": {lid: {"Type": r.resource_type} for lid, r in t.resources.items()}} for file, t in templates.items()}
-
-
-def print_report(report: Report, seconds: float) -> None:
-    checks = sum(report.checks.values())
-    print(f"preflight: {checks} checks, {len(report.findings)} findings; {seconds:.2f}s")
-    if report.findings:
-        print("\npreflight findings:", file=sys.stderr)
-        for finding in report.findings:
-            print(f"  {finding}", file=sys.stderr)
