@@ -10,12 +10,11 @@ if sys.version_info < (3, 11):  # noqa: UP036 - this line exists for the interpr
 
 import argparse  # noqa: E402
 import json  # noqa: E402
-import os  # noqa: E402
-import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from builder import render_cache  # noqa: E402
+from builder.files import write_atomically  # noqa: E402
 from builder.lint import DEFAULT_REGIONS, UnknownRegion, default_jobs, lint_stage  # noqa: E402
 from builder.lint_cache import LintCache  # noqa: E402
 from builder.stages import BuildResult, Rendered, check  # noqa: E402
@@ -121,12 +120,7 @@ def json_report(result: BuildResult | None, args: argparse.Namespace, exit_code:
 
 def write_json(path: Path, document: dict) -> None:
     """Written whole or not at all: a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(handle, "w", encoding="utf-8") as stream:
-        json.dump(document, stream, indent=2)
-        stream.write("\n")
-    os.replace(temporary, path)
+    write_atomically(path, json.dumps(document, indent=2) + "\n")
 
 
 def stages_for(args: argparse.Namespace) -> list:

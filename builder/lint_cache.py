@@ -17,12 +17,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from functools import cache
 from pathlib import Path
 
+from builder.files import write_atomically
 from builder.stages import Finding, Rendered
 
 FORMAT = 1
@@ -116,17 +116,8 @@ class LintCache:
         return findings
 
     def put(self, key: str, findings: Sequence[Finding]) -> None:
-        entry = self._entry(key)
-        entry.parent.mkdir(parents=True, exist_ok=True)
         body = {"findings": [{name: getattr(f, name) for name in FINDING_FIELDS} for f in findings]}
-        handle, temporary = tempfile.mkstemp(dir=entry.parent, prefix=".", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                json.dump(body, stream)
-            os.replace(temporary, entry)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        write_atomically(self._entry(key), json.dumps(body))
         self.wrote = True
 
     def prune(self, now: float | None = None) -> None:

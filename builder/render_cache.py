@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from builder.files import write_atomically
 from builder.stages import Rendered
 
 REPO = Path(__file__).resolve().parents[1]
@@ -108,11 +107,7 @@ def store(parameters: Path, names: Sequence[str], output: Path, rendered: Sequen
             for r in rendered
         ],
     }
-    entry.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=entry.parent, prefix=".", suffix=".tmp")
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(body, stream)
-        os.replace(temporary, entry)
+        write_atomically(entry, json.dumps(body))
     except OSError:
-        Path(temporary).unlink(missing_ok=True)  # an unwritable cache costs the next run time, nothing else
+        pass  # an unwritable cache costs the next run time, nothing else
