@@ -12,6 +12,7 @@ import pytest
 import build
 from builder import render as render_module
 from templates import load_balancer, targets
+from tests.builder.conftest import add_stray_topic
 from tests.conftest import ALL_TARGETS, PARAMETERS, PIPELINE, REPO, TARGETS
 
 
@@ -52,15 +53,8 @@ def test_stale_templates_are_removed(tmp_path):
     assert not (tmp_path / "dev" / "old-stack.json").exists()
 
 
-def test_a_lint_finding_fails_the_build_naming_file_resource_rule_and_message(tmp_path, monkeypatch, capsys):
-    real_render = targets.render
-
-    def render_with_a_mistake(cfg):
-        rendered = real_render(cfg)
-        rendered["cluster.json"]["Resources"]["Stray"] = {"Type": "AWS::SNS::Topic", "Properties": {"Colour": "blue"}}
-        return rendered
-
-    monkeypatch.setattr(render_module.targets, "render", render_with_a_mistake)
+def test_a_lint_finding_fails_the_build_naming_file_resource_rule_and_message(tmp_path, render_edited, capsys):
+    render_edited(add_stray_topic)
     assert build.main(["--env", "dev", "--output", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert re.search(r"dev/cluster\.json: Resources/Stray/Properties/Colour: E3002 \(error\): .*Colour", err), err

@@ -10,11 +10,10 @@ import pytest
 
 import build
 from builder import lint as lint_module
-from builder import render as render_module
 from builder.render import build as build_all
 from builder.render import load_targets
 from builder.stages import Finding, in_process
-from templates import targets
+from tests.builder.conftest import add_stray_topic
 from tests.conftest import PARAMETERS, REPO
 
 # Runs build.main in a fresh interpreter and reports which cfn-lint and troposphere modules it imported.
@@ -57,15 +56,8 @@ def test_an_unchanged_rebuild_reuses_templates_and_findings_without_importing_tr
     assert linted == [len(cold["templates"])]  # nothing while cached; everything again with --no-cache
 
 
-def test_json_records_findings_and_per_template_figures(tmp_path, monkeypatch, capsys):
-    real_render = targets.render
-
-    def render_with_a_mistake(cfg):
-        rendered = real_render(cfg)
-        rendered["cluster.json"]["Resources"]["Stray"] = {"Type": "AWS::SNS::Topic", "Properties": {"Colour": "blue"}}
-        return rendered
-
-    monkeypatch.setattr(render_module.targets, "render", render_with_a_mistake)
+def test_json_records_findings_and_per_template_figures(tmp_path, render_edited, capsys):
+    render_edited(add_stray_topic)
     report = tmp_path / "reports" / "build.json"
     assert build.main(["--env", "dev", "--output", str(tmp_path / "out"), "--json", str(report), "--no-cache"]) == 1
     document = json.loads(report.read_text())

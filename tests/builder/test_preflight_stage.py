@@ -9,7 +9,6 @@ import pytest
 import yaml
 
 import build
-from builder import render as render_module
 from builder.preflight import names as name_rule
 from builder.preflight.resolve import Target
 from builder.preflight.stage import resource_types_only
@@ -64,17 +63,13 @@ def test_the_longest_accepted_names_render_names_aws_accepts(tmp_path, project_l
 
 
 def test_a_preflight_finding_fails_the_build_with_one_line_naming_target_template_resource_rule_value_and_limit(
-    tmp_path, monkeypatch, capsys
+    tmp_path, render_edited, capsys
 ):
-    real_render = targets.render
-
-    def render_with_a_long_name(cfg):
-        rendered = real_render(cfg)
+    def give_the_canary_a_long_name(rendered):
         function = rendered["health-check.json"]["Resources"]["CanaryFunction"]["Properties"]
         function["FunctionName"] = {"Fn::Sub": "${AWS::StackName}-" + "x" * 60}
-        return rendered
 
-    monkeypatch.setattr(render_module.targets, "render", render_with_a_long_name)
+    render_edited(give_the_canary_a_long_name)
     assert build.main(["--env", "dev", "--output", str(tmp_path)]) == 1
     captured = capsys.readouterr()
     assert "preflight: " in captured.out
