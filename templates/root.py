@@ -2,12 +2,16 @@
 
 Each child parameter is satisfied by the sibling stack whose output has the
 same name (``templates.names``), or by the root parameter of that name, so the
-wiring follows from the children themselves and cannot drift from them.
+wiring follows from the children themselves and cannot drift from them.  A
+service's stack is also given its own values (name, route, port, ...) and is
+known to its siblings by its outputs prefixed with the service's name: services
+of one shape share one template file.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 from troposphere import GetAtt, Output, Parameter, Ref, Sub, Template, cloudformation
 
@@ -26,12 +30,42 @@ SHARED: tuple[tuple[str, str, Callable[[Config], Template]], ...] = (
 )
 
 
-def children(config: Config) -> list[tuple[str, str, Callable[[], Template]]]:
+class Child(NamedTuple):
+    """A nested stack of the root: its logical id, its template's file stem, and how it is wired."""
+
+    title: str
+    stem: str
+    values: dict[str, str] = {}  # parameters given fixed values
+    aliases: dict[str, str] = {}  # parameter -> the name the root or a sibling provides it under
+    output_prefix: str = ""  # the siblings know its outputs as <prefix><output>
+
+
+def service_stems(config: Config) -> dict[str, str]:
+    """Service name -> its template's file stem: one template per shape (``service.shape``),
+    ``service`` for the first service's, ``service-<name>`` after the first service of any other."""
+    stems: dict[tuple, str] = {}
+    first = service.shape(config.project.services[0])
+    for s in config.project.services:
+        stems.setdefault(service.shape(s), service.BASE_STEM if service.shape(s) == first else f"{service.BASE_STEM}-{s.name}")
+    return {s.name: stems[service.shape(s)] for s in config.project.services}
+
+
+def children(config: Config) -> list[Child]:
     """Every nested stack: the shared ones, then one per service in project.yaml."""
-    stacks = [(title, stem, lambda build=build: build(config)) for title, stem, build in SHARED]
-    stacks += [(service.stack_title(s), service.stem(s), lambda s=s: service.build(config, s)) for s in config.project.services]
+    stacks = [Child(title, stem) for title, stem, _ in SHARED]
+    stems = service_stems(config)
+    stacks += [
+        Child(
+            service.stack_title(s),
+            stems[s.name],
+            values=service.service_values(s),
+            aliases={service.RUNNING_PARAMETER: names.service_running_parameter(s.logical_name)},
+            output_prefix=s.logical_name,
+        )
+        for s in config.project.services
+    ]
     # Last: it names every service's alarms, target groups and log groups.
-    stacks.append(("MonitoringStack", "monitoring", lambda: monitoring.build(config)))
+    stacks.append(Child("MonitoringStack", "monitoring"))
     return stacks
 
 
@@ -46,22 +80,32 @@ PACKAGED_BY_DEPLOY = {
 }
 
 
-def wire(child: Template, producers: dict[str, cloudformation.Stack], root: Template) -> dict:
-    """Parameters for ``child``: each from the sibling that outputs it, or a root parameter."""
+def wire(child: Template, spec: Child, producers: dict[str, tuple[cloudformation.Stack, str]], root: Template) -> dict:
+    """Parameters for ``child``: a fixed value, else from the sibling that outputs it, else a root parameter."""
     values = {}
     for name in sorted(child.parameters):
-        if name in producers:
-            values[name] = GetAtt(producers[name], f"Outputs.{name}")
-        elif name in root.parameters:
-            values[name] = Ref(root.parameters[name])
+        source = spec.aliases.get(name, name)
+        if name in spec.values:
+            values[name] = spec.values[name]
+        elif source in producers:
+            stack, output = producers[source]
+            values[name] = GetAtt(stack, f"Outputs.{output}")
+        elif source in root.parameters:
+            values[name] = Ref(root.parameters[source])
         else:
-            raise ValueError(f"no stack outputs {name!r} and the root has no such parameter")
+            raise ValueError(f"no stack outputs {source!r} and the root has no such parameter")
     return values
 
 
 def build_children(config: Config) -> dict[str, Template]:
-    """Every nested template of the target, by file stem."""
-    return {stem: builder() for _, stem, builder in children(config)}
+    """Every nested template of the target, by file stem (services of one shape share one)."""
+    built = {stem: build(config) for _, stem, build in SHARED}
+    stems = service_stems(config)
+    for s in config.project.services:
+        if stems[s.name] not in built:
+            built[stems[s.name]] = service.build(config, s)
+    built["monitoring"] = monitoring.build(config)
+    return built
 
 
 def add_parameters(template: Template, config: Config) -> None:
@@ -93,23 +137,24 @@ def build(config: Config, built: dict[str, Template] | None = None) -> Template:
     built = built or build_children(config)
     template = new_template(f"{config.stack_prefix}: root stack of the {config.target} environment")
     add_parameters(template, config)
-    producers: dict[str, cloudformation.Stack] = {}
-    for title, stem, _ in children(config):
-        child = built[stem]
-        parameters = wire(child, producers, template)
+    producers: dict[str, tuple[cloudformation.Stack, str]] = {}
+    for spec in children(config):
+        child = built[spec.stem]
+        parameters = wire(child, spec, producers, template)
         stack = template.add_resource(
             cloudformation.Stack(
-                title,
-                TemplateURL=names.template_file(stem),
+                spec.title,
+                TemplateURL=names.template_file(spec.stem),
                 Tags=tags(config),
                 Metadata=PACKAGED_BY_DEPLOY,
                 **({"Parameters": parameters} if parameters else {}),
             )
         )
-        duplicated = sorted(set(child.outputs) & set(producers))
+        outputs = {spec.output_prefix + output: (stack, output) for output in child.outputs}
+        duplicated = sorted(set(outputs) & set(producers))
         if duplicated:
-            raise ValueError(f"{title} outputs {duplicated}, which another stack outputs too: the wiring would be ambiguous")
-        producers.update({output: stack for output in child.outputs})
+            raise ValueError(f"{spec.title} outputs {duplicated}, which another stack outputs too: the wiring would be ambiguous")
+        producers.update(outputs)
     for name, title in ROOT_OUTPUTS.items():
         template.add_output(Output(name, Value=GetAtt(title, f"Outputs.{name}")))
     for s in config.project.services:

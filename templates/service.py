@@ -2,6 +2,9 @@
 blue/green deployments gated by the health-check hook, autoscaling and alarms.
 
 Built in a loop from ``parameters/project.yaml``; nothing here is per-service code.
+What differs between services (name, route, port, size, ...) is a stack parameter the
+root passes in (``service_values``), so every service of one shape shares one template:
+rendered, linted, uploaded and stored once however many services there are.
 
 Blue/green: the service registers its tasks in the blue target group; ECS
 starts a new revision's tasks in the green one, points the test listener rule
@@ -44,12 +47,54 @@ RUNNING = "Running"  # condition: the service has an image and runs tasks
 BLUE, GREEN = "Blue", "Green"
 
 
-def stem(service: Service) -> str:
-    return f"service-{service.name}"
+# The per-service parameters: (name, CloudFormation parameter properties).  CloudFormation
+# checks the constraints when the stack is created or updated ("Parameters", CloudFormation
+# User Guide); the configuration loader has checked the same values before rendering.
+SERVICE_NAME = "ServiceName"
+ROUTE_PATH = "RoutePath"
+RULE_PRIORITY = "RulePriority"
+CONTAINER_PORT = "ContainerPort"
+HEALTH_CHECK_PATH = "HealthCheckPath"
+TASK_CPU = "TaskCpu"
+TASK_MEMORY = "TaskMemory"
+SECRET_VARIABLE = "SecretVariable"
+PER_SERVICE = {
+    SERVICE_NAME: {"Type": "String", "AllowedPattern": "[a-z][a-z0-9-]*", "Description": "the service's name in project.yaml"},
+    ROUTE_PATH: {"Type": "String", "AllowedPattern": "/.*", "Description": "the ALB path prefix routed to the service"},
+    # Listener rule priorities run from 1 to 50000 (ELB API Reference, CreateRule: Priority).
+    RULE_PRIORITY: {"Type": "Number", "MinValue": 1, "MaxValue": 50000, "Description": "the listener rules' priority"},
+    CONTAINER_PORT: {"Type": "Number", "MinValue": 1, "MaxValue": 65535, "Description": "the port the container listens on"},
+    HEALTH_CHECK_PATH: {"Type": "String", "AllowedPattern": "/.*", "Description": "the target groups' health check path"},
+    TASK_CPU: {"Type": "Number", "Description": "the task's CPU units (a Fargate size)"},
+    TASK_MEMORY: {"Type": "Number", "Description": "the task's memory in MiB (a Fargate size)"},
+    SECRET_VARIABLE: {"Type": "String", "AllowedPattern": "[A-Z][A-Z0-9_]*", "Description": "the variable the secret is injected as"},
+}
+# The stack parameter every service template takes for "does the service have an image yet".
+RUNNING_PARAMETER = "Running"
 
 
-def log_group_name(config: Config, service: Service) -> Sub:
-    return names.retained_name(f"/ecs/{config.stack_prefix}/{service.name}")
+def service_values(service: Service) -> dict[str, str]:
+    """What the root passes a service's stack, as the strings nested stack parameters are."""
+    values = {
+        SERVICE_NAME: service.name,
+        ROUTE_PATH: service.route_path,
+        RULE_PRIORITY: service.rule_priority,
+        CONTAINER_PORT: service.container_port,
+        HEALTH_CHECK_PATH: service.health_check_path,
+        TASK_CPU: service.cpu,
+        TASK_MEMORY: service.memory,
+        SECRET_VARIABLE: service.secret_variable,
+    }
+    return {name: str(value) for name, value in values.items()}
+
+
+BASE_STEM = "service"
+
+
+def shape(service: Service) -> tuple:
+    """What a service's template holds literally rather than as a parameter: services equal in
+    it render equal templates (``build`` reads nothing else of the service; a test holds it to that)."""
+    return (service.run_as_user, tuple(service.container_health_command))
 
 
 def stack_title(service: Service) -> str:
@@ -60,7 +105,12 @@ def resource_name(config: Config, service: Service) -> str:
     return f"{config.stack_prefix}-{service.name}"
 
 
-def add_parameters(template: Template, service: Service) -> dict[str, Parameter]:
+def named(config: Config, suffix: str = "") -> Sub:
+    """``<project>-<target>-<service>`` plus ``suffix``, with the service's name from its parameter."""
+    return Sub(f"{config.stack_prefix}-${{{SERVICE_NAME}}}{suffix}")
+
+
+def add_parameters(template: Template) -> dict[str, Parameter]:
     kinds = {
         names.VPC_ID: "AWS::EC2::VPC::Id",
         names.PRIVATE_SUBNET_IDS: "List<AWS::EC2::Subnet::Id>",
@@ -76,7 +126,8 @@ def add_parameters(template: Template, service: Service) -> dict[str, Parameter]
         names.ALERT_TOPIC_ARN: "String",
     }
     params = {name: template.add_parameter(Parameter(name, Type=kind)) for name, kind in kinds.items()}
-    running = names.service_running_parameter(service.logical_name)
+    params.update({name: template.add_parameter(Parameter(name, **spec)) for name, spec in PER_SERVICE.items()})
+    running = RUNNING_PARAMETER
     params[running] = template.add_parameter(
         Parameter(
             running,
@@ -93,8 +144,8 @@ def add_parameters(template: Template, service: Service) -> dict[str, Parameter]
 # --- identity and secrets -------------------------------------------------------
 
 
-def repository_arn(config: Config, service: Service) -> Sub:
-    name = names.ecr_repository_name(config.project.name, service.name)
+def repository_arn(config: Config) -> Sub:
+    name = names.ecr_repository_name(config.project.name, f"${{{SERVICE_NAME}}}")
     return Sub(f"arn:${{AWS::Partition}}:ecr:${{AWS::Region}}:${{AWS::AccountId}}:repository/{name}")
 
 
@@ -102,13 +153,13 @@ def parameter_arn(parameter: ssm.Parameter) -> Sub:
     return Sub("arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${Name}", Name=Ref(parameter))
 
 
-def add_secret(template: Template, config: Config, service: Service, key_arn) -> secretsmanager.Secret:
+def add_secret(template: Template, config: Config, key_arn) -> secretsmanager.Secret:
     # Retained, so its name carries the stack instance: the leftover secret of a deleted
     # target never blocks deploying that target again (a fixed name fails with "already exists").
     secret = secretsmanager.Secret(
         "Secret",
-        Name=names.retained_name(f"{resource_name(config, service)}/app"),
-        Description=f"{resource_name(config, service)}: {service.name}'s generated secret, injected as {service.secret_variable}",
+        Name=names.retained_name(f"{config.stack_prefix}-${{{SERVICE_NAME}}}/app"),
+        Description=Sub(f"{config.stack_prefix}-${{{SERVICE_NAME}}}: ${{{SERVICE_NAME}}}'s generated secret, injected as ${{{SECRET_VARIABLE}}}"),
         KmsKeyId=key_arn,
         GenerateSecretString=secretsmanager.GenerateSecretString(PasswordLength=48, ExcludePunctuation=True),
         DeletionPolicy=RETAIN,
@@ -119,14 +170,14 @@ def add_secret(template: Template, config: Config, service: Service, key_arn) ->
     return template.add_resource(secret)
 
 
-def add_settings(template: Template, config: Config, service: Service) -> dict[str, ssm.Parameter]:
+def add_settings(template: Template, config: Config) -> dict[str, ssm.Parameter]:
     """Plain configuration as SSM parameters, injected by ARN like the secret."""
     values = {"LOG_LEVEL": config.environment.services.log_level}
     return {
         variable: template.add_resource(
             ssm.Parameter(
                 f"Setting{variable.title().replace('_', '')}",
-                Name=f"/{config.stack_prefix}/{service.name}/{variable}",
+                Name=Sub(f"/{config.stack_prefix}/${{{SERVICE_NAME}}}/{variable}"),
                 Type="String",
                 Value=value,
                 Tags={"Project": config.project.name, "Target": config.target},
@@ -136,13 +187,13 @@ def add_settings(template: Template, config: Config, service: Service) -> dict[s
     }
 
 
-def add_execution_role(template: Template, config: Config, service: Service, group, secret, settings, key_arn) -> iam.Role:
+def add_execution_role(template: Template, config: Config, group, secret, settings, key_arn) -> iam.Role:
     """What ECS needs to start the task: pull this service's image, write its log group, read its secret."""
     statements = [
         policies.wildcard_statement(["ecr:GetAuthorizationToken"], sid="RegistryLogin"),
         policies.allow(
             ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
-            [repository_arn(config, service)],
+            [repository_arn(config)],
             sid="PullThisServicesImage",
         ),
         policies.allow(["logs:CreateLogStream", "logs:PutLogEvents"], [policies.log_group_arn(Ref(group))], sid="WriteThisServicesLogs"),
@@ -158,7 +209,7 @@ def add_execution_role(template: Template, config: Config, service: Service, gro
     return role(template, "ExecutionRole", "ecs-tasks.amazonaws.com", "start-task", *statements)
 
 
-def add_task_role(template: Template, config: Config, service: Service, settings) -> iam.Role:
+def add_task_role(template: Template, settings) -> iam.Role:
     """What the running code may do: re-read its own settings, nothing else."""
     own_settings = policies.allow(["ssm:GetParameter", "ssm:GetParameters"], [parameter_arn(p) for p in settings.values()])
     return role(template, "TaskRole", "ecs-tasks.amazonaws.com", "own-settings", own_settings)
@@ -167,8 +218,8 @@ def add_task_role(template: Template, config: Config, service: Service, settings
 # --- task definition ---------------------------------------------------------------
 
 
-def image(config: Config, service: Service, params) -> Sub:
-    repository = names.ecr_repository_name(config.project.name, service.name)
+def image(config: Config, params) -> Sub:
+    repository = names.ecr_repository_name(config.project.name, f"${{{SERVICE_NAME}}}")
     return Sub(
         f"${{AWS::AccountId}}.dkr.ecr.${{AWS::Region}}.${{AWS::URLSuffix}}/{repository}:${{Tag}}",
         Tag=Ref(params[names.IMAGE_TAG]),
@@ -176,38 +227,39 @@ def image(config: Config, service: Service, params) -> Sub:
 
 
 def add_task_definition(template, config, service, params, group, secret, settings, execution_role, task_role) -> ecs.TaskDefinition:
+    port, memory = Ref(params[CONTAINER_PORT]), Ref(params[TASK_MEMORY])
     container = ecs.ContainerDefinition(
         Name=CONTAINER,
-        Image=image(config, service, params),
+        Image=image(config, params),
         Essential=True,
         # The container's hard memory limit, the whole task's (Control Tower CT.ECS.PR.7); on Fargate
         # it may not exceed the task's Memory (ECS Developer Guide, "Container definitions: memory").
-        Memory=service.memory,
+        Memory=memory,
         User=service.run_as_user,
         ReadonlyRootFilesystem=True,
-        PortMappings=[ecs.PortMapping(ContainerPort=service.container_port, Protocol="tcp")],
+        PortMappings=[ecs.PortMapping(ContainerPort=port, Protocol="tcp")],
         MountPoints=[ecs.MountPoint(SourceVolume="tmp", ContainerPath="/tmp", ReadOnly=False)],
         Environment=[
-            ecs.Environment(Name="PORT", Value=str(service.container_port)),
-            ecs.Environment(Name="SERVICE_NAME", Value=service.name),
+            ecs.Environment(Name="PORT", Value=port),
+            ecs.Environment(Name="SERVICE_NAME", Value=Ref(params[SERVICE_NAME])),
             ecs.Environment(Name="SERVICE_VERSION", Value=Ref(params[names.IMAGE_TAG])),
-            ecs.Environment(Name="ROUTE_PREFIX", Value=service.route_path),
+            ecs.Environment(Name="ROUTE_PREFIX", Value=Ref(params[ROUTE_PATH])),
         ],
-        Secrets=[ecs.Secret(Name=service.secret_variable, ValueFrom=Ref(secret))]
+        Secrets=[ecs.Secret(Name=Ref(params[SECRET_VARIABLE]), ValueFrom=Ref(secret))]
         + [ecs.Secret(Name=variable, ValueFrom=parameter_arn(p)) for variable, p in settings.items()],
         HealthCheck=ecs.HealthCheck(Command=list(service.container_health_command), Interval=15, Timeout=5, Retries=3, StartPeriod=15),
         LogConfiguration=ecs.LogConfiguration(
             LogDriver="awslogs",
-            Options={"awslogs-group": Ref(group), "awslogs-region": Ref("AWS::Region"), "awslogs-stream-prefix": service.name},
+            Options={"awslogs-group": Ref(group), "awslogs-region": Ref("AWS::Region"), "awslogs-stream-prefix": Ref(params[SERVICE_NAME])},
         ),
         StopTimeout=30,
     )
     return template.add_resource(
         ecs.TaskDefinition(
             "TaskDefinition",
-            Family=resource_name(config, service),
-            Cpu=str(service.cpu),
-            Memory=str(service.memory),
+            Family=named(config),
+            Cpu=Ref(params[TASK_CPU]),
+            Memory=memory,
             NetworkMode="awsvpc",
             RequiresCompatibilities=["FARGATE"],
             RuntimePlatform=ecs.RuntimePlatform(CpuArchitecture="X86_64", OperatingSystemFamily="LINUX"),
@@ -223,7 +275,7 @@ def add_task_definition(template, config, service, params, group, secret, settin
 # --- traffic -------------------------------------------------------------------------
 
 
-def add_target_groups(template: Template, config: Config, service: Service, params) -> dict[str, elb.TargetGroup]:
+def add_target_groups(template: Template, config: Config, params) -> dict[str, elb.TargetGroup]:
     check = config.environment.services.health_check
     groups = {}
     for colour in (BLUE, GREEN):
@@ -232,9 +284,9 @@ def add_target_groups(template: Template, config: Config, service: Service, para
                 f"{colour}TargetGroup",
                 TargetType="ip",
                 Protocol="HTTP",
-                Port=service.container_port,
+                Port=Ref(params[CONTAINER_PORT]),
                 VpcId=Ref(params[names.VPC_ID]),
-                HealthCheckPath=service.health_check_path,
+                HealthCheckPath=Ref(params[HEALTH_CHECK_PATH]),
                 HealthCheckIntervalSeconds=check.interval_seconds,
                 HealthCheckTimeoutSeconds=check.timeout_seconds,
                 HealthyThresholdCount=check.healthy_threshold,
@@ -243,13 +295,13 @@ def add_target_groups(template: Template, config: Config, service: Service, para
                 TargetGroupAttributes=[
                     elb.TargetGroupAttribute(Key="deregistration_delay.timeout_seconds", Value=str(check.deregistration_delay_seconds))
                 ],
-                Tags=tags(config, Service=service.name, Colour=colour.lower()),
+                Tags=tags(config, Service=Ref(params[SERVICE_NAME]), Colour=colour.lower()),
             )
         )
     return groups
 
 
-def add_listener_rules(template: Template, service: Service, params, groups) -> dict[str, elb.ListenerRule]:
+def add_listener_rules(template: Template, params, groups) -> dict[str, elb.ListenerRule]:
     """The production and test rules for the service's path, forwarding with weights ECS rewrites."""
     forward = elb.ListenerRuleAction(
         Type="forward",
@@ -261,14 +313,14 @@ def add_listener_rules(template: Template, service: Service, params, groups) -> 
         ),
     )
     condition = elb.Condition(
-        Field="path-pattern", PathPatternConfig=elb.PathPatternConfig(Values=[service.route_path, f"{service.route_path}/*"])
+        Field="path-pattern", PathPatternConfig=elb.PathPatternConfig(Values=[Ref(params[ROUTE_PATH]), Sub(f"${{{ROUTE_PATH}}}/*")])
     )
     return {
         kind: template.add_resource(
             elb.ListenerRule(
                 f"{kind}ListenerRule",
                 ListenerArn=Ref(params[listener]),
-                Priority=service.rule_priority,
+                Priority=Ref(params[RULE_PRIORITY]),
                 Conditions=[condition],
                 Actions=[forward],
             )
@@ -277,14 +329,14 @@ def add_listener_rules(template: Template, service: Service, params, groups) -> 
     }
 
 
-def add_security_group(template: Template, config: Config, service: Service, params) -> ec2.SecurityGroup:
+def add_security_group(template: Template, config: Config, params) -> ec2.SecurityGroup:
     """Admits the ALB and the blue/green hook on the container port; nothing else."""
-    port = service.container_port
+    port = Ref(params[CONTAINER_PORT])
     sources = {names.LOAD_BALANCER_SECURITY_GROUP_ID: "the load balancer", names.HOOK_SECURITY_GROUP_ID: "the blue/green health-check hook"}
     return template.add_resource(
         ec2.SecurityGroup(
             "TaskSecurityGroup",
-            GroupDescription=f"{resource_name(config, service)} tasks",
+            GroupDescription=named(config, " tasks"),
             VpcId=Ref(params[names.VPC_ID]),
             SecurityGroupIngress=[
                 ec2.SecurityGroupRule(
@@ -296,7 +348,7 @@ def add_security_group(template: Template, config: Config, service: Service, par
             SecurityGroupEgress=[
                 ec2.SecurityGroupRule(IpProtocol="tcp", FromPort=443, ToPort=443, CidrIp="0.0.0.0/0", Description="HTTPS to AWS APIs")
             ],
-            Tags=tags(config, Service=service.name),
+            Tags=tags(config, Service=Ref(params[SERVICE_NAME])),
         )
     )
 
@@ -365,6 +417,11 @@ def alarm_name(config: Config, service: Service, kind: str) -> str:
     return f"{resource_name(config, service)}-{kind}"
 
 
+def alarm_name_in_template(config: Config, kind: str) -> Sub:
+    """``alarm_name`` as the shared template spells it, the service's name from its parameter."""
+    return named(config, f"-{kind}")
+
+
 # Alarms on the tasks themselves: every one of them breaches while a scheduled
 # off-hours window scales the service to zero.  With off_hours set they notify
 # through the monitoring stack's composite alarm, whose actions that window suppresses.
@@ -386,17 +443,15 @@ def alarm_settings(spec: AlarmSpec, params, notify: bool = True) -> dict:
     }
 
 
-def both_groups_alarm(
-    template, config, service, params, groups, title, metric, stat, expression, operator, spec, what, notify=True
-) -> cloudwatch.Alarm:
+def both_groups_alarm(template, config, params, groups, title, metric, stat, expression, operator, spec, what, notify=True) -> cloudwatch.Alarm:
     """An alarm over whichever target group is live: blue and green alternate with every deployment."""
     queries = [target_group_metric(colour.lower(), metric, groups[colour], params, stat, spec.period_seconds) for colour in (BLUE, GREEN)]
     queries.append(cloudwatch.MetricDataQuery(Id="live", Expression=expression, Label=what, ReturnData=True))
     return template.add_resource(
         cloudwatch.Alarm(
             title,
-            AlarmName=alarm_name(config, service, title[:-5].lower()),
-            AlarmDescription=f"{service.name}: {what}",
+            AlarmName=alarm_name_in_template(config, title[:-5].lower()),
+            AlarmDescription=Sub(f"${{{SERVICE_NAME}}}: {what}"),
             ComparisonOperator=operator,
             Metrics=queries,
             **alarm_settings(spec, params, notify),
@@ -404,9 +459,9 @@ def both_groups_alarm(
     )
 
 
-def add_alarms(template: Template, config: Config, service: Service, params, groups) -> dict[str, cloudwatch.Alarm]:
+def add_alarms(template: Template, config: Config, params, groups) -> dict[str, cloudwatch.Alarm]:
     alarms = config.environment.alarms
-    shared = (template, config, service, params, groups)
+    shared = (template, config, params, groups)
     created = {
         "target_5xx": both_groups_alarm(
             *shared,
@@ -443,13 +498,13 @@ def add_alarms(template: Template, config: Config, service: Service, params, gro
     created["running_tasks"] = template.add_resource(
         cloudwatch.Alarm(
             "RunningTasksAlarm",
-            AlarmName=alarm_name(config, service, "runningtasks"),
-            AlarmDescription=f"{service.name}: running tasks (CPU samples per period, which needs no Container Insights)",
+            AlarmName=alarm_name_in_template(config, "runningtasks"),
+            AlarmDescription=Sub(f"${{{SERVICE_NAME}}}: running tasks (CPU samples per period, which needs no Container Insights)"),
             Namespace="AWS/ECS",
             MetricName="CPUUtilization",
             Dimensions=[
                 cloudwatch.MetricDimension(Name="ClusterName", Value=Ref(params[names.CLUSTER_NAME])),
-                cloudwatch.MetricDimension(Name="ServiceName", Value=resource_name(config, service)),
+                cloudwatch.MetricDimension(Name="ServiceName", Value=named(config)),
             ],
             Statistic="SampleCount",
             Period=alarms.running_tasks.period_seconds,
@@ -457,20 +512,21 @@ def add_alarms(template: Template, config: Config, service: Service, params, gro
             **alarm_settings(alarms.running_tasks, params, notifies_directly(config, "running_tasks")),
         )
     )
-    created["error_logs"] = add_error_log_alarm(template, config, service, params)
+    created["error_logs"] = add_error_log_alarm(template, config, params)
     return created
 
 
 ERROR_LOG_PATTERN = '{ $.level = "ERROR" }'
 
 
-def error_log_metric(config: Config, service: Service) -> tuple[str, str]:
+def error_log_metric(config: Config, service_name: str) -> tuple[str, str]:
     """(namespace, metric name) of the count of a service's ERROR log lines."""
-    return f"{config.project.name}/{config.target}", f"{service.name}-error-log-lines"
+    return f"{config.project.name}/{config.target}", f"{service_name}-error-log-lines"
 
 
-def add_error_log_alarm(template: Template, config: Config, service: Service, params) -> cloudwatch.Alarm:
-    namespace, metric = error_log_metric(config, service)
+def add_error_log_alarm(template: Template, config: Config, params) -> cloudwatch.Alarm:
+    namespace, metric = error_log_metric(config, f"${{{SERVICE_NAME}}}")
+    metric = Sub(metric)
     template.add_resource(
         logs.MetricFilter(
             "ErrorLogMetricFilter",
@@ -485,8 +541,8 @@ def add_error_log_alarm(template: Template, config: Config, service: Service, pa
     return template.add_resource(
         cloudwatch.Alarm(
             "ErrorLogsAlarm",
-            AlarmName=alarm_name(config, service, "errorlogs"),
-            AlarmDescription=f"{service.name}: ERROR log lines",
+            AlarmName=alarm_name_in_template(config, "errorlogs"),
+            AlarmDescription=Sub(f"${{{SERVICE_NAME}}}: ERROR log lines"),
             Namespace=namespace,
             MetricName=metric,
             Statistic="Sum",
@@ -507,18 +563,18 @@ ROLLBACK_ALARMS = ("target_5xx", "latency_p99")
 # --- the service -------------------------------------------------------------------------
 
 
-def add_service(template, config, service, params, task_definition, security_group, groups, rules, alarms) -> ecs.Service:
+def add_service(template, config, params, task_definition, security_group, groups, rules, alarms) -> ecs.Service:
     settings = config.environment.services
     hook_details = {
-        "serviceName": service.name,
+        "serviceName": Ref(params[SERVICE_NAME]),
         "testListenerRuleArn": Ref(rules["Test"]),
-        "port": service.container_port,
-        "healthPath": service.health_check_path,
+        "port": Ref(params[CONTAINER_PORT]),  # a string once resolved; the hook accepts both
+        "healthPath": Ref(params[HEALTH_CHECK_PATH]),
     }
     return template.add_resource(
         ecs.Service(
             "Service",
-            ServiceName=resource_name(config, service),
+            ServiceName=named(config),
             Cluster=Ref(params[names.CLUSTER_NAME]),
             TaskDefinition=Ref(task_definition),
             DesiredCount=If(RUNNING, settings.scaling.min_tasks, 0),
@@ -531,7 +587,7 @@ def add_service(template, config, service, params, task_definition, security_gro
             LoadBalancers=[
                 ecs.LoadBalancer(
                     ContainerName=CONTAINER,
-                    ContainerPort=service.container_port,
+                    ContainerPort=Ref(params[CONTAINER_PORT]),
                     TargetGroupArn=Ref(groups[BLUE]),
                     AdvancedConfiguration=ecs.AdvancedConfiguration(
                         AlternateTargetGroupArn=Ref(groups[GREEN]),
@@ -564,12 +620,12 @@ def add_service(template, config, service, params, task_definition, security_gro
             ),
             PropagateTags="SERVICE",
             EnableECSManagedTags=True,
-            Tags=tags(config, Service=service.name),
+            Tags=tags(config, Service=Ref(params[SERVICE_NAME])),
         )
     )
 
 
-def add_autoscaling(template: Template, config: Config, service: Service, params, ecs_service, groups) -> scaling.ScalableTarget:
+def add_autoscaling(template: Template, config: Config, params, ecs_service, groups) -> scaling.ScalableTarget:
     settings = config.environment.services.scaling
     target = template.add_resource(
         scaling.ScalableTarget(
@@ -583,11 +639,10 @@ def add_autoscaling(template: Template, config: Config, service: Service, params
         )
     )
     cpu = scaling.PredefinedMetricSpecification(PredefinedMetricType="ECSServiceAverageCPUUtilization")
-    add_tracking_policy(template, config, service, target, "Cpu", settings.cpu_target_percent, PredefinedMetricSpecification=cpu)
+    add_tracking_policy(template, config, target, "Cpu", settings.cpu_target_percent, PredefinedMetricSpecification=cpu)
     add_tracking_policy(
         template,
         config,
-        service,
         target,
         "Requests",
         settings.requests_per_target,
@@ -596,13 +651,13 @@ def add_autoscaling(template: Template, config: Config, service: Service, params
     return target
 
 
-def add_tracking_policy(template: Template, config: Config, service: Service, target, name: str, value: int, **metric):
+def add_tracking_policy(template: Template, config: Config, target, name: str, value: int, **metric):
     """A target-tracking policy holding ``value`` of the given metric, with the environment's cooldowns."""
     settings = config.environment.services.scaling
     return template.add_resource(
         scaling.ScalingPolicy(
             f"{name}ScalingPolicy",
-            PolicyName=f"{resource_name(config, service)}-{name.lower()}",
+            PolicyName=named(config, f"-{name.lower()}"),
             PolicyType="TargetTrackingScaling",
             ScalingTargetId=Ref(target),
             TargetTrackingScalingPolicyConfiguration=scaling.TargetTrackingScalingPolicyConfiguration(
@@ -667,23 +722,24 @@ def off_hours_actions(config: Config) -> list[scaling.ScheduledAction]:
 
 
 def build(config: Config, service: Service) -> Template:
-    template = new_template(f"{resource_name(config, service)}: ECS service with blue/green deployments")
-    params = add_parameters(template, service)
+    """The template of ``service``'s stack; services differing only in ``service_values`` get equal ones."""
+    template = new_template(f"{config.stack_prefix}: an ECS service with blue/green deployments (its name and settings are parameters)")
+    params = add_parameters(template)
     key_arn = Ref(params[names.ENVIRONMENT_KEY_ARN])
-    group = log_group(template, "LogGroup", config, log_group_name(config, service), key_arn)
-    secret = add_secret(template, config, service, key_arn)
-    settings = add_settings(template, config, service)
-    execution_role = add_execution_role(template, config, service, group, secret, settings, key_arn)
-    task_role = add_task_role(template, config, service, settings)
+    group = log_group(template, "LogGroup", config, names.retained_name(f"/ecs/{config.stack_prefix}/${{{SERVICE_NAME}}}"), key_arn)
+    secret = add_secret(template, config, key_arn)
+    settings = add_settings(template, config)
+    execution_role = add_execution_role(template, config, group, secret, settings, key_arn)
+    task_role = add_task_role(template, settings)
     task_definition = add_task_definition(template, config, service, params, group, secret, settings, execution_role, task_role)
-    groups = add_target_groups(template, config, service, params)
-    rules = add_listener_rules(template, service, params, groups)
-    security_group = add_security_group(template, config, service, params)
+    groups = add_target_groups(template, config, params)
+    rules = add_listener_rules(template, params, groups)
+    security_group = add_security_group(template, config, params)
     add_load_balancer_role(template, groups, rules)
     add_hook_role(template, params)
-    alarms = add_alarms(template, config, service, params, groups)
-    ecs_service = add_service(template, config, service, params, task_definition, security_group, groups, rules, alarms)
-    add_autoscaling(template, config, service, params, ecs_service, groups)
+    alarms = add_alarms(template, config, params, groups)
+    ecs_service = add_service(template, config, params, task_definition, security_group, groups, rules, alarms)
+    add_autoscaling(template, config, params, ecs_service, groups)
     outputs = {
         "ServiceName": GetAtt(ecs_service, "Name"),
         "BlueTargetGroup": GetAtt(groups[BLUE], "TargetGroupFullName"),
@@ -691,5 +747,5 @@ def build(config: Config, service: Service) -> Template:
         "LogGroupName": Ref(group),
     }
     for what, value in outputs.items():
-        template.add_output(Output(names.service_output(service.logical_name, what), Value=value))
+        template.add_output(Output(what, Value=value))
     return template

@@ -150,6 +150,13 @@ class ConfiguredTarget:
         return _render(self.parameters, self.name)
 
     @property
+    def deployed(self) -> dict[str, dict]:
+        """``rendered`` with each service's stack as CloudFormation sees it (``helpers.as_deployed``)."""
+        from tests.templates.helpers import as_deployed
+
+        return as_deployed(self.rendered)
+
+    @property
     def is_pipeline(self) -> bool:
         return isinstance(self.config, pipeline_config.PipelineConfig)
 

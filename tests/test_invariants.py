@@ -52,7 +52,7 @@ def notifying_composites(rendered: dict[str, dict]) -> list[dict]:
 def test_every_alarm_notifies_the_environments_topic(configured_environment):
     """Directly, or (in an off-hours window) through a composite alarm that notifies it and that the window's
     suppressor alarm silences; the suppressor itself is the only alarm with nothing to say."""
-    alarms = [a for kind in ALARM_TYPES for a in every(configured_environment.rendered, kind)]
+    alarms = [a for kind in ALARM_TYPES for a in every(configured_environment.deployed, kind)]
     assert len(alarms) >= 5 * len(configured_environment.config.project.services) + 2
     composites = notifying_composites(configured_environment.rendered)
     rules = json.dumps([c["AlarmRule"] for c in composites])
@@ -68,7 +68,7 @@ def test_every_alarm_notifies_the_environments_topic(configured_environment):
 
 def test_every_service_deploys_blue_green_through_the_hook_with_rollback(configured_environment):
     cfg = configured_environment.config
-    services = list(every(configured_environment.rendered, "AWS::ECS::Service"))
+    services = list(every(configured_environment.deployed, "AWS::ECS::Service"))
     assert len(services) == len(cfg.project.services)
     for where, _, resource in services:
         properties = resource["Properties"]

@@ -6,6 +6,7 @@ import pytest
 
 from templates import config as config_module
 from tests.conftest import ALL_TARGETS, PARAMETERS, render_target
+from tests.templates.helpers import as_deployed
 
 CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/01234567-89ab-cdef-0123-456789abcdef"
 
@@ -132,7 +133,7 @@ def test_every_key_lets_only_aws_services_create_grants(target):
 
 @pytest.mark.parametrize("target", [t for t in ALL_TARGETS if t != "pipeline"])
 def test_every_container_has_a_memory_limit_within_its_task(target):
-    for _, logical_id, properties in resources(render_target(target), "AWS::ECS::TaskDefinition"):
+    for _, logical_id, properties in resources(as_deployed(render_target(target)), "AWS::ECS::TaskDefinition"):
         for container in properties["ContainerDefinitions"]:
             assert 4 <= container["Memory"] <= int(properties["Memory"]), logical_id
 

@@ -25,3 +25,60 @@ def refs(value) -> set[str]:
         for item in value:
             found |= refs(item)
     return found
+
+
+def _put_in(value, fixed: dict):
+    """``value`` with every Ref to, and every ${} of, a parameter in ``fixed`` replaced by its value."""
+    if isinstance(value, list):
+        return [_put_in(item, fixed) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if set(value) == {"Ref"} and value["Ref"] in fixed:
+        return fixed[value["Ref"]]
+    if set(value) == {"Fn::Sub"}:
+        text, variables = (value["Fn::Sub"], {}) if isinstance(value["Fn::Sub"], str) else value["Fn::Sub"]
+        for name, given in fixed.items():
+            if name not in variables:
+                text = text.replace("${" + name + "}", str(given))
+        variables = _put_in(variables, fixed)
+        if not variables:
+            return text if "${" not in text else {"Fn::Sub": text}
+        return {"Fn::Sub": [text, variables]}
+    return {key: _put_in(item, fixed) for key, item in value.items()}
+
+
+def _typed(template: dict, values: dict[str, str]) -> dict:
+    declared = template.get("Parameters", {})
+    return {name: int(value) if declared[name]["Type"] == "Number" else value for name, value in values.items()}
+
+
+def service_template(config, service_config) -> dict:
+    """One service's stack template as deployed: ``service.build`` with the root's fixed values put in."""
+    from templates import service
+
+    template = service.build(config, service_config).to_dict()
+    return _put_in(template, _typed(template, service.service_values(service_config)))
+
+
+def service_stacks(rendered: dict[str, dict], root: str = "root.json") -> dict[str, dict]:
+    """Service name -> its stack's template as CloudFormation sees it: the shared template with the
+    fixed values the root passes put in (numbers as numbers, as the template had them before)."""
+    stacks = {}
+    for body in rendered[root]["Resources"].values():
+        if body["Type"] != "AWS::CloudFormation::Stack":
+            continue
+        template = rendered[body["Properties"]["TemplateURL"]]
+        fixed = _typed(template, {k: v for k, v in body["Properties"].get("Parameters", {}).items() if isinstance(v, str)})
+        if "ServiceName" in fixed:
+            stacks[fixed["ServiceName"]] = _put_in(template, fixed)
+    return stacks
+
+
+def as_deployed(rendered: dict[str, dict], root: str = "root.json") -> dict[str, dict]:
+    """Every template of a target, each service's shared template replaced by one per service
+    (``service_stacks``), labelled ``service:<name>``."""
+    services = service_stacks(rendered, root)
+    shared = {body["Properties"]["TemplateURL"] for body in rendered[root]["Resources"].values()
+              if body["Type"] == "AWS::CloudFormation::Stack" and "ServiceName" in body["Properties"].get("Parameters", {})}
+    kept = {name: template for name, template in rendered.items() if name not in shared}
+    return {**kept, **{f"service:{name}": template for name, template in services.items()}}

@@ -10,9 +10,10 @@ import pytest
 from templates import alerts, monitoring, names, service, targets
 from templates import config as config_module
 from tests.conftest import PARAMETERS, TARGETS, render_target
-from tests.templates.helpers import props, resources_of_type
+from tests.templates.helpers import as_deployed, props, resources_of_type, service_stacks
 
 RENDERED = {target: render_target(target) for target in TARGETS}
+DEPLOYED = {target: as_deployed(RENDERED[target]) for target in TARGETS}
 ALARM_TYPES = ("AWS::CloudWatch::Alarm", "AWS::CloudWatch::CompositeAlarm")
 
 
@@ -27,7 +28,7 @@ def test_every_alarm_of_the_environment_notifies_the_topic(target):
     composite = props(RENDERED[target]["monitoring.json"], "AnyServiceUnhealthyAlarm")
     assert composite["AlarmActions"] == [topic_reference(RENDERED[target]["monitoring.json"])]
     count = 0
-    for name, template in RENDERED[target].items():
+    for name, template in DEPLOYED[target].items():
         for alarm_type in ALARM_TYPES:
             for logical_id, alarm in resources_of_type(template, alarm_type).items():
                 if logical_id == "OffHoursAlarm":
@@ -85,10 +86,9 @@ def test_changing_an_email_changes_exactly_that_subscription(make_config):
 def test_changing_a_threshold_changes_exactly_that_in_the_rendered_target(make_config):
     before = targets.render(make_config())
     after = targets.render(make_config(environment={"alarms": {"latency_p99": {"threshold": 0.75}}}))
-    for name in before:
-        if before[name] == after[name]:
-            continue
-        assert name.startswith("service-"), name
+    changed = [name for name in before if before[name] != after[name]]
+    assert changed == ["service.json"]
+    for name in changed:
         old, new = before[name]["Resources"], after[name]["Resources"]
         assert {k for k in old if old[k] != new[k]} == {"LatencyP99Alarm"}
         assert new["LatencyP99Alarm"]["Properties"]["Threshold"] == 0.75
@@ -128,8 +128,8 @@ def test_composite_alarm_goes_off_when_any_service_is_unhealthy():
     rule = props(RENDERED["staging"]["monitoring.json"], "AnyServiceUnhealthyAlarm")["AlarmRule"]
     service_alarms = {
         props(t, title)["AlarmName"]
-        for name, t in RENDERED["staging"].items()
-        if name.startswith("service-")
+        for name, t in DEPLOYED["staging"].items()
+        if name.startswith("service:")
         for title in ("HealthyHostsAlarm", "RunningTasksAlarm", "Target5xxAlarm")
     }
     assert set(re.findall(r'ALARM\("([^"]+)"\)', rule)) == service_alarms
@@ -139,7 +139,7 @@ def test_composite_alarm_goes_off_when_any_service_is_unhealthy():
 def test_error_log_lines_are_counted_and_alarmed_per_service():
     cfg = config_module.load(PARAMETERS, "production")
     for s in cfg.project.services:
-        template = RENDERED["production"][f"{service.stem(s)}.json"]
+        template = service_stacks(RENDERED["production"])[s.name]
         metric_filter = props(template, "ErrorLogMetricFilter")
         assert metric_filter["LogGroupName"] == {"Ref": "LogGroup"} and "ERROR" in metric_filter["FilterPattern"]
         transformation = metric_filter["MetricTransformations"][0]
@@ -194,8 +194,8 @@ def test_dashboard_widgets_name_metrics_of_resources_that_exist(target):
     for s in cfg.project.services:
         for colour in ("BlueTargetGroup", "GreenTargetGroup"):
             output = names.service_output(s.logical_name, colour)
-            assert root_stack[output] == {"Fn::GetAtt": [service.stack_title(s), f"Outputs.{output}"]}
-            assert output in rendered[f"{service.stem(s)}.json"]["Outputs"]
+            assert root_stack[output] == {"Fn::GetAtt": [service.stack_title(s), f"Outputs.{colour}"]}
+            assert colour in service_stacks(rendered)[s.name]["Outputs"]
     ecs_services = {f"{cfg.stack_prefix}-{s.name}" for s in cfg.project.services}
     titles = [w["properties"]["title"] for w in body["widgets"]]
     assert titles[:3] == ["ALB requests", "ALB errors", "ALB latency p99"]
@@ -220,8 +220,8 @@ def service_log_group_parameters(target: str) -> list[dict]:
     references = []
     for s in cfg.project.services:
         output = names.service_output(s.logical_name, "LogGroupName")
-        assert rendered[f"{service.stem(s)}.json"]["Outputs"][output]["Value"] == {"Ref": "LogGroup"}
-        assert passed[output] == {"Fn::GetAtt": [service.stack_title(s), f"Outputs.{output}"]}
+        assert service_stacks(rendered)[s.name]["Outputs"]["LogGroupName"]["Value"] == {"Ref": "LogGroup"}
+        assert passed[output] == {"Fn::GetAtt": [service.stack_title(s), "Outputs.LogGroupName"]}
         references.append({"Ref": output})
     return references
 

@@ -9,11 +9,11 @@ import pytest
 from templates import config as config_module
 from templates import names, service, targets
 from tests.conftest import PARAMETERS, TARGETS, make_services, render_target
-from tests.templates.helpers import props, refs, resources_of_type
+from tests.templates.helpers import props, refs, resources_of_type, service_template
 
 
 def render_services(cfg) -> dict[str, dict]:
-    return {s.name: service.build(cfg, s).to_dict() for s in cfg.project.services}
+    return {s.name: service_template(cfg, s) for s in cfg.project.services}
 
 
 @pytest.fixture(scope="module", params=TARGETS)
@@ -82,8 +82,8 @@ def test_the_hook_parameter_is_wired_to_the_health_check_function():
         passed = resources[service.stack_title(s)]["Properties"]["Parameters"]
         assert passed[names.HOOK_FUNCTION_ARN] == {"Fn::GetAtt": ["HealthCheckStack", f"Outputs.{names.HOOK_FUNCTION_ARN}"]}
         assert passed[names.IMAGE_TAG] == {"Ref": names.IMAGE_TAG}
-        running = names.service_running_parameter(s.logical_name)
-        assert passed[running] == {"Ref": running}
+        assert passed[service.RUNNING_PARAMETER] == {"Ref": names.service_running_parameter(s.logical_name)}
+        assert {name: passed[name] for name in service.PER_SERVICE} == service.service_values(s)
 
 
 def test_every_rollback_alarm_exists_in_the_same_template(rendered):
@@ -107,7 +107,7 @@ def test_alarms_watch_both_target_groups(rendered):
 
 def alarm_of(make_config, alarms: dict, title: str) -> dict:
     cfg = make_config(environment={"alarms": alarms})
-    return props(service.build(cfg, cfg.project.services[0]).to_dict(), title)
+    return props(service_template(cfg, cfg.project.services[0]), title)
 
 
 def test_changing_a_threshold_changes_exactly_that_alarm(make_config):
@@ -139,7 +139,7 @@ def test_capacity_follows_the_file_and_the_running_parameter(make_config):
     cfg = make_config(
         environment={"services": {"scaling": {"min_tasks": 3, "max_tasks": 7, "cpu_target_percent": 45, "requests_per_target": 900}}}
     )
-    template = service.build(cfg, cfg.project.services[0]).to_dict()
+    template = service_template(cfg, cfg.project.services[0])
     assert ecs_service(template)["DesiredCount"] == {"Fn::If": ["Running", 3, 0]}
     target = props(template, "ScalableTarget")
     assert (target["MinCapacity"], target["MaxCapacity"]) == ({"Fn::If": ["Running", 3, 0]}, {"Fn::If": ["Running", 7, 0]})
@@ -148,20 +148,19 @@ def test_capacity_follows_the_file_and_the_running_parameter(make_config):
     assert cpu["PredefinedMetricSpecification"]["PredefinedMetricType"] == "ECSServiceAverageCPUUtilization"
     requests = props(template, "RequestsScalingPolicy")["TargetTrackingScalingPolicyConfiguration"]
     assert requests["TargetValue"] == 900.0
-    running = names.service_running_parameter(cfg.project.services[0].logical_name)
-    assert template["Conditions"]["Running"] == {"Fn::Equals": [{"Ref": running}, "true"]}
-    assert template["Parameters"][running]["Default"] == "true"
+    assert template["Conditions"]["Running"] == {"Fn::Equals": [{"Ref": service.RUNNING_PARAMETER}, "true"]}
+    assert template["Parameters"][service.RUNNING_PARAMETER]["Default"] == "true"
 
 
 def test_off_hours_scale_every_service_to_zero_only_where_configured(make_config):
     hours = {"stop": "cron(0 20 ? * MON-FRI *)", "start": "cron(0 6 ? * MON-FRI *)", "timezone": "Europe/Paris"}
     cfg = make_config(environment={"services": {"scaling": {"off_hours": hours}}})
     for s in cfg.project.services:
-        actions = props(service.build(cfg, s).to_dict(), "ScalableTarget")["ScheduledActions"]
+        actions = props(service_template(cfg, s), "ScalableTarget")["ScheduledActions"]
         assert [(a["Schedule"], a["Timezone"]) for a in actions] == [(hours["stop"], "Europe/Paris"), (hours["start"], "Europe/Paris")]
         assert actions[0]["ScalableTargetAction"] == {"MinCapacity": 0, "MaxCapacity": 0}
     plain = make_config()
-    assert props(service.build(plain, plain.project.services[0]).to_dict(), "ScalableTarget")["ScheduledActions"] == {"Ref": "AWS::NoValue"}
+    assert props(service_template(plain, plain.project.services[0]), "ScalableTarget")["ScheduledActions"] == {"Ref": "AWS::NoValue"}
 
 
 def test_the_task_runs_non_root_read_only_with_a_tmp_volume_health_check_logs_and_secrets(rendered):
@@ -169,7 +168,7 @@ def test_the_task_runs_non_root_read_only_with_a_tmp_volume_health_check_logs_an
     for s in cfg.project.services:
         task = props(templates[s.name], "TaskDefinition")
         (container,) = task["ContainerDefinitions"]
-        assert (task["Cpu"], task["Memory"]) == (str(s.cpu), str(s.memory))
+        assert (str(task["Cpu"]), str(task["Memory"])) == (str(s.cpu), str(s.memory))
         assert task["RequiresCompatibilities"] == ["FARGATE"] and task["NetworkMode"] == "awsvpc"
         assert container["User"] == s.run_as_user and not container["User"].startswith("0")
         assert container["ReadonlyRootFilesystem"] is True
@@ -256,7 +255,7 @@ def test_health_check_target_groups_follow_the_file(make_config):
             }
         }
     )
-    template = service.build(cfg, cfg.project.services[1]).to_dict()
+    template = service_template(cfg, cfg.project.services[1])
     for colour in ("Blue", "Green"):
         group = props(template, f"{colour}TargetGroup")
         assert group["HealthCheckPath"] == cfg.project.services[1].health_check_path
@@ -274,14 +273,53 @@ def test_one_stack_per_service_in_project_yaml(make_config):
     rendered = targets.render(cfg)
     stacks = resources_of_type(rendered[names.ROOT_TEMPLATE], "AWS::CloudFormation::Stack")
     assert sum(1 for name in stacks if name.endswith("ServiceStack")) == 10
-    assert sum(1 for name in rendered if name.startswith("service-")) == 10
+    assert {stacks[service.stack_title(s)]["Properties"]["TemplateURL"] for s in cfg.project.services} == {"service.json"}
+    assert [name for name in rendered if name.startswith("service")] == ["service.json"]
+
+
+def test_services_differing_only_in_their_parameters_render_one_template(make_config):
+    """Name, route, priority, port, health path, size and secret variable are parameters, so
+    services differing in all of them share a template; the root tells them apart."""
+    first = {"name": "alpha", "route_path": "/a", "container_port": 8080, "health_check_path": "/health", "cpu": 256, "memory": 512}
+    second = {
+        "name": "beta-service",
+        "route_path": "/b/deeper",
+        "priority": 7,
+        "container_port": 9000,
+        "health_check_path": "/ping",
+        "cpu": 1024,
+        "memory": 4096,
+        "secret_variable": "DB_PASSWORD",
+    }
+    cfg = make_config(project={"services": [first, second]})
+    alpha, beta = cfg.project.services
+    assert service.build(cfg, alpha).to_dict() == service.build(cfg, beta).to_dict()
+    assert service.service_values(alpha) != service.service_values(beta)
+    assert props(service_template(cfg, beta), "ProductionListenerRule")["Priority"] == 7
+
+
+def test_a_service_of_another_shape_gets_its_own_template(make_config):
+    command = ["CMD-SHELL", "curl -f http://localhost:9000/ping || exit 1"]
+    services = [
+        {"name": "alpha", "route_path": "/a"},
+        {"name": "beta", "route_path": "/b", "container_health_command": command},
+        {"name": "gamma", "route_path": "/c", "run_as_user": "2000"},
+        {"name": "delta", "route_path": "/d"},
+    ]
+    cfg = make_config(project={"services": services})
+    rendered = targets.render(cfg)
+    stacks = resources_of_type(rendered[names.ROOT_TEMPLATE], "AWS::CloudFormation::Stack")
+    urls = {s.name: stacks[service.stack_title(s)]["Properties"]["TemplateURL"] for s in cfg.project.services}
+    assert urls == {"alpha": "service.json", "beta": "service-beta.json", "gamma": "service-gamma.json", "delta": "service.json"}
+    container = props(rendered["service-beta.json"], "TaskDefinition")["ContainerDefinitions"][0]
+    assert container["HealthCheck"]["Command"] == command
 
 
 # --- listener-rule priorities that never move ------------------------------------------------
 
 
 def rule_priorities(cfg) -> dict[str, int]:
-    return {s.name: props(service.build(cfg, s).to_dict(), "ProductionListenerRule")["Priority"] for s in cfg.project.services}
+    return {s.name: props(service_template(cfg, s), "ProductionListenerRule")["Priority"] for s in cfg.project.services}
 
 
 def test_priorities_do_not_move_when_services_are_reordered_added_or_removed(make_config):
@@ -300,7 +338,7 @@ def test_priorities_do_not_move_when_services_are_reordered_added_or_removed(mak
 def test_both_rules_of_a_service_share_its_explicit_priority(make_config):
     services = [{"name": "alpha", "route_path": "/alpha", "priority": 7}, {"name": "beta", "route_path": "/beta"}]
     cfg = make_config(project={"services": services})
-    template = service.build(cfg, cfg.project.services[0]).to_dict()
+    template = service_template(cfg, cfg.project.services[0])
     assert props(template, "ProductionListenerRule")["Priority"] == props(template, "TestListenerRule")["Priority"] == 7
 
 
@@ -374,7 +412,7 @@ def test_task_alarms_notify_through_the_composite_only_with_an_off_hours_window(
     quiet = make_config(environment={"services": {"scaling": {"off_hours": OFF_HOURS}}})
     loud = make_config()
     for cfg, direct in ((quiet, False), (loud, True)):
-        template = service.build(cfg, cfg.project.services[0]).to_dict()
+        template = service_template(cfg, cfg.project.services[0])
         for title in ("HealthyHostsAlarm", "RunningTasksAlarm"):
             assert ("AlarmActions" in props(template, title)) is direct, title
         for title in ("Target5xxAlarm", "LatencyP99Alarm", "ErrorLogsAlarm"):
