@@ -87,7 +87,7 @@ EXCEPTIONS: tuple[GuardException, ...] = (
     ),
     GuardException(
         "CT.CLOUDWATCH.PR.1",
-        ("service-*.json:HealthyHostsAlarm", "service-*.json:RunningTasksAlarm", "monitoring.json:CanaryAlarm",
+        ("service*.json:HealthyHostsAlarm", "service*.json:RunningTasksAlarm", "monitoring.json:CanaryAlarm",
          "monitoring.json:OffHoursAlarm"),
         "services.scaling.off_hours set",
         environment(lambda c: bool(c.environment.services.scaling.off_hours.stop)),

@@ -16,8 +16,6 @@ def topic_name(config: Config) -> str:
 def build(config: Config) -> Template:
     template = new_template(f"{config.stack_prefix}: notification topic and its subscriptions")
     key = template.add_parameter(Parameter(names.ENVIRONMENT_KEY_ARN, Type="String"))
-    topic = notifications.add_topic(
-        template, "AlertTopic", topic_name(config), config.environment.notifications.subscriptions, Ref(key)
-    )
+    topic = notifications.add_topic(template, "AlertTopic", topic_name(config), config.environment.notifications.subscriptions, Ref(key))
     template.add_output(Output(names.ALERT_TOPIC_ARN, Value=Ref(topic)))
     return template

@@ -613,9 +613,7 @@ def _decode(path: Path, raw: bytes, problems: list[str]) -> str | None:
         return raw.decode("utf-8")
     except UnicodeDecodeError as error:
         line = raw[: error.start].count(b"\n") + 1
-        problems.append(
-            f"{path}: line {line}: byte {raw[error.start]:#04x} is not UTF-8 text; expected a UTF-8 file (re-save it as UTF-8)"
-        )
+        problems.append(f"{path}: line {line}: byte {raw[error.start]:#04x} is not UTF-8 text; expected a UTF-8 file (re-save it as UTF-8)")
         return None
 
 
@@ -894,9 +892,7 @@ def compliance_settings(environment: Environment) -> dict[str, Any]:
     """The Environment fields that compliance: control-tower turns on, with the values it gives them."""
     logs = environment.logs
     return {
-        "logs": dataclasses.replace(
-            logs, retention_days=max(logs.retention_days, COMPLIANCE_LOG_RETENTION_DAYS), kms_encrypted=True
-        ),
+        "logs": dataclasses.replace(logs, retention_days=max(logs.retention_days, COMPLIANCE_LOG_RETENTION_DAYS), kms_encrypted=True),
         "load_balancer": dataclasses.replace(environment.load_balancer, deletion_protection=True),
     }
 
@@ -909,10 +905,12 @@ COMPLIANCE_RULES: dict[tuple[str, ...], tuple[Callable[[Any], bool], str]] = {
     ),
     ("logs", "kms_encrypted"): (lambda v: v is True, "true, or omit it (CT.CLOUDWATCH.PR.3: log groups encrypted with a KMS key)"),
     ("load_balancer", "deletion_protection"): (
-        lambda v: v is True, "true, or omit it (CT.ELASTICLOADBALANCING.PR.5: deletion protection on)"
+        lambda v: v is True,
+        "true, or omit it (CT.ELASTICLOADBALANCING.PR.5: deletion protection on)",
     ),
     ("cluster", "container_insights"): (
-        lambda v: v == "enabled", "'enabled', or omit it (CT.ECS.PR.2 accepts no other value, not even 'enhanced')"
+        lambda v: v == "enabled",
+        "'enabled', or omit it (CT.ECS.PR.2 accepts no other value, not even 'enhanced')",
     ),
 }
 

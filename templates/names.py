@@ -60,6 +60,7 @@ def canary_metrics_namespace(project_name: str, target: str) -> str:
     """
     return f"{project_name}/{target}/HealthCheck"
 
+
 # The rendered root template's file name in build/<target>/.
 ROOT_TEMPLATE = "root.json"
 

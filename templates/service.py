@@ -55,8 +55,6 @@ ROUTE_PATH = "RoutePath"
 RULE_PRIORITY = "RulePriority"
 CONTAINER_PORT = "ContainerPort"
 HEALTH_CHECK_PATH = "HealthCheckPath"
-TASK_CPU = "TaskCpu"
-TASK_MEMORY = "TaskMemory"
 SECRET_VARIABLE = "SecretVariable"
 PER_SERVICE = {
     SERVICE_NAME: {"Type": "String", "AllowedPattern": "[a-z][a-z0-9-]*", "Description": "the service's name in project.yaml"},
@@ -65,8 +63,6 @@ PER_SERVICE = {
     RULE_PRIORITY: {"Type": "Number", "MinValue": 1, "MaxValue": 50000, "Description": "the listener rules' priority"},
     CONTAINER_PORT: {"Type": "Number", "MinValue": 1, "MaxValue": 65535, "Description": "the port the container listens on"},
     HEALTH_CHECK_PATH: {"Type": "String", "AllowedPattern": "/.*", "Description": "the target groups' health check path"},
-    TASK_CPU: {"Type": "Number", "Description": "the task's CPU units (a Fargate size)"},
-    TASK_MEMORY: {"Type": "Number", "Description": "the task's memory in MiB (a Fargate size)"},
     SECRET_VARIABLE: {"Type": "String", "AllowedPattern": "[A-Z][A-Z0-9_]*", "Description": "the variable the secret is injected as"},
 }
 # The stack parameter every service template takes for "does the service have an image yet".
@@ -81,8 +77,6 @@ def service_values(service: Service) -> dict[str, str]:
         RULE_PRIORITY: service.rule_priority,
         CONTAINER_PORT: service.container_port,
         HEALTH_CHECK_PATH: service.health_check_path,
-        TASK_CPU: service.cpu,
-        TASK_MEMORY: service.memory,
         SECRET_VARIABLE: service.secret_variable,
     }
     return {name: str(value) for name, value in values.items()}
@@ -93,8 +87,12 @@ BASE_STEM = "service"
 
 def shape(service: Service) -> tuple:
     """What a service's template holds literally rather than as a parameter: services equal in
-    it render equal templates (``build`` reads nothing else of the service; a test holds it to that)."""
-    return (service.run_as_user, tuple(service.container_health_command))
+    it render equal templates (``build`` reads nothing else of the service; a test holds it to that).
+
+    The task's size stays literal so that it is checked before deploying: cfn-lint's E3047 checks
+    the Fargate CPU/memory pair, and Control Tower's CT.ECS.PR.7 rule needs a number for the
+    container's memory limit.  The health command is a list of any length."""
+    return (service.cpu, service.memory, service.run_as_user, tuple(service.container_health_command))
 
 
 def stack_title(service: Service) -> str:
@@ -159,7 +157,7 @@ def add_secret(template: Template, config: Config, key_arn) -> secretsmanager.Se
     secret = secretsmanager.Secret(
         "Secret",
         Name=names.retained_name(f"{config.stack_prefix}-${{{SERVICE_NAME}}}/app"),
-        Description=Sub(f"{config.stack_prefix}-${{{SERVICE_NAME}}}: ${{{SERVICE_NAME}}}'s generated secret, injected as ${{{SECRET_VARIABLE}}}"),
+        Description=named(config, f": ${{{SERVICE_NAME}}}'s generated secret, injected as ${{{SECRET_VARIABLE}}}"),
         KmsKeyId=key_arn,
         GenerateSecretString=secretsmanager.GenerateSecretString(PasswordLength=48, ExcludePunctuation=True),
         DeletionPolicy=RETAIN,
@@ -227,14 +225,14 @@ def image(config: Config, params) -> Sub:
 
 
 def add_task_definition(template, config, service, params, group, secret, settings, execution_role, task_role) -> ecs.TaskDefinition:
-    port, memory = Ref(params[CONTAINER_PORT]), Ref(params[TASK_MEMORY])
+    port = Ref(params[CONTAINER_PORT])
     container = ecs.ContainerDefinition(
         Name=CONTAINER,
         Image=image(config, params),
         Essential=True,
         # The container's hard memory limit, the whole task's (Control Tower CT.ECS.PR.7); on Fargate
         # it may not exceed the task's Memory (ECS Developer Guide, "Container definitions: memory").
-        Memory=memory,
+        Memory=service.memory,
         User=service.run_as_user,
         ReadonlyRootFilesystem=True,
         PortMappings=[ecs.PortMapping(ContainerPort=port, Protocol="tcp")],
@@ -258,8 +256,8 @@ def add_task_definition(template, config, service, params, group, secret, settin
         ecs.TaskDefinition(
             "TaskDefinition",
             Family=named(config),
-            Cpu=Ref(params[TASK_CPU]),
-            Memory=memory,
+            Cpu=str(service.cpu),
+            Memory=str(service.memory),
             NetworkMode="awsvpc",
             RequiresCompatibilities=["FARGATE"],
             RuntimePlatform=ecs.RuntimePlatform(CpuArchitecture="X86_64", OperatingSystemFamily="LINUX"),
@@ -443,7 +441,9 @@ def alarm_settings(spec: AlarmSpec, params, notify: bool = True) -> dict:
     }
 
 
-def both_groups_alarm(template, config, params, groups, title, metric, stat, expression, operator, spec, what, notify=True) -> cloudwatch.Alarm:
+def both_groups_alarm(
+    template, config, params, groups, title, metric, stat, expression, operator, spec, what, notify=True
+) -> cloudwatch.Alarm:
     """An alarm over whichever target group is live: blue and green alternate with every deployment."""
     queries = [target_group_metric(colour.lower(), metric, groups[colour], params, stat, spec.period_seconds) for colour in (BLUE, GREEN)]
     queries.append(cloudwatch.MetricDataQuery(Id="live", Expression=expression, Label=what, ReturnData=True))

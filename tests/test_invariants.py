@@ -63,7 +63,7 @@ def test_every_alarm_notifies_the_environments_topic(configured_environment):
             assert names.ALERT_TOPIC_ARN in template["Parameters"], where
         else:
             name = json.dumps(properties["AlarmName"])
-            assert f'ALARM({name})'.replace('"', '\\"') in rules or properties["AlarmName"] in suppressors, where
+            assert f"ALARM({name})".replace('"', '\\"') in rules or properties["AlarmName"] in suppressors, where
 
 
 def test_every_service_deploys_blue_green_through_the_hook_with_rollback(configured_environment):
@@ -139,6 +139,7 @@ def test_every_checkov_suppression_carries_a_reason(configured_target):
 
 
 # --- preflight over a whole configuration -------------------------------------------------------
+
 
 def configurations(config) -> dict:
     by_directory: dict = {}

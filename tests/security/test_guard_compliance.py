@@ -45,9 +45,13 @@ def test_compliance_turns_on_what_the_file_leaves_out(make_config):
 
 
 def test_compliance_keeps_a_longer_retention(make_config):
-    cfg = make_config(environment={"compliance": "control-tower", "logs": {"retention_days": 731, "kms_encrypted": None},
-                                   "load_balancer": {"certificate_arn": CERTIFICATE, "domain_name": "shop.example.com",
-                                                     "deletion_protection": None}})
+    cfg = make_config(
+        environment={
+            "compliance": "control-tower",
+            "logs": {"retention_days": 731, "kms_encrypted": None},
+            "load_balancer": {"certificate_arn": CERTIFICATE, "domain_name": "shop.example.com", "deletion_protection": None},
+        }
+    )
     assert cfg.environment.logs.retention_days == 731
 
 

@@ -78,7 +78,10 @@ def as_deployed(rendered: dict[str, dict], root: str = "root.json") -> dict[str,
     """Every template of a target, each service's shared template replaced by one per service
     (``service_stacks``), labelled ``service:<name>``."""
     services = service_stacks(rendered, root)
-    shared = {body["Properties"]["TemplateURL"] for body in rendered[root]["Resources"].values()
-              if body["Type"] == "AWS::CloudFormation::Stack" and "ServiceName" in body["Properties"].get("Parameters", {})}
+    shared = {
+        body["Properties"]["TemplateURL"]
+        for body in rendered[root]["Resources"].values()
+        if body["Type"] == "AWS::CloudFormation::Stack" and "ServiceName" in body["Properties"].get("Parameters", {})
+    }
     kept = {name: template for name, template in rendered.items() if name not in shared}
     return {**kept, **{f"service:{name}": template for name, template in services.items()}}

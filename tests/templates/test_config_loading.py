@@ -49,9 +49,10 @@ def test_a_merge_key_may_be_overridden_on_purpose(parameters):
     (parameters / "staging.yaml").write_text(text + "logs:\n  <<: *base\n  retention_days: 14\n")
     problems = problems_of(config_module.load, parameters, "staging")
     assert not any("repeats" in line for line in problems), problems  # only the unknown key 'base' is reported
-    assert problems == [f"{parameters / 'staging.yaml'}: base: 'base' is not accepted; expected one of the keys " + ", ".join(
-        f.name for f in config_module.dataclasses.fields(config_module.Environment)
-    )]
+    assert problems == [
+        f"{parameters / 'staging.yaml'}: base: 'base' is not accepted; expected one of the keys "
+        + ", ".join(f.name for f in config_module.dataclasses.fields(config_module.Environment))
+    ]
 
 
 @pytest.mark.parametrize("text", ["", "\n\n", "# production: fill in later\n", "---\n"], ids=["empty", "blank", "comments", "bare ---"])
@@ -91,9 +92,7 @@ def test_a_missing_parameters_directory_is_an_error_and_build_exits_2(tmp_path, 
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize(
-    "loader", [lambda d: config_module.load(d, "staging"), config_module.load_project, pipeline_config.load_pipeline]
-)
+@pytest.mark.parametrize("loader", [lambda d: config_module.load(d, "staging"), config_module.load_project, pipeline_config.load_pipeline])
 def test_every_loader_refuses_a_missing_directory_once(tmp_path, loader):
     [line] = problems_of(loader, tmp_path / "nowhere")
     assert line.startswith(f"{tmp_path / 'nowhere'}: no such directory;")
@@ -150,6 +149,5 @@ def test_two_documents_in_one_file_are_refused_with_the_reason(parameters):
     (parameters / "staging.yaml").write_text("protected: false\n---\nprotected: true\n")
     [line] = problems_of(config_module.load, parameters, "staging")
     assert line == (
-        f"{parameters / 'staging.yaml'}: line 2: not valid YAML "
-        "(expected a single document in the stream, but found another document)"
+        f"{parameters / 'staging.yaml'}: line 2: not valid YAML (expected a single document in the stream, but found another document)"
     )

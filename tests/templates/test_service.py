@@ -168,7 +168,7 @@ def test_the_task_runs_non_root_read_only_with_a_tmp_volume_health_check_logs_an
     for s in cfg.project.services:
         task = props(templates[s.name], "TaskDefinition")
         (container,) = task["ContainerDefinitions"]
-        assert (str(task["Cpu"]), str(task["Memory"])) == (str(s.cpu), str(s.memory))
+        assert (task["Cpu"], task["Memory"]) == (str(s.cpu), str(s.memory))
         assert task["RequiresCompatibilities"] == ["FARGATE"] and task["NetworkMode"] == "awsvpc"
         assert container["User"] == s.run_as_user and not container["User"].startswith("0")
         assert container["ReadonlyRootFilesystem"] is True
@@ -278,17 +278,15 @@ def test_one_stack_per_service_in_project_yaml(make_config):
 
 
 def test_services_differing_only_in_their_parameters_render_one_template(make_config):
-    """Name, route, priority, port, health path, size and secret variable are parameters, so
+    """Name, route, priority, port, health path and secret variable are parameters, so
     services differing in all of them share a template; the root tells them apart."""
-    first = {"name": "alpha", "route_path": "/a", "container_port": 8080, "health_check_path": "/health", "cpu": 256, "memory": 512}
+    first = {"name": "alpha", "route_path": "/a", "container_port": 8080, "health_check_path": "/health"}
     second = {
         "name": "beta-service",
         "route_path": "/b/deeper",
         "priority": 7,
         "container_port": 9000,
         "health_check_path": "/ping",
-        "cpu": 1024,
-        "memory": 4096,
         "secret_variable": "DB_PASSWORD",
     }
     cfg = make_config(project={"services": [first, second]})
@@ -305,12 +303,19 @@ def test_a_service_of_another_shape_gets_its_own_template(make_config):
         {"name": "beta", "route_path": "/b", "container_health_command": command},
         {"name": "gamma", "route_path": "/c", "run_as_user": "2000"},
         {"name": "delta", "route_path": "/d"},
+        {"name": "epsilon", "route_path": "/e", "cpu": 1024, "memory": 2048},
     ]
     cfg = make_config(project={"services": services})
     rendered = targets.render(cfg)
     stacks = resources_of_type(rendered[names.ROOT_TEMPLATE], "AWS::CloudFormation::Stack")
     urls = {s.name: stacks[service.stack_title(s)]["Properties"]["TemplateURL"] for s in cfg.project.services}
-    assert urls == {"alpha": "service.json", "beta": "service-beta.json", "gamma": "service-gamma.json", "delta": "service.json"}
+    assert urls == {
+        "alpha": "service.json",
+        "beta": "service-beta.json",
+        "gamma": "service-gamma.json",
+        "delta": "service.json",
+        "epsilon": "service-epsilon.json",
+    }
     container = props(rendered["service-beta.json"], "TaskDefinition")["ContainerDefinitions"][0]
     assert container["HealthCheck"]["Command"] == command
 
@@ -360,13 +365,11 @@ def test_aws_host_names_use_the_partitions_url_suffix(rendered):
     _, templates = rendered
     for template in templates.values():
         text = json.dumps(template)
-        assert "amazonaws.com}" not in text and ".amazonaws.com\"" not in text.replace('"ecs.amazonaws.com"', "").replace(
+        assert "amazonaws.com}" not in text and '.amazonaws.com"' not in text.replace('"ecs.amazonaws.com"', "").replace(
             '"ecs-tasks.amazonaws.com"', ""
         )
         decrypt = [
-            s
-            for s in props(template, "ExecutionRole")["Policies"][0]["PolicyDocument"]["Statement"]
-            if s.get("Sid") == "DecryptTheSecret"
+            s for s in props(template, "ExecutionRole")["Policies"][0]["PolicyDocument"]["Statement"] if s.get("Sid") == "DecryptTheSecret"
         ][0]
         assert decrypt["Condition"]["StringEquals"]["kms:ViaService"] == {"Fn::Sub": "secretsmanager.${AWS::Region}.${AWS::URLSuffix}"}
 
