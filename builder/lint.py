@@ -226,7 +226,14 @@ def _serve(connection) -> None:
     except (BrokenPipeError, EOFError):
         pass  # the build is gone
     except Exception as error:  # noqa: BLE001 - handed to the build, which raises it as linting in-process would
+        _send_error(connection, error)
+
+
+def _send_error(connection, error: Exception) -> None:
+    try:
         connection.send(error)
+    except Exception:  # noqa: BLE001 - an exception that cannot be pickled: its type and message still can
+        connection.send(RuntimeError(f"{type(error).__name__}: {error}"))
 
 
 def lint_stage(
