@@ -6,8 +6,7 @@ from collections import Counter
 
 import pytest
 
-from builder.preflight.stage import check_rendered
-from builder.render import load_targets, render_targets
+import build as build_py
 from templates import root, targets
 from tests.conftest import EXAMPLE, PARAMETERS
 
@@ -29,10 +28,10 @@ def renders(monkeypatch):
 
 
 def build(parameters, names, output):
-    configs = load_targets(parameters, names)
-    rendered = render_targets(configs, output)
-    report = check_rendered(configs, rendered, parameters)
-    return rendered, report
+    """What build.py does before linting: render every target named and run the preflight over them."""
+    args = build_py.parse_args(["--parameters", str(parameters), "--output", str(output), "--no-cache", *(f"--env={n}" for n in names)])
+    rendered, outcome = build_py.render(args)
+    return rendered, outcome["preflight"]
 
 
 @pytest.mark.parametrize("parameters", [PARAMETERS, EXAMPLE], ids=["parameters", "fleet"])

@@ -85,3 +85,15 @@ def test_rendering_the_pipeline_does_not_import_cfn_lint():
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
     assert pipeline_config.has_pipeline(REPO / "parameters")
+
+
+def test_without_schema_files_cfn_lint_itself_is_asked(monkeypatch):
+    """No packaged or cached provider files: cfn-lint would download them, so it is left to cfn-lint."""
+    monkeypatch.setattr(handler_permissions, "_schema_dirs", lambda: None)
+    handler_permissions._schema.cache_clear()
+    try:
+        assert handler_permissions._schema("AWS::SNS::Topic") == cfn_lint_schema(PROVIDER_SCHEMA_MANAGER, "AWS::SNS::Topic")
+        with pytest.raises(handler_permissions.UnknownResourceType):
+            handler_permissions._schema("AWS::Nothing::Here")
+    finally:
+        handler_permissions._schema.cache_clear()
