@@ -10,12 +10,14 @@ if sys.version_info < (3, 11):  # noqa: UP036 - this line exists for the interpr
 
 import argparse  # noqa: E402
 import json  # noqa: E402
+import signal  # noqa: E402
 import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from builder import render_cache  # noqa: E402
 from builder.files import write_atomically  # noqa: E402
-from builder.lint import DEFAULT_REGIONS, UnknownRegion, default_jobs, lint_stage  # noqa: E402
+from builder.lint import DEFAULT_REGIONS, RuleLoader, UnknownRegion, default_jobs, lint_stage, start_method  # noqa: E402
 from builder.lint_cache import LintCache  # noqa: E402
 from builder.stages import BuildResult, Rendered, check  # noqa: E402
 
@@ -123,11 +125,17 @@ def write_json(path: Path, document: dict) -> None:
     write_atomically(path, json.dumps(document, indent=2) + "\n")
 
 
-def stages_for(args: argparse.Namespace) -> list:
+def stages_for(args: argparse.Namespace, loader: RuleLoader | None = None) -> list:
     if args.no_lint:
         return []
     cache = None if args.no_cache else LintCache(args.output / CACHE_DIR)
-    return [lint_stage(tuple(args.region) or DEFAULT_REGIONS, args.jobs, cache)]
+    return [lint_stage(tuple(args.region) or DEFAULT_REGIONS, args.jobs, cache, loader)]
+
+
+def start_loader(args: argparse.Namespace) -> RuleLoader | None:
+    """When templates must be rendered and then linted by more than one process: a process that loads cfn-lint's
+    rules now, on another core while this one renders, and lints in workers forked from it (fork: Linux only)."""
+    return RuleLoader() if not args.no_lint and args.jobs > 1 and start_method() == "fork" else None
 
 
 class ConfigurationProblems(Exception):
@@ -140,9 +148,10 @@ def wants_preflight(args: argparse.Namespace) -> bool:
     return not (args.no_lint or args.no_preflight)
 
 
-def render(args: argparse.Namespace) -> tuple[list[Rendered], dict]:
+def render(args: argparse.Namespace, before_rendering: Callable[[], None] = lambda: None) -> tuple[list[Rendered], dict]:
     """Every target's templates, written to the output directory, and what is derived from them and the
-    configuration alone (configuration warnings; the preflight report when asked for); raises ConfigurationProblems."""
+    configuration alone (configuration warnings; the preflight report when asked for); raises ConfigurationProblems.
+    ``before_rendering`` is called when the templates are not all cached, before they are rendered."""
     cached = None if args.no_cache else render_cache.lookup(args.parameters, args.env, args.output)
     if cached is not None:
         outcome = render_cache.extras(args.parameters, args.env, args.output)
@@ -150,6 +159,7 @@ def render(args: argparse.Namespace) -> tuple[list[Rendered], dict]:
             outcome["preflight"]["cached"] = True
         if not wants_preflight(args) or outcome.get("preflight") is not None:
             return cached, outcome
+    before_rendering()
     from builder.render import load_targets, render_targets
     from templates.config import ConfigError
 
@@ -178,9 +188,21 @@ def print_preflight(preflight: dict) -> None:
 
 
 def run(args: argparse.Namespace) -> tuple[int, BuildResult | None, list[str]]:
+    loaders: list[RuleLoader] = []  # the one started before rendering, if any
+    try:
+        return render_and_check(args, loaders)
+    finally:
+        for loader in loaders:
+            loader.stop()  # on every way out: findings, an error, Ctrl-C, SIGTERM
+
+
+def render_and_check(args: argparse.Namespace, loaders: list[RuleLoader]) -> tuple[int, BuildResult | None, list[str]]:
+    def start_loading() -> None:
+        loaders.extend(loader for loader in [start_loader(args)] if loader)
+
     started = time.perf_counter()
     try:
-        rendered, outcome = render(args)
+        rendered, outcome = render(args, start_loading)
     except ConfigurationProblems as error:
         print("configuration error:", file=sys.stderr)
         for problem in error.problems:
@@ -189,7 +211,7 @@ def run(args: argparse.Namespace) -> tuple[int, BuildResult | None, list[str]]:
     for warning in outcome.get("warnings", []):
         print(f"warning: {warning}", file=sys.stderr)
     try:
-        result = check(rendered, stages_for(args), render_seconds=time.perf_counter() - started)
+        result = check(rendered, stages_for(args, next(iter(loaders), None)), render_seconds=time.perf_counter() - started)
     except UnknownRegion as error:
         print(f"error: {error}", file=sys.stderr)
         return 2, None, [str(error)]
@@ -207,14 +229,23 @@ def run(args: argparse.Namespace) -> tuple[int, BuildResult | None, list[str]]:
     return 0, result, []
 
 
+def stop_on_sigterm(signum, frame) -> None:
+    raise SystemExit(128 + signum)  # unwinds like Ctrl-C does: every process started is stopped on the way out
+
+
 def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    exit_code, result, errors = run(args)
+    try:
+        exit_code, result, errors = run(args)
+    except KeyboardInterrupt:
+        print("build.py: interrupted", file=sys.stderr)
+        return 130
     if args.json:
         write_json(args.json, json_report(result, args, exit_code, errors, time.perf_counter() - started))
     return exit_code
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, stop_on_sigterm)
     sys.exit(main())

@@ -6,21 +6,23 @@ import difflib
 import gc
 import multiprocessing
 import os
+import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
 from builder.lint_cache import LintCache, cfn_lint_version, entry_key
 from builder.stages import Checked, Collect, Finding, Rendered, Stage
 
-__all__ = ["DEFAULT_REGIONS", "Finding", "UnknownRegion", "default_jobs", "lint_stage", "lint_template", "rules"]
+__all__ = ["DEFAULT_REGIONS", "Finding", "RuleLoader", "UnknownRegion", "default_jobs", "lint_stage", "lint_template", "rules"]
 
 DEFAULT_REGIONS = ("us-east-1",)
 # What a worker costs before it lints anything (measured by bench/build_scaling.py on 2 cores): a forked
-# worker inherits the loaded rules; a spawned one (no fork on macOS/Windows) imports cfn-lint and loads them.
-WORKER_START_SECONDS = {"fork": 0.05, "spawn": 2.0}
+# worker inherits the loaded rules; a spawned one (no fork on macOS/Windows) imports cfn-lint and loads them. A
+# RuleLoader's workers fork from the process that loaded the rules while the templates were rendered.
+WORKER_START_SECONDS = {"fork": 0.05, "loader": 0.05, "spawn": 2.0}
 # cfn-lint's cost is close to linear in resources: 9 to 35 ms each on the machines measured.
 SECONDS_PER_RESOURCE = 0.02
 
@@ -100,44 +102,146 @@ def _lint_task(task: tuple[int, str, dict, tuple[str, ...]]) -> tuple[int, list[
     return index, findings, time.perf_counter() - started
 
 
-def _init_spawned_worker() -> None:
-    rules()
+def _init_worker(load_rules: bool) -> None:
+    """The parent stops its workers (Ctrl-C reaches the whole process group; it terminates them): none prints a
+    traceback of its own. A spawned worker loads the rules itself."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if load_rules:
+        rules()
 
 
-def _lint_all(todo: Sequence[Rendered], regions: tuple[str, ...], jobs: int) -> Collect:
-    """Start linting ``todo``; the returned function waits and gives (findings, seconds) in ``todo``'s order."""
-    method = start_method()
-    workers = worker_count(todo, jobs, method)
-    # The largest templates first, so no worker is left with a long one at the end.
-    tasks = sorted(
-        ((i, str(r.path), r.template, regions) for i, r in enumerate(todo)),
-        key=lambda task: -len(task[2].get("Resources", {})),
-    )
-    if workers == 1:
-        return lambda: [(f, s) for _, f, s in sorted(map(_lint_task, tasks), key=lambda done: done[0])]
-    context = multiprocessing.get_context(method)
-    gc.freeze()  # keeps the garbage collector from touching (and so copying) the parent's pages in each worker
+def _sorted_results(done) -> list[tuple[list[Finding], float]]:
+    return [(findings, seconds) for _, findings, seconds in sorted(done, key=lambda item: item[0])]
+
+
+def _start_pool(context, tasks: list, workers: int, load_rules: bool) -> Collect:
+    """Start linting ``tasks`` in ``workers`` processes of ``context``; the returned function waits for the results
+    and ends the pool (whatever happens meanwhile)."""
+    gc.freeze()  # keeps the garbage collector from touching (and so copying) this process's pages in each worker
     try:
-        pool = context.Pool(workers, initializer=_init_spawned_worker if method == "spawn" else None)
+        pool = context.Pool(workers, initializer=_init_worker, initargs=(load_rules,))
     finally:
         gc.unfreeze()
     running = pool.imap_unordered(_lint_task, tasks, chunksize=1)
 
-    def collect() -> list[tuple[list[Finding], float]]:
+    def collect() -> list[tuple[int, list[Finding], float]]:
         try:
-            done = sorted(running, key=lambda item: item[0])
+            done = list(running)
             pool.close()
         finally:
             pool.terminate()
             pool.join()
-        return [(findings, seconds) for _, findings, seconds in done]
+        return done
 
     return collect
 
 
-def lint_stage(regions: Sequence[str] = DEFAULT_REGIONS, jobs: int = 1, cache: LintCache | None = None) -> Stage:
+def _tasks(todo: Sequence[Rendered], regions: tuple[str, ...]) -> list[tuple[int, str, dict, tuple[str, ...]]]:
+    # The largest templates first, so no worker is left with a long one at the end.
+    return sorted(
+        ((i, str(r.path), r.template, regions) for i, r in enumerate(todo)),
+        key=lambda task: -len(task[2].get("Resources", {})),
+    )
+
+
+def _lint_all(todo: Sequence[Rendered], regions: tuple[str, ...], jobs: int, loader: RuleLoader | None = None) -> Collect:
+    """Start linting ``todo``; the returned function waits and gives (findings, seconds) in ``todo``'s order."""
+    method = "loader" if loader else start_method()
+    workers = worker_count(todo, jobs, method)
+    tasks = _tasks(todo, regions)
+    if loader:  # even with one worker: linting here would first import cfn-lint and load its rules, a second or two
+        receive = loader.lint(tasks, workers)
+        return lambda: _sorted_results(receive())
+    if workers == 1:
+        return lambda: _sorted_results(map(_lint_task, tasks))
+    collect = _start_pool(multiprocessing.get_context(method), tasks, workers, load_rules=method == "spawn")
+    return lambda: _sorted_results(collect())
+
+
+class RuleLoader:
+    """A process forked before rendering that imports cfn-lint and loads its rules at once, on another core while
+    this one renders; it lints later, in workers forked from it (so they start with the rules loaded), or itself
+    when one process is enough. Linux only: elsewhere fork is unsafe (see ``start_method``).
+
+    ``stop()`` ends it and its workers whatever state they are in; build.py calls it on every way out.
+    """
+
+    def __init__(self) -> None:
+        context = multiprocessing.get_context("fork")
+        self._connection, theirs = context.Pipe()
+        self._process = context.Process(target=_serve, args=(theirs,), name="cfn-lint rule loader")
+        self._process.start()
+        theirs.close()
+
+    def lint(self, tasks: list, workers: int) -> Callable[[], list[tuple[int, list[Finding], float]]]:
+        """Hand ``tasks`` over (once) to be linted in ``workers`` processes; the returned function waits for the results."""
+        self._connection.send((tasks, workers))
+
+        def receive() -> list[tuple[int, list[Finding], float]]:
+            done = []
+            for _ in tasks:
+                try:
+                    outcome = self._connection.recv()
+                except EOFError:
+                    raise RuntimeError("the cfn-lint process ended before it had linted every template") from None
+                if isinstance(outcome, BaseException):
+                    raise outcome
+                done.append(outcome)
+            return done
+
+        return receive
+
+    def stop(self) -> None:
+        if self._process.is_alive():
+            self._process.terminate()  # its SIGTERM handler stops its workers before it exits
+        self._process.join()
+        self._connection.close()
+
+
+def _stop_serving(signum, frame) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _serve(connection) -> None:
+    """The loader's life: load the rules, wait for the templates, lint them, send each result back."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the build's to handle: it stops this process
+    signal.signal(signal.SIGTERM, _stop_serving)
+    try:
+        rules()
+    except Exception:  # noqa: BLE001 - linting calls rules() again and reports the error then
+        pass
+    try:
+        tasks, workers = connection.recv()
+    except EOFError:  # the build needed no linting, or ended
+        return
+    try:
+        check_regions(tasks[0][3] if tasks else ())
+        if workers == 1:
+            for task in tasks:
+                connection.send(_lint_task(task))
+        else:  # results go back all at once, when the last is in: build.py waits for all of them anyway
+            for outcome in _start_pool(multiprocessing.get_context("fork"), tasks, workers, load_rules=False)():
+                connection.send(outcome)
+    except (BrokenPipeError, EOFError):
+        pass  # the build is gone
+    except Exception as error:  # noqa: BLE001 - handed to the build, which raises it as linting in-process would
+        _send_error(connection, error)
+
+
+def _send_error(connection, error: Exception) -> None:
+    try:
+        connection.send(error)
+    except Exception:  # noqa: BLE001 - an exception that cannot be pickled: its type and message still can
+        connection.send(RuntimeError(f"{type(error).__name__}: {error}"))
+
+
+def lint_stage(
+    regions: Sequence[str] = DEFAULT_REGIONS, jobs: int = 1, cache: LintCache | None = None, loader: RuleLoader | None = None
+) -> Stage:
     """cfn-lint over every template. Templates whose key is in ``cache`` are not linted (and when none
-    needs linting, cfn-lint is not imported); identical templates within a run are linted once."""
+    needs linting, cfn-lint is not imported); identical templates within a run are linted once. With a
+    ``loader``, the linting (and the check of the regions) happens in its processes, never in this one."""
     regions = tuple(regions)
 
     def start(templates: Sequence[Rendered]) -> Collect:
@@ -153,10 +257,11 @@ def lint_stage(regions: Sequence[str] = DEFAULT_REGIONS, jobs: int = 1, cache: L
         todo = list(first_with_key.values())
         if not todo:
             return lambda: results
-        check_regions(regions)
-        if start_method() == "fork":
-            rules()  # before the workers fork, so they share them
-        pending = _lint_all([templates[i] for i in todo], regions, jobs)
+        if loader is None:
+            check_regions(regions)
+            if start_method() == "fork":
+                rules()  # before the workers fork, so they share them
+        pending = _lint_all([templates[i] for i in todo], regions, jobs, loader)
 
         def collect() -> list[Checked]:
             for index, (findings, seconds) in zip(todo, pending(), strict=True):

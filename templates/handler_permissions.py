@@ -5,7 +5,8 @@ actions its handler calls (https://docs.aws.amazon.com/cloudformation-cli/latest
 "handlers"). A role that CloudFormation deploys with needs those of create, update and delete (read is
 called by them and by drift detection and rollback, so it is included too). cfn-lint ships these schemas
 under ``cfnlint/data/schemas``; they are read from the installed package (its version is pinned in
-requirements.txt), so the data is deterministic for a given install and never copied here.
+requirements.txt), so the data is deterministic for a given install and never copied here. They are read
+as cfn-lint's provider schema manager reads them, without importing cfn-lint (a second rendering spares).
 
 ``EXCLUDED`` is the one table of permissions a handler declares that the platform's templates never need,
 each with its reason. The deploy roles are derived from ``required_permissions`` and the preflight's
@@ -14,8 +15,13 @@ sufficiency rule checks the roles against the same function, so the two cannot d
 
 from __future__ import annotations
 
+import importlib.util
+import json
+import os
+import sys
 from collections.abc import Iterable
 from functools import cache
+from pathlib import Path
 
 # The handlers whose permissions a deploy role needs: create and update to deploy, delete to roll back
 # and to delete, read because create/update/delete handlers call it to stabilise and return the model.
@@ -101,9 +107,84 @@ class UnknownResourceType(KeyError):
     """A resource type the installed registry schemas do not know."""
 
 
+# What cfn-lint's provider schema manager reads (cfnlint/schema/manager.py, cfn-lint 1.58): a region's file in
+# providers/ maps each type to the hash of its schema in resources/; a region without a file uses us-east-1's, and
+# sam.json adds the SAM types. The schemas come from the package's data/schemas, or from the user's cache directory
+# when ``cfn-lint --update-specs`` left newer ones there. Reading the same files here spares rendering the second
+# it takes to import cfn-lint; tests/templates/test_handler_permissions.py checks the result equals the manager's.
+_MODULE_SCHEMA = {"additionalProperties": True, "type": "object", "typeName": "Module"}
+
+
+def _cfn_lint_dir() -> Path:
+    return Path(importlib.util.find_spec("cfnlint").origin).parent  # found, not imported
+
+
+def _cache_dir() -> Path:
+    """cfnlint.helpers.get_cache_dir: where ``cfn-lint --update-specs`` keeps newer schemas."""
+    if sys.platform == "win32":
+        base = os.environ.get("LOCALAPPDATA", os.path.expanduser("~\\AppData\\Local"))
+    elif sys.platform == "darwin":
+        base = os.path.expanduser("~/Library/Caches")
+    else:
+        base = os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache"))
+    return Path(base, "aws", "cfn-lint", "schemas")
+
+
+def _schema_date(directory: Path) -> str:
+    try:
+        return json.loads((directory / "version.json").read_text(encoding="utf-8")).get("schema_date", "")
+    except (FileNotFoundError, json.JSONDecodeError):
+        return ""
+
+
+@cache
+def _schema_dirs() -> Path | None:
+    """The data/schemas directory cfn-lint reads: the packaged one, or the cache when it is newer. None when
+    neither holds provider files (cfn-lint would download them: then it is asked itself)."""
+    packaged, cached = _cfn_lint_dir() / "data" / "schemas", _cache_dir()
+    usable = [d for d in (packaged, cached) if (d / "providers").exists() and any((d / "providers").glob("*.json"))]
+    if len(usable) == 2:
+        chosen = cached if _schema_date(cached) > _schema_date(packaged) else packaged
+    else:
+        chosen = usable[0] if usable else cached
+    return chosen if (chosen / "providers" / "us-east-1.json").exists() else None
+
+
+@cache
+def _provider_types(schemas: Path, region: str) -> dict[str, str]:
+    """Type -> schema hash in ``region`` (us-east-1's file when the region has none), SAM's types included."""
+    providers = schemas / "providers"
+    region_file = providers / f"{region}.json"
+    types = json.loads((region_file if region_file.exists() else providers / "us-east-1.json").read_text(encoding="utf-8"))
+    sam = providers / "sam.json"
+    return {**types, **(json.loads(sam.read_text(encoding="utf-8")) if sam.exists() else {})}
+
+
+def _normalized(resource_type: str) -> str:
+    if resource_type.startswith("Custom::"):
+        return "AWS::CloudFormation::CustomResource"
+    return "Module" if resource_type.endswith("::MODULE") else resource_type
+
+
 @cache
 def _schema(resource_type: str) -> dict:
-    from cfnlint.schema import PROVIDER_SCHEMA_MANAGER  # imported lazily: rendering needs it only here
+    schemas = _schema_dirs()
+    if schemas is None:
+        return _schema_from_cfn_lint(resource_type)
+    normalized = _normalized(resource_type)
+    if normalized == "Module":
+        return dict(_MODULE_SCHEMA)
+    schema_hash = _provider_types(schemas, SCHEMA_REGION).get(normalized)
+    if not schema_hash:
+        raise UnknownResourceType(resource_type)
+    try:
+        return json.loads((schemas / "resources" / f"{schema_hash}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise UnknownResourceType(resource_type) from error
+
+
+def _schema_from_cfn_lint(resource_type: str) -> dict:
+    from cfnlint.schema import PROVIDER_SCHEMA_MANAGER  # imported lazily: a second of import
 
     try:
         return PROVIDER_SCHEMA_MANAGER.get_resource_schema(SCHEMA_REGION, resource_type).schema

@@ -210,11 +210,9 @@ def release_statements(config: PipelineConfig, environment: str, deploy_role: ia
 
 def rendered_environment(config: PipelineConfig, target: str) -> deploy_roles.Environment:
     """An environment's templates as its deploy role sees them: rendered from its own configuration."""
-    env_config = config.environment(target)
-    children = root.build_children(env_config)
-    rendered = {names.template_file(stem): t.to_dict() for stem, t in children.items()}
-    rendered[names.ROOT_TEMPLATE] = root.build(env_config, children).to_dict()
-    return deploy_roles.Environment(config.project.name, target, rendered)
+    from templates import targets  # here: targets imports this module
+
+    return deploy_roles.Environment(config.project.name, target, targets.render_environment(config.environment(target)))
 
 
 def title_of(target: str) -> str:

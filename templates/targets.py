@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import json
+from functools import lru_cache
 from pathlib import Path
 
 from templates import names, pipeline, pipeline_config, root
@@ -28,7 +30,24 @@ def render(config: Config | PipelineConfig) -> dict[str, dict]:
 
     An environment's Config renders the environment's stacks; a PipelineConfig the pipeline's.
     """
-    module = pipeline if isinstance(config, PipelineConfig) else root
+    if isinstance(config, PipelineConfig):
+        return _rendered(pipeline, config)
+    return render_environment(config)
+
+
+def render_environment(config: Config) -> dict[str, dict]:
+    """An environment's templates, rendered once per configuration in this process: a build needs them for the
+    environment itself, for the pipeline's deploy roles and boundaries, and for the preflight. Each caller gets its
+    own copy (cfn-lint and tests change the dicts they are given)."""
+    return copy.deepcopy(_environment(config))
+
+
+@lru_cache(maxsize=32)
+def _environment(config: Config) -> dict[str, dict]:
+    return _rendered(root, config)
+
+
+def _rendered(module, config: Config | PipelineConfig) -> dict[str, dict]:
     children = module.build_children(config)
     rendered = {names.template_file(stem): template.to_dict() for stem, template in children.items()}
     rendered[names.ROOT_TEMPLATE] = module.build(config, children).to_dict()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from builder.preflight import run
 from builder.stages import Rendered
-from templates import names, root, targets
+from templates import targets
 
 
 def check_rendered(configs: list, rendered: Sequence[Rendered], parameters: Path) -> dict:
@@ -26,12 +26,10 @@ def check_rendered(configs: list, rendered: Sequence[Rendered], parameters: Path
 
 
 def resource_types_only(parameters: Path, name: str) -> dict[str, dict]:
-    """An environment the build did not render (``--env pipeline``), reduced to its resource types.
-
-    The deploy-role rule needs only the types; skipping troposphere's serialisation halves the cost.
-    """
-    cfg = targets.load_target(parameters, name)
-    children = root.build_children(cfg)
-    templates = {names.template_file(stem): template for stem, template in children.items()}
-    templates[names.ROOT_TEMPLATE] = root.build(cfg, children)
-    return {file: {"Resources": {lid: {"Type": r.resource_type} for lid, r in t.resources.items()}} for file, t in templates.items()}
+    """An environment the build did not render (``--env pipeline``), reduced to its resource types: the deploy-role
+    rule needs only those. The pipeline's deploy roles rendered it already in this process; that render is reused."""
+    rendered = targets.render_environment(targets.load_target(parameters, name))
+    return {
+        file: {"Resources": {lid: {"Type": body["Type"]} for lid, body in template.get("Resources", {}).items()}}
+        for file, template in rendered.items()
+    }

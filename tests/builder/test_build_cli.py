@@ -34,7 +34,7 @@ def probe(*args: str) -> dict:
 
 def test_an_unchanged_rebuild_reuses_templates_and_findings_without_importing_troposphere_or_cfn_lint(tmp_path, monkeypatch):
     output, first_json, second_json = tmp_path / "build", tmp_path / "first.json", tmp_path / "second.json"
-    first = probe("--env", "dev", "--output", str(output), "--json", str(first_json))
+    first = probe("--env", "dev", "--jobs", "1", "--output", str(output), "--json", str(first_json))
     assert first["exit"] == 0 and "cfnlint.core" in first["cfnlint"] and first["troposphere"]
     second = probe("--env", "dev", "--output", str(output), "--json", str(second_json))
     assert second == {"exit": 0, "cfnlint": [], "troposphere": []}  # neither rendered nor linted again
@@ -46,7 +46,7 @@ def test_an_unchanged_rebuild_reuses_templates_and_findings_without_importing_tr
 
     linted = []  # how many templates each run below hands to cfn-lint
 
-    def record(todo, regions, jobs):
+    def record(todo, regions, jobs, loader=None):
         linted.append(len(todo))
         return lambda: [([], 0.0) for _ in todo]
 

@@ -194,6 +194,8 @@ def many(resources: int, templates: int = 4) -> list[Rendered]:
         (many(50), 8, "fork", 4),  # no more workers than templates
         (many(10), 2, "spawn", 1),  # a spawned worker loads the rules itself: only large builds pay for that
         (many(300), 2, "spawn", 2),
+        (many(1), 2, "loader", 1),  # the loader lints alone (build.py's own process never loads the rules then)
+        (many(50), 2, "loader", 2),
     ],
 )
 def test_the_pool_is_used_only_when_it_pays(todo, jobs, method, expected):

@@ -1,0 +1,132 @@
+"""cfn-lint's rules load in another process while build.py renders; the lint workers fork from it.
+
+The same findings as linting in-process; nothing started when nothing needs linting, with --no-lint or --jobs 1;
+and whatever ends the build (findings, a configuration error, Ctrl-C, SIGTERM) leaves no process behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import build
+from builder import lint
+from builder.lint import RuleLoader, UnknownRegion, lint_stage
+from tests.builder.test_build_cli import probe
+from tests.builder.test_lint_stage import direct, findings_of, fixture_templates, run  # noqa: F401 (a fixture)
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.skipif(lint.start_method() != "fork", reason="the loader forks: Linux only")
+
+
+@pytest.fixture
+def loader():
+    started = RuleLoader()
+    yield started
+    started.stop()
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_the_loader_finds_what_linting_in_process_finds_in_the_same_order(fixture_templates, loader, jobs):  # noqa: F811
+    assert findings_of(run(lint_stage(jobs=jobs, loader=loader), fixture_templates)) == direct(fixture_templates)
+
+
+def test_an_unknown_region_is_reported_from_the_loader(fixture_templates, loader):  # noqa: F811
+    with pytest.raises(UnknownRegion, match="--region us-nowhere-1"):
+        run(lint_stage(["us-nowhere-1"], jobs=2, loader=loader), fixture_templates)
+
+
+def test_a_loader_stops_at_once_whatever_it_is_doing():
+    for wait in (0.0, 3.0):  # loading the rules; waiting for templates
+        started = RuleLoader()
+        time.sleep(wait)
+        began = time.perf_counter()
+        started.stop()
+        assert time.perf_counter() - began < 2 and not started._process.is_alive()
+
+
+def test_a_cold_build_lints_in_the_loader_and_never_imports_cfn_lint_itself(tmp_path):
+    result = probe("--env", "dev", "--jobs", "2", "--no-cache", "--output", str(tmp_path), "--json", str(tmp_path / "r.json"))
+    assert result["exit"] == 0 and result["cfnlint"] == [] and result["troposphere"]
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["templates"] and not any(t["stages"]["lint"]["cached"] for t in report["templates"])
+
+
+@pytest.mark.parametrize(
+    ("args", "loaders"),
+    [([], 1), (["--no-cache"], 1), (["--jobs", "1"], 0), (["--no-lint"], 0), ([], 0)],
+    ids=["cold", "no cache", "one job", "no lint", "all cached"],
+)
+def test_a_loader_starts_only_when_templates_are_rendered_and_linted_by_more_than_one_process(tmp_path, monkeypatch, args, loaders):
+    output = tmp_path / "out"
+    if loaders == 0 and not args:  # everything cached: the first build fills the caches
+        assert build.main(["--env", "dev", "--output", str(output)]) == 0
+    started = []
+
+    class Counted(RuleLoader):
+        def __init__(self):
+            started.append(self)
+            super().__init__()
+
+    monkeypatch.setattr(build, "RuleLoader", Counted)
+    assert build.main(["--env", "dev", "--jobs", "2", "--output", str(output), *args]) == 0
+    assert len(started) == loaders
+    assert not any(loader._process.is_alive() for loader in started)
+
+
+def in_session(session: int) -> list[str]:
+    """Every process of the session (command lines), by /proc."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            command = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue  # ended meanwhile
+        if int(fields[3]) == session and fields[0] != "Z":
+            found.append(command)
+    return found
+
+
+def start_build(tmp_path, *args: str) -> subprocess.Popen:
+    command = [sys.executable, "build.py", "--jobs", "2", "--no-cache", "--output", str(tmp_path / "out"), *args]
+    return subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+
+def nothing_left(session: int) -> bool:
+    deadline = time.monotonic() + 5
+    while in_session(session) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return in_session(session) == []
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["ctrl-c", "sigterm"])
+@pytest.mark.parametrize("after", [0.8, 4.0], ids=["rendering", "linting"])
+def test_an_interrupted_build_leaves_no_process_and_prints_no_traceback(tmp_path, signum, code, after):
+    process = start_build(tmp_path, "--env", "staging", "--env", "production", "--env", "pipeline")
+    time.sleep(after)
+    assert len(in_session(process.pid)) >= 2  # build.py and the loader at least: it is still running
+    if signum == signal.SIGINT:
+        os.killpg(process.pid, signum)  # a terminal's Ctrl-C reaches every process of the foreground group
+    else:
+        os.kill(process.pid, signum)  # what a CI runner sends to the build alone
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == code and "Traceback" not in stderr, stderr
+    assert nothing_left(process.pid)
+
+
+def test_a_configuration_error_exits_2_with_one_line_and_leaves_no_process(tmp_path):
+    (tmp_path / "project.yaml").write_text("name: shop\nservices:\n  - name: api\n    route_path: /api\n    cpu: 3\n")
+    (tmp_path / "staging.yaml").write_text("network: {}\n")
+    process = start_build(tmp_path, "--parameters", str(tmp_path))
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 2 and "Traceback" not in stderr
+    assert len(stderr.splitlines()) == 2 and "services[0].cpu: 3 is not accepted" in stderr
+    assert nothing_left(process.pid)
