@@ -159,6 +159,10 @@ def _lint_all(todo: Sequence[Rendered], regions: tuple[str, ...], jobs: int, loa
     return lambda: _sorted_results(collect())
 
 
+# How long a stopped loader may take to stop its workers before it is killed.
+STOP_GRACE_SECONDS = 5
+
+
 class RuleLoader:
     """A process forked before rendering that imports cfn-lint and loads its rules at once, on another core while
     this one renders; it lints later, in workers forked from it (so they start with the rules loaded), or itself
@@ -193,20 +197,29 @@ class RuleLoader:
         return receive
 
     def stop(self) -> None:
+        # Closing first: a loader waiting for templates then reads the end of the pipe and returns, even
+        # when the SIGTERM below lands in a place that swallows it (an import catching everything).
+        self._connection.close()
         if self._process.is_alive():
             self._process.terminate()  # its SIGTERM handler stops its workers before it exits
-        self._process.join()
-        self._connection.close()
+        self._process.join(STOP_GRACE_SECONDS)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join()
+
+
+def _exit_now(signum, frame) -> None:
+    os._exit(128 + signum)  # no workers yet: nothing to stop, and no traceback from the middle of an import
 
 
 def _stop_serving(signum, frame) -> None:
-    raise SystemExit(128 + signum)
+    raise SystemExit(128 + signum)  # unwinds through the pool, which stops its workers
 
 
 def _serve(connection) -> None:
     """The loader's life: load the rules, wait for the templates, lint them, send each result back."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the build's to handle: it stops this process
-    signal.signal(signal.SIGTERM, _stop_serving)
+    signal.signal(signal.SIGTERM, _exit_now)
     try:
         rules()
     except Exception:  # noqa: BLE001 - linting calls rules() again and reports the error then
@@ -215,6 +228,7 @@ def _serve(connection) -> None:
         tasks, workers = connection.recv()
     except EOFError:  # the build needed no linting, or ended
         return
+    signal.signal(signal.SIGTERM, _stop_serving)
     try:
         check_regions(tasks[0][3] if tasks else ())
         if workers == 1:

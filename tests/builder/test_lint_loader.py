@@ -130,3 +130,26 @@ def test_a_configuration_error_exits_2_with_one_line_and_leaves_no_process(tmp_p
     assert process.returncode == 2 and "Traceback" not in stderr
     assert len(stderr.splitlines()) == 2 and "services[0].cpu: 3 is not accepted" in stderr
     assert nothing_left(process.pid)
+
+
+def swallow_everything_while_loading() -> None:
+    """A rule load that catches whatever interrupts it, as some imports do (``except BaseException``)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            time.sleep(0.05)
+        except BaseException:  # noqa: BLE001 - the point of the stand-in
+            pass
+
+
+@pytest.mark.parametrize("swallowing", [False, True])
+def test_stopping_a_loader_still_loading_returns_at_once(monkeypatch, swallowing):
+    """A configuration error stops the loader while it may still be importing cfn-lint: stop() must not wait on it."""
+    if swallowing:
+        monkeypatch.setattr(lint, "rules", swallow_everything_while_loading)  # inherited by the forked loader
+    started = RuleLoader()
+    time.sleep(0.3)
+    began = time.monotonic()
+    started.stop()
+    assert time.monotonic() - began < 2
+    assert not started._process.is_alive()
