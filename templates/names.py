@@ -76,7 +76,8 @@ def ecr_repository_name(project_name: str, service_name: str) -> str:
 
 
 def service_output(service_logical_name: str, what: str) -> str:
-    """A service stack's output, named after the service so the root can tell the services apart."""
+    """A service stack's output as the root and its siblings know it: the service stacks share a template and
+    its output names, so the root puts the service's name before them."""
     return f"{service_logical_name}{what}"
 
 

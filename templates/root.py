@@ -37,7 +37,7 @@ class Child(NamedTuple):
     stem: str
     values: dict[str, str] = {}  # parameters given fixed values
     aliases: dict[str, str] = {}  # parameter -> the name the root or a sibling provides it under
-    output_prefix: str = ""  # the siblings know its outputs as <prefix><output>
+    output_prefix: str = ""  # the siblings know its outputs as names.service_output(prefix, output)
 
 
 def service_stems(config: Config) -> dict[str, str]:
@@ -150,7 +150,7 @@ def build(config: Config, built: dict[str, Template] | None = None) -> Template:
                 **({"Parameters": parameters} if parameters else {}),
             )
         )
-        outputs = {spec.output_prefix + output: (stack, output) for output in child.outputs}
+        outputs = {names.service_output(spec.output_prefix, output): (stack, output) for output in child.outputs}
         duplicated = sorted(set(outputs) & set(producers))
         if duplicated:
             raise ValueError(f"{spec.title} outputs {duplicated}, which another stack outputs too: the wiring would be ambiguous")

@@ -99,13 +99,18 @@ def stack_title(service: Service) -> str:
     return f"{service.logical_name}ServiceStack"
 
 
+def _resource_name(config: Config, service_name: str) -> str:
+    return f"{config.stack_prefix}-{service_name}"
+
+
 def resource_name(config: Config, service: Service) -> str:
-    return f"{config.stack_prefix}-{service.name}"
+    """``<project>-<target>-<service>``: the ECS service, its task family and the start of its other names."""
+    return _resource_name(config, service.name)
 
 
 def named(config: Config, suffix: str = "") -> Sub:
-    """``<project>-<target>-<service>`` plus ``suffix``, with the service's name from its parameter."""
-    return Sub(f"{config.stack_prefix}-${{{SERVICE_NAME}}}{suffix}")
+    """``resource_name`` plus ``suffix`` as the shared template spells it: the service's name from its parameter."""
+    return Sub(_resource_name(config, f"${{{SERVICE_NAME}}}") + suffix)
 
 
 def add_parameters(template: Template) -> dict[str, Parameter]:
@@ -156,7 +161,7 @@ def add_secret(template: Template, config: Config, key_arn) -> secretsmanager.Se
     # target never blocks deploying that target again (a fixed name fails with "already exists").
     secret = secretsmanager.Secret(
         "Secret",
-        Name=names.retained_name(f"{config.stack_prefix}-${{{SERVICE_NAME}}}/app"),
+        Name=names.retained_name(_resource_name(config, f"${{{SERVICE_NAME}}}") + "/app"),
         Description=named(config, f": ${{{SERVICE_NAME}}}'s generated secret, injected as ${{{SECRET_VARIABLE}}}"),
         KmsKeyId=key_arn,
         GenerateSecretString=secretsmanager.GenerateSecretString(PasswordLength=48, ExcludePunctuation=True),

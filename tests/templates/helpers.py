@@ -60,28 +60,30 @@ def service_template(config, service_config) -> dict:
     return _put_in(template, _typed(template, service.service_values(service_config)))
 
 
+def _service_stacks(rendered: dict[str, dict], root: str) -> list[tuple[str, dict]]:
+    """(template file, fixed parameter values) of each service's stack the root declares."""
+    from templates import service
+
+    found = []
+    for body in rendered[root]["Resources"].values():
+        passed = body.get("Properties", {}).get("Parameters", {})
+        if body["Type"] == "AWS::CloudFormation::Stack" and service.SERVICE_NAME in passed:
+            file = body["Properties"]["TemplateURL"]
+            found.append((file, _typed(rendered[file], {k: v for k, v in passed.items() if isinstance(v, str)})))
+    return found
+
+
 def service_stacks(rendered: dict[str, dict], root: str = "root.json") -> dict[str, dict]:
     """Service name -> its stack's template as CloudFormation sees it: the shared template with the
     fixed values the root passes put in (numbers as numbers, as the template had them before)."""
-    stacks = {}
-    for body in rendered[root]["Resources"].values():
-        if body["Type"] != "AWS::CloudFormation::Stack":
-            continue
-        template = rendered[body["Properties"]["TemplateURL"]]
-        fixed = _typed(template, {k: v for k, v in body["Properties"].get("Parameters", {}).items() if isinstance(v, str)})
-        if "ServiceName" in fixed:
-            stacks[fixed["ServiceName"]] = _put_in(template, fixed)
-    return stacks
+    from templates import service
+
+    return {fixed[service.SERVICE_NAME]: _put_in(rendered[file], fixed) for file, fixed in _service_stacks(rendered, root)}
 
 
 def as_deployed(rendered: dict[str, dict], root: str = "root.json") -> dict[str, dict]:
     """Every template of a target, each service's shared template replaced by one per service
     (``service_stacks``), labelled ``service:<name>``."""
-    services = service_stacks(rendered, root)
-    shared = {
-        body["Properties"]["TemplateURL"]
-        for body in rendered[root]["Resources"].values()
-        if body["Type"] == "AWS::CloudFormation::Stack" and "ServiceName" in body["Properties"].get("Parameters", {})
-    }
+    shared = {file for file, _ in _service_stacks(rendered, root)}
     kept = {name: template for name, template in rendered.items() if name not in shared}
-    return {**kept, **{f"service:{name}": template for name, template in services.items()}}
+    return {**kept, **{f"service:{name}": template for name, template in service_stacks(rendered, root).items()}}

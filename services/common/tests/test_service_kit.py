@@ -286,6 +286,15 @@ def test_malformed_requests_are_answered_400(server_url, request_bytes, half_clo
 # --- under load: a backlog for bursts, a bounded pool of workers ---------------------
 
 
+def at_once(target, count: int, timeout: float) -> None:
+    """Run ``target`` in ``count`` threads started together, and wait for them."""
+    clients = [threading.Thread(target=target) for _ in range(count)]
+    for client in clients:
+        client.start()
+    for client in clients:
+        client.join(timeout=timeout)
+
+
 def test_listen_backlog_queues_a_burst_of_connections():
     """Connections made while no worker accepts must wait in the backlog, not be dropped."""
     server = GracefulServer(("127.0.0.1", 0), make_handler(make_app()))  # not serving: nothing accepts
@@ -300,11 +309,7 @@ def test_listen_backlog_queues_a_burst_of_connections():
             outcomes.append(False)
 
     try:
-        clients = [threading.Thread(target=connect) for _ in range(200)]
-        for client in clients:
-            client.start()
-        for client in clients:
-            client.join(timeout=10)
+        at_once(connect, 200, timeout=10)
     finally:
         server.server_close()
     assert outcomes.count(True) == 200
@@ -330,11 +335,7 @@ def test_worker_threads_are_bounded_and_every_request_is_served():
     url = f"http://127.0.0.1:{server.server_address[1]}/slow/wait"
     results = []
     try:
-        clients = [threading.Thread(target=lambda: results.append(fetch(url)[0])) for _ in range(40)]
-        for client in clients:
-            client.start()
-        for client in clients:
-            client.join(timeout=20)
+        at_once(lambda: results.append(fetch(url)[0]), 40, timeout=20)
     finally:
         server.shutdown()
         server.server_close()
