@@ -138,7 +138,7 @@ def _schema_date(directory: Path) -> str:
 
 
 @cache
-def _schema_dirs() -> Path | None:
+def _schema_dir() -> Path | None:
     """The data/schemas directory cfn-lint reads: the packaged one, or the cache when it is newer. None when
     neither holds provider files (cfn-lint would download them: then it is asked itself)."""
     packaged, cached = _cfn_lint_dir() / "data" / "schemas", _cache_dir()
@@ -168,7 +168,7 @@ def _normalized(resource_type: str) -> str:
 
 @cache
 def _schema(resource_type: str) -> dict:
-    schemas = _schema_dirs()
+    schemas = _schema_dir()
     if schemas is None:
         return _schema_from_cfn_lint(resource_type)
     normalized = _normalized(resource_type)

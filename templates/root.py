@@ -43,11 +43,12 @@ class Child(NamedTuple):
 def service_stems(config: Config) -> dict[str, str]:
     """Service name -> its template's file stem: one template per shape (``service.shape``),
     ``service`` for the first service's, ``service-<name>`` after the first service of any other."""
+    shapes = {s.name: service.shape(s) for s in config.project.services}
+    first = shapes[config.project.services[0].name]
     stems: dict[tuple, str] = {}
-    first = service.shape(config.project.services[0])
-    for s in config.project.services:
-        stems.setdefault(service.shape(s), service.BASE_STEM if service.shape(s) == first else f"{service.BASE_STEM}-{s.name}")
-    return {s.name: stems[service.shape(s)] for s in config.project.services}
+    for name, shape in shapes.items():
+        stems.setdefault(shape, service.BASE_STEM if shape == first else f"{service.BASE_STEM}-{name}")
+    return {name: stems[shape] for name, shape in shapes.items()}
 
 
 def children(config: Config) -> list[Child]:

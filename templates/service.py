@@ -65,6 +65,8 @@ PER_SERVICE = {
     HEALTH_CHECK_PATH: {"Type": "String", "AllowedPattern": "/.*", "Description": "the target groups' health check path"},
     SECRET_VARIABLE: {"Type": "String", "AllowedPattern": "[A-Z][A-Z0-9_]*", "Description": "the variable the secret is injected as"},
 }
+# The service's name where a Fn::Sub string of the shared template needs it.
+SERVICE_NAME_IN_SUB = f"${{{SERVICE_NAME}}}"
 # The stack parameter every service template takes for "does the service have an image yet".
 RUNNING_PARAMETER = "Running"
 
@@ -110,7 +112,12 @@ def resource_name(config: Config, service: Service) -> str:
 
 def named(config: Config, suffix: str = "") -> Sub:
     """``resource_name`` plus ``suffix`` as the shared template spells it: the service's name from its parameter."""
-    return Sub(_resource_name(config, f"${{{SERVICE_NAME}}}") + suffix)
+    return Sub(_resource_name(config, SERVICE_NAME_IN_SUB) + suffix)
+
+
+def repository_name(config: Config) -> str:
+    """The service's ECR repository name, for a Fn::Sub of the shared template."""
+    return names.ecr_repository_name(config.project.name, SERVICE_NAME_IN_SUB)
 
 
 def add_parameters(template: Template) -> dict[str, Parameter]:
@@ -130,17 +137,16 @@ def add_parameters(template: Template) -> dict[str, Parameter]:
     }
     params = {name: template.add_parameter(Parameter(name, Type=kind)) for name, kind in kinds.items()}
     params.update({name: template.add_parameter(Parameter(name, **spec)) for name, spec in PER_SERVICE.items()})
-    running = RUNNING_PARAMETER
-    params[running] = template.add_parameter(
+    params[RUNNING_PARAMETER] = template.add_parameter(
         Parameter(
-            running,
+            RUNNING_PARAMETER,
             Type="String",
             AllowedValues=["true", "false"],
             Default="true",
             Description="false runs no tasks: the image tag is not in ECR yet",
         )
     )
-    template.add_condition(RUNNING, Equals(Ref(params[running]), "true"))
+    template.add_condition(RUNNING, Equals(Ref(params[RUNNING_PARAMETER]), "true"))
     return params
 
 
@@ -148,8 +154,7 @@ def add_parameters(template: Template) -> dict[str, Parameter]:
 
 
 def repository_arn(config: Config) -> Sub:
-    name = names.ecr_repository_name(config.project.name, f"${{{SERVICE_NAME}}}")
-    return Sub(f"arn:${{AWS::Partition}}:ecr:${{AWS::Region}}:${{AWS::AccountId}}:repository/{name}")
+    return Sub(f"arn:${{AWS::Partition}}:ecr:${{AWS::Region}}:${{AWS::AccountId}}:repository/{repository_name(config)}")
 
 
 def parameter_arn(parameter: ssm.Parameter) -> Sub:
@@ -161,8 +166,8 @@ def add_secret(template: Template, config: Config, key_arn) -> secretsmanager.Se
     # target never blocks deploying that target again (a fixed name fails with "already exists").
     secret = secretsmanager.Secret(
         "Secret",
-        Name=names.retained_name(_resource_name(config, f"${{{SERVICE_NAME}}}") + "/app"),
-        Description=named(config, f": ${{{SERVICE_NAME}}}'s generated secret, injected as ${{{SECRET_VARIABLE}}}"),
+        Name=names.retained_name(_resource_name(config, SERVICE_NAME_IN_SUB) + "/app"),
+        Description=named(config, f": {SERVICE_NAME_IN_SUB}'s generated secret, injected as ${{{SECRET_VARIABLE}}}"),
         KmsKeyId=key_arn,
         GenerateSecretString=secretsmanager.GenerateSecretString(PasswordLength=48, ExcludePunctuation=True),
         DeletionPolicy=RETAIN,
@@ -180,7 +185,7 @@ def add_settings(template: Template, config: Config) -> dict[str, ssm.Parameter]
         variable: template.add_resource(
             ssm.Parameter(
                 f"Setting{variable.title().replace('_', '')}",
-                Name=Sub(f"/{config.stack_prefix}/${{{SERVICE_NAME}}}/{variable}"),
+                Name=Sub(f"/{config.stack_prefix}/{SERVICE_NAME_IN_SUB}/{variable}"),
                 Type="String",
                 Value=value,
                 Tags={"Project": config.project.name, "Target": config.target},
@@ -222,9 +227,8 @@ def add_task_role(template: Template, settings) -> iam.Role:
 
 
 def image(config: Config, params) -> Sub:
-    repository = names.ecr_repository_name(config.project.name, f"${{{SERVICE_NAME}}}")
     return Sub(
-        f"${{AWS::AccountId}}.dkr.ecr.${{AWS::Region}}.${{AWS::URLSuffix}}/{repository}:${{Tag}}",
+        f"${{AWS::AccountId}}.dkr.ecr.${{AWS::Region}}.${{AWS::URLSuffix}}/{repository_name(config)}:${{Tag}}",
         Tag=Ref(params[names.IMAGE_TAG]),
     )
 
@@ -456,7 +460,7 @@ def both_groups_alarm(
         cloudwatch.Alarm(
             title,
             AlarmName=alarm_name_in_template(config, title[:-5].lower()),
-            AlarmDescription=Sub(f"${{{SERVICE_NAME}}}: {what}"),
+            AlarmDescription=Sub(f"{SERVICE_NAME_IN_SUB}: {what}"),
             ComparisonOperator=operator,
             Metrics=queries,
             **alarm_settings(spec, params, notify),
@@ -504,7 +508,7 @@ def add_alarms(template: Template, config: Config, params, groups) -> dict[str, 
         cloudwatch.Alarm(
             "RunningTasksAlarm",
             AlarmName=alarm_name_in_template(config, "runningtasks"),
-            AlarmDescription=Sub(f"${{{SERVICE_NAME}}}: running tasks (CPU samples per period, which needs no Container Insights)"),
+            AlarmDescription=Sub(f"{SERVICE_NAME_IN_SUB}: running tasks (CPU samples per period, which needs no Container Insights)"),
             Namespace="AWS/ECS",
             MetricName="CPUUtilization",
             Dimensions=[
@@ -530,7 +534,7 @@ def error_log_metric(config: Config, service_name: str) -> tuple[str, str]:
 
 
 def add_error_log_alarm(template: Template, config: Config, params) -> cloudwatch.Alarm:
-    namespace, metric = error_log_metric(config, f"${{{SERVICE_NAME}}}")
+    namespace, metric = error_log_metric(config, SERVICE_NAME_IN_SUB)
     metric = Sub(metric)
     template.add_resource(
         logs.MetricFilter(
@@ -547,7 +551,7 @@ def add_error_log_alarm(template: Template, config: Config, params) -> cloudwatc
         cloudwatch.Alarm(
             "ErrorLogsAlarm",
             AlarmName=alarm_name_in_template(config, "errorlogs"),
-            AlarmDescription=Sub(f"${{{SERVICE_NAME}}}: ERROR log lines"),
+            AlarmDescription=Sub(f"{SERVICE_NAME_IN_SUB}: ERROR log lines"),
             Namespace=namespace,
             MetricName=metric,
             Statistic="Sum",
@@ -731,7 +735,7 @@ def build(config: Config, service: Service) -> Template:
     template = new_template(f"{config.stack_prefix}: an ECS service with blue/green deployments (its name and settings are parameters)")
     params = add_parameters(template)
     key_arn = Ref(params[names.ENVIRONMENT_KEY_ARN])
-    group = log_group(template, "LogGroup", config, names.retained_name(f"/ecs/{config.stack_prefix}/${{{SERVICE_NAME}}}"), key_arn)
+    group = log_group(template, "LogGroup", config, names.retained_name(f"/ecs/{config.stack_prefix}/{SERVICE_NAME_IN_SUB}"), key_arn)
     secret = add_secret(template, config, key_arn)
     settings = add_settings(template, config)
     execution_role = add_execution_role(template, config, group, secret, settings, key_arn)

@@ -73,17 +73,22 @@ def _service_stacks(rendered: dict[str, dict], root: str) -> list[tuple[str, dic
     return found
 
 
+def _filled(rendered: dict[str, dict], stacks: list[tuple[str, dict]]) -> dict[str, dict]:
+    from templates import service
+
+    return {fixed[service.SERVICE_NAME]: _put_in(rendered[file], fixed) for file, fixed in stacks}
+
+
 def service_stacks(rendered: dict[str, dict], root: str = "root.json") -> dict[str, dict]:
     """Service name -> its stack's template as CloudFormation sees it: the shared template with the
     fixed values the root passes put in (numbers as numbers, as the template had them before)."""
-    from templates import service
-
-    return {fixed[service.SERVICE_NAME]: _put_in(rendered[file], fixed) for file, fixed in _service_stacks(rendered, root)}
+    return _filled(rendered, _service_stacks(rendered, root))
 
 
 def as_deployed(rendered: dict[str, dict], root: str = "root.json") -> dict[str, dict]:
     """Every template of a target, each service's shared template replaced by one per service
     (``service_stacks``), labelled ``service:<name>``."""
-    shared = {file for file, _ in _service_stacks(rendered, root)}
+    stacks = _service_stacks(rendered, root)
+    shared = {file for file, _ in stacks}
     kept = {name: template for name, template in rendered.items() if name not in shared}
-    return {**kept, **{f"service:{name}": template for name, template in service_stacks(rendered, root).items()}}
+    return {**kept, **{f"service:{name}": template for name, template in _filled(rendered, stacks).items()}}

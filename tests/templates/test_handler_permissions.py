@@ -67,12 +67,12 @@ def test_newer_schemas_in_cfn_lint_s_cache_directory_are_read_as_cfn_lint_reads_
     (schemas / "providers" / "us-east-1.json").write_text(json.dumps({"AWS::SNS::Topic": "abc"}))
     newer = {"typeName": "AWS::SNS::Topic", "handlers": {"create": {"permissions": ["sns:CreateTopic", "sns:Newer"]}}}
     (schemas / "resources" / "abc.json").write_text(json.dumps(newer))
-    handler_permissions._schema_dirs.cache_clear()
+    handler_permissions._schema_dir.cache_clear()
     handler_permissions._schema.cache_clear()
     try:
         assert handler_permissions._schema("AWS::SNS::Topic") == newer == cfn_lint_schema(ProviderSchemaManager(), "AWS::SNS::Topic")
     finally:
-        handler_permissions._schema_dirs.cache_clear()
+        handler_permissions._schema_dir.cache_clear()
         handler_permissions._schema.cache_clear()
 
 
@@ -89,7 +89,7 @@ def test_rendering_the_pipeline_does_not_import_cfn_lint():
 
 def test_without_schema_files_cfn_lint_itself_is_asked(monkeypatch):
     """No packaged or cached provider files: cfn-lint would download them, so it is left to cfn-lint."""
-    monkeypatch.setattr(handler_permissions, "_schema_dirs", lambda: None)
+    monkeypatch.setattr(handler_permissions, "_schema_dir", lambda: None)
     handler_permissions._schema.cache_clear()
     try:
         assert handler_permissions._schema("AWS::SNS::Topic") == cfn_lint_schema(PROVIDER_SCHEMA_MANAGER, "AWS::SNS::Topic")
