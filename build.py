@@ -161,7 +161,7 @@ def render(args: argparse.Namespace, before_rendering: Callable[[], None] = lamb
             return cached, outcome
     before_rendering()
     from builder.render import load_targets, render_targets
-    from templates.config import ConfigError
+    from templates.config.reader import ConfigError
 
     try:
         configs = load_targets(args.parameters, args.env)

@@ -25,7 +25,7 @@ from builder.lint import lint_stage, rules  # noqa: E402
 from builder.preflight.stage import check_rendered  # noqa: E402
 from builder.render import load_targets, render_targets  # noqa: E402
 from builder.stages import check  # noqa: E402
-from templates import targets  # noqa: E402
+from templates.config import load_target  # noqa: E402
 
 
 def timed_build(configs: list, parameters: Path) -> tuple[float, float, float, int, int]:
@@ -59,7 +59,7 @@ def main() -> None:
         for target in ("production", "pipeline"):
             with tempfile.TemporaryDirectory() as scratch:
                 parameters = write_parameters(count, Path(scratch) / "parameters")
-                cfg = targets.load_target(parameters, target)
+                cfg = load_target(parameters, target)
                 print(row(f"{target}, {count} services", timed_build([cfg], parameters)))
 
 

@@ -2,7 +2,7 @@
 
 It rewrites the key reference in docs/configuration.md and the JSON Schemas in
 schemas/ from the configuration model, and the table of actions granted on
-``Resource: "*"`` in docs/security.md from ``templates/policies.py``, each
+``Resource: "*"`` in docs/security.md from ``templates/iam/policies.py``, each
 between its markers.  Tests fail while any of them is stale.
 """
 
@@ -14,7 +14,7 @@ import typing
 from typing import Any
 
 from builder.schema import FILES, MISSING, REPO, ParameterFile, json_value, write_schemas
-from templates.policies import WILDCARD_RESOURCE_ACTIONS
+from templates.iam.policies import WILDCARD_RESOURCE_ACTIONS
 
 CONFIGURATION = REPO / "docs" / "configuration.md"
 SECURITY = REPO / "docs" / "security.md"

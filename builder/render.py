@@ -8,7 +8,8 @@ from pathlib import Path
 
 from builder.stages import BuildResult, Rendered, Stage, TemplateReport, check  # noqa: F401 (TemplateReport: re-exported)
 from templates import config as config_module
-from templates import pipeline_config, targets
+from templates import render as rendering
+from templates.config import pipeline as pipeline_config
 
 
 def write_target(rendered: dict[str, dict], directory: Path) -> dict[Path, str]:
@@ -19,7 +20,7 @@ def write_target(rendered: dict[str, dict], directory: Path) -> dict[Path, str]:
             stale.unlink()
     written = {}
     for name, template in rendered.items():
-        text = targets.to_json(template)
+        text = rendering.to_json(template)
         (directory / name).write_text(text, encoding="utf-8")
         written[directory / name] = text
     return written
@@ -29,7 +30,7 @@ def render_targets(configs: Sequence[config_module.Config | pipeline_config.Pipe
     """Render and write every target's templates, in the targets' order."""
     rendered = []
     for cfg in configs:
-        templates = targets.render(cfg)
+        templates = rendering.render(cfg)
         for path, text in write_target(templates, output / cfg.target).items():
             rendered.append(Rendered(cfg.target, path, templates[path.name], text))
     return rendered
@@ -46,12 +47,12 @@ def build(
 
 def load_targets(parameters: Path, names: list[str]) -> list[config_module.Config | pipeline_config.PipelineConfig]:
     """Load every named target (or all of them), collecting every configuration problem."""
-    names = names or targets.target_names(parameters)
+    names = names or config_module.target_names(parameters)
     problems: list[str] = []
     configs = []
     for name in names:
         try:
-            configs.append(targets.load_target(parameters, name))
+            configs.append(config_module.load_target(parameters, name))
         except config_module.ConfigError as error:
             problems += [p for p in error.problems if p not in problems]
     if problems:

@@ -1,6 +1,6 @@
 """JSON Schemas of the parameter files, generated from the configuration model.
 
-The dataclasses in ``templates/config.py`` and ``templates/pipeline_config.py``
+The dataclasses in ``templates/config/`` and ``templates/config/pipeline.py``
 are the one definition of every key: their types, defaults, documentation and
 value checks drive the loader, the reference in docs/configuration.md and these
 schemas alike, so a field added there appears everywhere on the next
@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from templates.config import PIPELINE_FILE, PROJECT_FILE, Environment, Project
-from templates.pipeline_config import PipelineSettings
+from templates.config.model import PIPELINE_FILE, PROJECT_FILE, Environment, Project
+from templates.config.pipeline import PipelineSettings
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA_DIR = REPO / "schemas"

@@ -7,7 +7,7 @@ from botocore.exceptions import ClientError
 from deployer import stacks
 from deployer.errors import Refused
 from templates import names
-from templates.bootstrap import stack_name
+from templates.stacks.bootstrap import stack_name
 
 READY = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"}
 BUCKET_LOGICAL_ID = "Bucket"

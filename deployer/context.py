@@ -36,9 +36,9 @@ class Options:
 
 def render_templates(config) -> dict[str, dict]:
     # Imported late: commands that render nothing (--bootstrap, --follow, --delete) need no troposphere.
-    from templates import targets
+    from templates.render import render
 
-    return targets.render(config)
+    return render(config)
 
 
 @dataclass

@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 
 from deployer.errors import UsageError
 from templates import names
-from templates.config import Config
+from templates.config.model import Config
 
 IMAGE_MISSING = {"ImageNotFoundException", "RepositoryNotFoundException"}
 

@@ -35,11 +35,13 @@ from deployer.execution import (
 )
 from deployer.follow import Follower, in_progress, latest_events, operation_start
 from deployer.uploads import Uploader
-from templates import bootstrap as bootstrap_template
-from templates import names, placeholders
-from templates.config import PIPELINE_FILE, PROJECT_FILE, Config, ConfigError, load_project
-from templates.pipeline_config import PipelineConfig
-from templates.targets import load_target
+from templates import names
+from templates.config import load_target, placeholders
+from templates.config.loading import load_project
+from templates.config.model import PIPELINE_FILE, PROJECT_FILE, Config
+from templates.config.pipeline import PipelineConfig
+from templates.config.reader import ConfigError
+from templates.stacks import bootstrap as bootstrap_template
 
 JSON = "application/json"
 ZIP = "application/zip"
@@ -108,11 +110,11 @@ def sqs_subscriptions(config: Config | PipelineConfig) -> list[tuple[str, str]]:
     """(queue endpoint, topic name) of every SQS subscription the target's topic gets, named as the templates name it."""
     # Imported late, as templates are rendered: --bootstrap, --follow and --delete need no troposphere.
     if isinstance(config, PipelineConfig):
-        from templates.pipeline import resource_name
+        from templates.stacks.pipeline import resource_name
 
         subscriptions, topic = config.pipeline.notifications.subscriptions, resource_name(config, "notifications")
     else:
-        from templates.alerts import topic_name
+        from templates.stacks.alerts import topic_name
 
         subscriptions, topic = config.environment.notifications.subscriptions, topic_name(config)
     return [(s.endpoint, topic) for s in subscriptions if s.protocol == "sqs"]

@@ -14,8 +14,9 @@ import fnmatch
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from templates.config import COMPLIANCE_LOG_RETENTION_DAYS, Config
-from templates.pipeline_config import PipelineConfig
+from templates.config.compliance import COMPLIANCE_LOG_RETENTION_DAYS
+from templates.config.model import Config
+from templates.config.pipeline import PipelineConfig
 
 
 @dataclass(frozen=True)

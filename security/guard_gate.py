@@ -37,7 +37,7 @@ if str(ROOT) not in sys.path:
 
 from builder.render import load_targets, render_targets  # noqa: E402
 from security.guard_exceptions import EXCEPTIONS, GuardException  # noqa: E402
-from templates.config import ConfigError  # noqa: E402
+from templates.config.reader import ConfigError  # noqa: E402
 
 PACKAGE = ROOT / "security" / "guard" / "node_modules" / "@cdklabs" / "cdk-validator-cfnguard"
 RULES_SUBDIR = Path("rules") / "control-tower" / "cfn-guard"

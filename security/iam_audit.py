@@ -4,7 +4,7 @@ Rules, for every Allow statement of every policy in every template:
 - no ``Action: "*"`` and no ``service:*`` action;
 - no ``NotAction`` or ``NotResource``;
 - ``Resource: "*"`` only in identity policies whose every action is in
-  ``templates.policies.WILDCARD_RESOURCE_ACTIONS``.  A key policy's ``"*"`` means
+  ``templates.iam.policies.WILDCARD_RESOURCE_ACTIONS``.  A key policy's ``"*"`` means
   "this key" and is allowed; anywhere else it is an offence;
 - no ``Principal: "*"`` without a condition.
 Deny statements may use wildcards: they only take permissions away.
@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from security.policies_in_templates import FoundPolicy, as_list, policies
-from templates.policies import WILDCARD_RESOURCE_ACTIONS
+from templates.iam.policies import WILDCARD_RESOURCE_ACTIONS
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,8 @@ import pytest
 import yaml
 
 from templates import config as config_module
-from templates import pipeline_config, targets
+from templates.config import pipeline as pipeline_config
+from templates.render import render
 
 REPO = Path(__file__).resolve().parents[1]
 PARAMETERS = REPO / "parameters"
@@ -35,12 +36,12 @@ ALL_TARGETS = TARGETS + [PIPELINE]
 @functools.cache
 def render_target(name: str) -> dict[str, dict]:
     """A repository target rendered once per test run; callers treat it as read-only (copy to change it)."""
-    return targets.render(load_target(name))
+    return render(load_target(name))
 
 
 def load_target(name: str, parameters: Path = PARAMETERS):
     """An environment's Config, or the PipelineConfig for ``pipeline``."""
-    return targets.load_target(parameters, name)
+    return config_module.load_target(parameters, name)
 
 
 def merge(base: dict, override: dict) -> dict:
@@ -163,17 +164,17 @@ class ConfiguredTarget:
 
 @functools.cache
 def _load(parameters: Path, name: str):
-    return targets.load_target(parameters, name)
+    return config_module.load_target(parameters, name)
 
 
 @functools.cache
 def _render(parameters: Path, name: str) -> dict[str, dict]:
-    return targets.render(_load(parameters, name))
+    return render(_load(parameters, name))
 
 
 def configured_targets(config) -> list[ConfiguredTarget]:
     directories = [Path(d).resolve() for d in config.getoption("parameters")] or list(CONFIGURATIONS)
-    return [ConfiguredTarget(d, name) for d in directories for name in targets.target_names(d)]
+    return [ConfiguredTarget(d, name) for d in directories for name in config_module.target_names(d)]
 
 
 def pytest_generate_tests(metafunc):

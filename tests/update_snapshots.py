@@ -9,8 +9,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from templates import targets
-from templates.targets import load_target, target_names
+from templates.config import load_target, target_names
+from templates.render import render, to_json
 
 REPO = Path(__file__).resolve().parents[1]
 SNAPSHOTS = REPO / "tests" / "snapshots"
@@ -19,7 +19,7 @@ PARAMETERS = REPO / "parameters"
 
 def render_all() -> dict[str, dict[str, dict]]:
     """Every target a build renders: each environment, and the pipeline."""
-    return {target: targets.render(load_target(PARAMETERS, target)) for target in target_names(PARAMETERS)}
+    return {target: render(load_target(PARAMETERS, target)) for target in target_names(PARAMETERS)}
 
 
 def main() -> None:
@@ -29,7 +29,7 @@ def main() -> None:
         directory = SNAPSHOTS / target
         directory.mkdir(parents=True)
         for name, template in rendered.items():
-            (directory / name).write_text(targets.to_json(template), encoding="utf-8")
+            (directory / name).write_text(to_json(template), encoding="utf-8")
     print(f"snapshots written to {SNAPSHOTS.relative_to(REPO)}")
 
 

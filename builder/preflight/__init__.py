@@ -12,7 +12,7 @@ from collections.abc import Callable
 from builder.preflight import cloudformation, codepipeline, collisions, deploy_roles, iam, names, reachability
 from builder.preflight.model import Finding, Report
 from builder.preflight.resolve import Target, Unresolvable
-from templates import pipeline_config
+from templates.config import pipeline as pipeline_config
 
 __all__ = ["Finding", "Report", "run", "PER_TARGET_RULES"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from builder.preflight.model import Finding, Report
 from builder.preflight.resolve import Target
-from templates.targets import to_json
+from templates.render import to_json
 
 RULE = "cloudformation-template-limit"
 HEADROOM = 0.6

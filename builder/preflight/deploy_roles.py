@@ -6,12 +6,12 @@ RoleArn; https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-ia
 target is the one whose root stack the action names (``StackName``).
 
 Sufficiency: every permission the registry schemas list for the create, read, update and delete handlers of
-every resource type in the target (``templates.handler_permissions``) is allowed by an Allow statement (action
+every resource type in the target (``templates.iam.handler_permissions``) is allowed by an Allow statement (action
 wildcards matched), or excluded there with a reason.
 
 Isolation: a statement that creates, changes or deletes names only ARNs that carry its own target's name
 prefix, or carries an ``aws:ResourceTag/Target`` or ``aws:RequestTag/Target`` condition for its own target;
-``Resource: "*"`` only for the actions listed in ``templates.policies.WILDCARD_RESOURCE_ACTIONS``.
+``Resource: "*"`` only for the actions listed in ``templates.iam.policies.WILDCARD_RESOURCE_ACTIONS``.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ import re
 from builder.preflight.model import Finding, Report, as_list
 from builder.preflight.policies import allowed_by, allows, role_by_arn, role_statements
 from builder.preflight.resolve import Target
-from templates.handler_permissions import required_permissions, resource_types
-from templates.policies import WILDCARD_RESOURCE_ACTIONS
+from templates.iam.handler_permissions import required_permissions, resource_types
+from templates.iam.policies import WILDCARD_RESOURCE_ACTIONS
 
 RULE_SUFFICIENT = "deploy-role-sufficiency"
 RULE_ISOLATED = "deploy-role-isolation"
@@ -35,7 +35,7 @@ TAG_KEYS = ("aws:ResourceTag/Target", "aws:RequestTag/Target")
 def deploy_actions(pipeline: Target) -> list[tuple[str, str, str]]:
     """(action name, role ARN, stack name) for every action that deploys a stack with a CloudFormation role:
     a CloudFormation action's ``RoleArn``, or a CodeBuild action that runs deploy.py with ``--role-arn``
-    (its ``DEPLOY_ROLE_ARN`` and ``STACK_NAME`` environment variables; templates/buildspec.py)."""
+    (its ``DEPLOY_ROLE_ARN`` and ``STACK_NAME`` environment variables; templates/stacks/pipeline/buildspec.py)."""
     found = []
     for stack, logical_id, _ in pipeline.resources("AWS::CodePipeline::Pipeline"):
         for stage in stack.properties(logical_id).get("Stages", []):
@@ -77,7 +77,7 @@ def check_sufficiency(pipeline: Target, role_id: str, deployed: Target) -> Repor
                 f"{role_id} (deploys {deployed.name})",
                 RULE_SUFFICIENT,
                 f"{action} not allowed, needed by {', '.join(needed_by)}",
-                "allowed, or excluded in templates/handler_permissions.py",
+                "allowed, or excluded in templates/iam/handler_permissions.py",
             ),
         )
     return report
@@ -121,7 +121,7 @@ def check_isolation(pipeline: Target, role_id: str, target: str, prefix: str) ->
                         label,
                         RULE_ISOLATED,
                         f"Resource '*' for {_summary(unlisted)}",
-                        "only templates/policies.py WILDCARD_RESOURCE_ACTIONS",
+                        "only templates/iam/policies.py WILDCARD_RESOURCE_ACTIONS",
                     ),
                 )
                 continue

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from builder.preflight.model import Finding, Report
 from builder.preflight.resolve import Target
-from templates.config import STACK_NAME  # the configuration refuses target files that cannot fit it
+from templates.config.rules import STACK_NAME  # the configuration refuses target files that cannot fit it
 
 RULE = "name"
 

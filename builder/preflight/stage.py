@@ -8,7 +8,8 @@ from pathlib import Path
 
 from builder.preflight import run
 from builder.stages import Rendered
-from templates import targets
+from templates.config import load_target
+from templates.render import render_environment
 
 
 def check_rendered(configs: list, rendered: Sequence[Rendered], parameters: Path) -> dict:
@@ -28,7 +29,7 @@ def check_rendered(configs: list, rendered: Sequence[Rendered], parameters: Path
 def resource_types_only(parameters: Path, name: str) -> dict[str, dict]:
     """An environment the build did not render (``--env pipeline``), reduced to its resource types: the deploy-role
     rule needs only those. The pipeline's deploy roles rendered it already in this process; that render is reused."""
-    rendered = targets.render_environment(targets.load_target(parameters, name))
+    rendered = render_environment(load_target(parameters, name))
     return {
         file: {"Resources": {lid: {"Type": body["Type"]} for lid, body in template.get("Resources", {}).items()}}
         for file, template in rendered.items()

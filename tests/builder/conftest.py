@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from builder import render as render_module
-from templates import targets
+from templates import render as rendering
 
 
 @pytest.fixture
@@ -14,14 +14,14 @@ def render_edited(monkeypatch):
     how a test plants the one mistake a stage must find."""
 
     def install(edit):
-        real_render = targets.render
+        real_render = rendering.render
 
         def render(cfg):
             rendered = real_render(cfg)
             edit(rendered)
             return rendered
 
-        monkeypatch.setattr(render_module.targets, "render", render)
+        monkeypatch.setattr(render_module.rendering, "render", render)
 
     return install
 

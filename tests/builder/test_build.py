@@ -11,7 +11,9 @@ import pytest
 
 import build
 from builder import render as render_module
-from templates import load_balancer, targets
+from templates.config import load_target, target_names
+from templates.render import to_json
+from templates.stacks import load_balancer
 from tests.builder.conftest import add_stray_topic
 from tests.conftest import ALL_TARGETS, PARAMETERS, PIPELINE, REPO, TARGETS
 
@@ -97,7 +99,7 @@ def configured_values(target: str) -> list[str]:
     the ARN in the stack's own partition, region and account): the user's data, not the templates'."""
     if target not in TARGETS:
         return []
-    certificate = targets.load_target(PARAMETERS, target).environment.load_balancer.certificate_arn
+    certificate = load_target(PARAMETERS, target).environment.load_balancer.certificate_arn
     return [certificate, certificate.rsplit("/", 1)[1]] if certificate else []
 
 
@@ -123,7 +125,7 @@ def test_the_repository_configuration_loads_for_every_target():
 
 def test_written_json_is_canonical(built):
     for name, content in files(built).items():
-        assert content.decode() == targets.to_json(json.loads(content)), name
+        assert content.decode() == to_json(json.loads(content)), name
 
 
 def test_env_pipeline_renders_the_pipeline_target(tmp_path, capsys):
@@ -135,9 +137,9 @@ def test_env_pipeline_renders_the_pipeline_target(tmp_path, capsys):
 def test_the_pipeline_is_built_only_when_its_file_exists(tmp_path):
     for name in ["project.yaml", *[f"{t}.yaml" for t in TARGETS]]:
         (tmp_path / name).write_text((PARAMETERS / name).read_text())
-    assert PIPELINE not in targets.target_names(tmp_path)
+    assert PIPELINE not in target_names(tmp_path)
     (tmp_path / "pipeline.yaml").write_text((PARAMETERS / "pipeline.yaml").read_text())
-    assert targets.target_names(tmp_path) == TARGETS + [PIPELINE]
+    assert target_names(tmp_path) == TARGETS + [PIPELINE]
 
 
 def test_a_pipeline_configuration_error_exits_2_naming_the_file_and_key(tmp_path):

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from builder import docs, schema
-from templates.policies import WILDCARD_RESOURCE_ACTIONS
+from templates.iam.policies import WILDCARD_RESOURCE_ACTIONS
 from tests.builder.test_schema import Added
 
 

@@ -13,7 +13,7 @@ from builder import lint, lint_cache
 from builder.lint import lint_stage, lint_template, worker_count
 from builder.lint_cache import LintCache, entry_key
 from builder.stages import Rendered
-from templates import targets
+from templates.render import to_json
 
 
 def bad_template(index: int) -> dict:
@@ -43,7 +43,7 @@ ROOT = {
 
 def write(directory: Path, name: str, template: dict, target: str = "fixture") -> Rendered:
     directory.mkdir(parents=True, exist_ok=True)
-    text = targets.to_json(template)
+    text = to_json(template)
     (directory / name).write_text(text)
     return Rendered(target, directory / name, template, text)
 

@@ -6,7 +6,7 @@ import pytest
 
 from builder.preflight import cloudformation
 from builder.preflight.resolve import Target
-from templates import targets
+from templates.render import render
 from tests.builder.preflight_fixtures import rules_of, target
 from tests.conftest import TARGETS, make_services
 
@@ -47,4 +47,4 @@ def test_no_pipeline_template_passes_sixty_percent_at_up_to_30_services(make_pip
 
 
 def target_of(cfg) -> Target:
-    return Target(cfg.target, cfg.stack_prefix, targets.render(cfg))
+    return Target(cfg.target, cfg.stack_prefix, render(cfg))

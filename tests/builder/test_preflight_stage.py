@@ -13,8 +13,9 @@ from builder.preflight import names as name_rule
 from builder.preflight.resolve import Target
 from builder.preflight.stage import resource_types_only
 from templates import config as config_module
-from templates import targets
-from templates.handler_permissions import resource_types
+from templates.config import load_target
+from templates.iam.handler_permissions import resource_types
+from templates.render import render
 from tests.conftest import PARAMETERS, REPO
 
 
@@ -56,7 +57,7 @@ def test_the_longest_accepted_names_render_names_aws_accepts(tmp_path, project_l
     # The configuration check and the preflight's name rule agree at the boundary: 49 characters together.
     target = "t" * target_length
     cfg = config_module.load(parameters_with(tmp_path, "p" * project_length, target), target)
-    report = name_rule.check(Target(target, cfg.stack_prefix, targets.render(cfg)))
+    report = name_rule.check(Target(target, cfg.stack_prefix, render(cfg)))
     assert report.findings == [] and report.checks[name_rule.RULE] > 1
     with pytest.raises(config_module.ConfigError):
         config_module.load(parameters_with(tmp_path, "p" * project_length + "p", target), target)
@@ -84,5 +85,5 @@ def test_no_preflight_skips_the_stage(tmp_path, capsys):
 
 @pytest.mark.parametrize("name", ["staging", "production"])
 def test_an_environment_reduced_to_its_types_has_the_types_of_its_full_render(name):
-    full = set().union(*(resource_types(t) for t in targets.render(targets.load_target(PARAMETERS, name)).values()))
+    full = set().union(*(resource_types(t) for t in render(load_target(PARAMETERS, name)).values()))
     assert set().union(*(resource_types(t) for t in resource_types_only(PARAMETERS, name).values())) == full

@@ -81,7 +81,7 @@ def test_changed_code_or_package_versions_render_again(parameters, tmp_path, ren
     assert build_dev(parameters, output) == 0
     [entry] = (output / ".cache" / "render").glob("*.entry")
     stored = json.loads(entry.read_text())
-    assert "templates/service.py" in stored["modules"] and "troposphere" in stored["versions"]
+    assert "templates/stacks/service/__init__.py" in stored["modules"] and "troposphere" in stored["versions"]
     first_key = next(iter(stored[field]))
     stored[field][first_key] = "changed"
     entry.write_text(json.dumps(stored))

@@ -7,7 +7,9 @@ from collections import Counter
 import pytest
 
 import build as build_py
-from templates import root, targets
+from templates import config as config_module
+from templates import render as rendering
+from templates.stacks import root
 from tests.conftest import EXAMPLE, PARAMETERS
 
 
@@ -22,9 +24,9 @@ def renders(monkeypatch):
         return real(cfg)
 
     monkeypatch.setattr(root, "build_children", build_children)
-    targets._environment.cache_clear()
+    rendering._environment.cache_clear()
     yield counted
-    targets._environment.cache_clear()
+    rendering._environment.cache_clear()
 
 
 def build(parameters, names, output):
@@ -38,15 +40,15 @@ def build(parameters, names, output):
 @pytest.mark.parametrize("names", [[], ["pipeline"]], ids=["every target", "the pipeline alone"])
 def test_each_environment_is_rendered_once_per_build(renders, tmp_path, parameters, names):
     rendered, report = build(parameters, names, tmp_path)
-    environments = [name for name in targets.target_names(parameters) if name != "pipeline"]
+    environments = [name for name in config_module.target_names(parameters) if name != "pipeline"]
     assert dict(renders) == dict.fromkeys(environments, 1)
     assert report["checks"] > 0 and report["findings"] == []
-    assert {r.target for r in rendered} == set(names or targets.target_names(parameters))
+    assert {r.target for r in rendered} == set(names or config_module.target_names(parameters))
 
 
 def test_each_caller_gets_its_own_copy_of_a_shared_render(renders):
-    cfg = targets.load_target(PARAMETERS, "staging")
-    first = targets.render(cfg)
+    cfg = config_module.load_target(PARAMETERS, "staging")
+    first = rendering.render(cfg)
     first["root.json"]["Resources"].clear()  # cfn-lint and tests change what they are given
-    again = targets.render(cfg)
+    again = rendering.render(cfg)
     assert again["root.json"]["Resources"] and renders == {"staging": 1}

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from builder import schema as schema_module
-from templates.config import checked, in_range, matches, one_of
+from templates.config.fields import checked, in_range, matches, one_of
 from tests.conftest import REPO
 
 SCHEMAS = {file.schema_file: file for file in schema_module.FILES}
@@ -103,7 +103,7 @@ class Routing:
 
 @dataclasses.dataclass(frozen=True)
 class Added:
-    """Fields declared as a new one would be in templates/config.py."""
+    """Fields declared as a new one would be in templates/config/."""
 
     domain_name: str = checked("", matches(r"([a-z0-9-]+\.)+[a-z]{2,}|", "a domain name or empty"), "the public name")
     compliance: str = checked("none", one_of("none", "strict"), "controls to check")

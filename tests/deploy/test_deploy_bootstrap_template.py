@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from templates import bootstrap, names
+from templates import names
+from templates.stacks import bootstrap
 
 
 def rendered() -> dict:

@@ -7,7 +7,7 @@ from deploy_helpers import FIXTURES, fixture_templates
 
 from deployer import parameters
 from deployer.errors import UsageError
-from templates.config import load
+from templates.config.loading import load
 
 CONFIG = load(FIXTURES / "parameters", "staging")
 ROOT = fixture_templates()["root.json"]

@@ -10,7 +10,7 @@ from deployer import nested, parameters
 from deployer.context import Options, render_templates
 from deployer.workflow import deploy_target, load_config
 from templates import names
-from templates.targets import target_names
+from templates.config import target_names
 
 PARAMETERS = Path(__file__).resolve().parents[2] / "parameters"
 

@@ -1,6 +1,6 @@
 """The pipeline's CodeBuild steps call deploy.py: every command they run is one deploy.py accepts.
 
-The buildspecs are rendered by templates/buildspec.py and deploy.py's flags live in deploy.py; this test
+The buildspecs are rendered by templates/stacks/pipeline/buildspec.py and deploy.py's flags live in deploy.py; this test
 holds the two together, so renaming a flag on one side fails here rather than in a user's first release.
 """
 
@@ -11,9 +11,9 @@ import shlex
 import pytest
 
 import deploy
-from templates import buildspec
+from templates.stacks.pipeline import buildspec
 
-# What CodeBuild puts in the environment of a release step (templates/pipeline.py's release actions).
+# What CodeBuild puts in the environment of a release step (templates/stacks/pipeline/'s release actions).
 ENVIRONMENT = {
     "DEPLOY_TARGET": "production",
     "IMAGE_TAG": "0123456789abcdef0123456789abcdef01234567",

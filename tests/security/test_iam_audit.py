@@ -9,8 +9,8 @@ import pytest
 
 from security import iam_audit
 from security.policies_in_templates import policies
-from templates import targets
-from templates.policies import WILDCARD_RESOURCE_ACTIONS, allow, wildcard_statement
+from templates.iam.policies import WILDCARD_RESOURCE_ACTIONS, allow, wildcard_statement
+from templates.render import render
 from tests.conftest import ALL_TARGETS, PIPELINE, TARGETS, make_services, render_target
 
 BAD = json.loads((Path(__file__).parent / "fixtures" / "bad_policies.json").read_text())
@@ -29,7 +29,7 @@ def test_every_policy_of_every_target_passes_the_audit(target):
 
 
 def test_thirty_services_pass_the_audit(make_config):
-    rendered = targets.render(make_config(project={"services": make_services(30)}, target="production"))
+    rendered = render(make_config(project={"services": make_services(30)}, target="production"))
     assert [o for name, t in rendered.items() for o in iam_audit.audit(name, t)] == []
 
 
@@ -85,7 +85,7 @@ def test_every_policy_of_every_rendered_target_including_the_pipeline_passes_the
 
 def test_the_pipeline_with_thirty_services_passes_the_audit(make_pipeline_config):
     cfg = make_pipeline_config(project={"services": make_services(30)}, pipeline={"build": {"test_commands": []}, "integration_tests": []})
-    assert [o for name, t in targets.render(cfg).items() for o in iam_audit.audit(name, t)] == []
+    assert [o for name, t in render(cfg).items() for o in iam_audit.audit(name, t)] == []
 
 
 def test_the_audit_finds_the_pipelines_policies():

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from security import parliament_audit
-from templates import targets
+from templates.render import render
 from tests.conftest import ALL_TARGETS, TARGETS, make_services, render_target
 
 BAD = json.loads((Path(__file__).parent / "fixtures" / "bad_policies.json").read_text())
@@ -22,7 +22,7 @@ def test_parliament_finds_nothing_in_any_target(target):
 
 
 def test_parliament_finds_nothing_with_thirty_services(make_config):
-    rendered = targets.render(make_config(project={"services": make_services(30)}, target="production"))
+    rendered = render(make_config(project={"services": make_services(30)}, target="production"))
     assert [f for name, t in rendered.items() for f in parliament_audit.audit(name, t)] == []
 
 
@@ -61,4 +61,4 @@ def test_parliament_finds_nothing_in_any_rendered_target_including_the_pipeline(
 
 def test_parliament_finds_nothing_in_the_pipeline_with_thirty_services(make_pipeline_config):
     cfg = make_pipeline_config(project={"services": make_services(30)}, pipeline={"build": {"test_commands": []}, "integration_tests": []})
-    assert [f for name, t in targets.render(cfg).items() for f in parliament_audit.audit(name, t)] == []
+    assert [f for name, t in render(cfg).items() for f in parliament_audit.audit(name, t)] == []

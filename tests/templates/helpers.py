@@ -54,7 +54,7 @@ def _typed(template: dict, values: dict[str, str]) -> dict:
 
 def service_template(config, service_config) -> dict:
     """One service's stack template as deployed: ``service.build`` with the root's fixed values put in."""
-    from templates import service
+    from templates.stacks import service
 
     template = service.build(config, service_config).to_dict()
     return _put_in(template, _typed(template, service.service_values(service_config)))
@@ -62,7 +62,7 @@ def service_template(config, service_config) -> dict:
 
 def _service_stacks(rendered: dict[str, dict], root: str) -> list[tuple[str, dict]]:
     """(template file, fixed parameter values) of each service's stack the root declares."""
-    from templates import service
+    from templates.stacks import service
 
     found = []
     for body in rendered[root]["Resources"].values():
@@ -74,7 +74,7 @@ def _service_stacks(rendered: dict[str, dict], root: str) -> list[tuple[str, dic
 
 
 def _filled(rendered: dict[str, dict], stacks: list[tuple[str, dict]]) -> dict[str, dict]:
-    from templates import service
+    from templates.stacks import service
 
     return {fixed[service.SERVICE_NAME]: _put_in(rendered[file], fixed) for file, fixed in stacks}
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from templates import buildspec
+from templates.stacks.pipeline import buildspec
 
 STUBS = {
     # describe-images succeeds for the tags listed in PRESENT; batch-get-image fails when UNREADABLE is set.

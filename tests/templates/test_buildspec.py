@@ -12,7 +12,8 @@ import pytest
 import yaml
 
 from pipeline import integration_test, source_hash
-from templates import buildspec, names
+from templates import names
+from templates.stacks.pipeline import buildspec
 from tests.conftest import REPO
 from tests.templates.test_pipeline_config import APPS
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from templates import cluster
+from templates.stacks import cluster
 from tests.templates.helpers import props
 
 

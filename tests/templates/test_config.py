@@ -7,6 +7,7 @@ import re
 import pytest
 
 from templates import config as config_module
+from templates.config import model
 from tests.conftest import PARAMETERS, TARGETS
 
 ENDPOINTS_WITHOUT_ECS = ["ecr-api", "ecr-dkr", "logs", "secretsmanager", "ssm", "elasticloadbalancing"]
@@ -29,7 +30,7 @@ def test_defaults_fill_omitted_keys(make_config):
     service = cfg.project.services[0]
     assert (service.container_port, service.health_check_path, service.cpu, service.memory) == (8080, "/health", 256, 512)
     assert service.source_dir == "services/solo" and service.dockerfile_path == "services/solo/Dockerfile"
-    assert cfg.environment.network == config_module.Network()
+    assert cfg.environment.network == model.Network()
     assert cfg.environment.logs.retention_days == 30
 
 
@@ -266,7 +267,7 @@ def test_invalid_yaml_names_the_line(tmp_path):
 
 @pytest.mark.parametrize("az_count", [2, 3])
 def test_carved_subnets_are_disjoint_and_inside_the_vpc(az_count):
-    public, private = config_module.carve_subnets(config_module.Network(vpc_cidr="10.0.0.0/16", az_count=az_count))
+    public, private = model.carve_subnets(model.Network(vpc_cidr="10.0.0.0/16", az_count=az_count))
     assert len(public) == len(private) == az_count
     assert len(set(public) | set(private)) == 2 * az_count
 
@@ -279,7 +280,7 @@ def test_a_protected_target_may_serve_plain_http_only_when_its_file_says_so(make
 
 
 def test_derived_priorities_that_collide_are_one_line_asking_for_an_explicit_one(write_parameters, monkeypatch):
-    monkeypatch.setattr(config_module, "derived_priority", lambda route: 4242)
+    monkeypatch.setattr(model, "derived_priority", lambda route: 4242)
     directory = write_parameters({"services": [{"name": "alpha", "route_path": "/a"}, {"name": "beta", "route_path": "/b"}]})
     with pytest.raises(config_module.ConfigError) as raised:
         config_module.load(directory, "staging")

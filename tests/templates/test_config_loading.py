@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shutil
 
@@ -9,7 +10,8 @@ import pytest
 
 import build
 from templates import config as config_module
-from templates import pipeline_config
+from templates.config import model
+from templates.config import pipeline as pipeline_config
 from tests.conftest import PARAMETERS
 
 
@@ -51,7 +53,7 @@ def test_a_merge_key_may_be_overridden_on_purpose(parameters):
     assert not any("repeats" in line for line in problems), problems  # only the unknown key 'base' is reported
     assert problems == [
         f"{parameters / 'staging.yaml'}: base: 'base' is not accepted; expected one of the keys "
-        + ", ".join(f.name for f in config_module.dataclasses.fields(config_module.Environment))
+        + ", ".join(f.name for f in dataclasses.fields(model.Environment))
     ]
 
 
@@ -64,7 +66,7 @@ def test_an_empty_target_file_is_refused(parameters, text):
 
 def test_an_explicit_empty_mapping_takes_every_default(parameters):
     (parameters / "staging.yaml").write_text("{}\n")
-    assert config_module.load(parameters, "staging").environment == config_module.Environment()
+    assert config_module.load(parameters, "staging").environment == model.Environment()
 
 
 def test_a_non_utf8_file_is_one_line_naming_the_line(parameters, capsys):

@@ -10,7 +10,10 @@ import pytest
 from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
 from cfnlint.schema.manager import ProviderSchemaManager
 
-from templates import handler_permissions, pipeline_config, targets
+from templates.config import load_target, target_names
+from templates.config import pipeline as pipeline_config
+from templates.iam import handler_permissions
+from templates.render import render
 from tests.conftest import EXAMPLE, PARAMETERS, REPO
 
 REGION = handler_permissions.SCHEMA_REGION
@@ -22,8 +25,8 @@ def cfn_lint_schema(manager: ProviderSchemaManager, resource_type: str) -> dict:
 
 def rendered_types(parameters) -> set[str]:
     found = set()
-    for name in targets.target_names(parameters):
-        for template in targets.render(targets.load_target(parameters, name)).values():
+    for name in target_names(parameters):
+        for template in render(load_target(parameters, name)).values():
             found |= handler_permissions.resource_types(template)
     return found
 
@@ -78,8 +81,9 @@ def test_newer_schemas_in_cfn_lint_s_cache_directory_are_read_as_cfn_lint_reads_
 
 def test_rendering_the_pipeline_does_not_import_cfn_lint():
     code = (
-        "import sys; from pathlib import Path; from templates import pipeline_config, targets; "
-        f"targets.render(pipeline_config.load_pipeline(Path({str(REPO / 'parameters')!r}))); "
+        "import sys; from pathlib import Path; from templates.config import pipeline as pipeline_config; "
+        "from templates.render import render; "
+        f"render(pipeline_config.load_pipeline(Path({str(REPO / 'parameters')!r}))); "
         "print(sorted(m for m in sys.modules if m.split('.')[0] == 'cfnlint'))"
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)

@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from templates import health_check, names
-from templates.config import ConfigError
+from templates import names
+from templates.config.reader import ConfigError
+from templates.stacks import health_check
 from tests.templates.helpers import props, refs
 
 CERTIFICATE = "arn:aws:acm:eu-west-1:123456789012:certificate/11111111-2222-3333-4444-555555555555"

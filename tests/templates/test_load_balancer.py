@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from templates import load_balancer, names
-from templates.config import TLS_POLICY
+from templates import names
+from templates.config.model import TLS_POLICY
+from templates.stacks import load_balancer
 from tests.templates.helpers import props, resources_of_type
 
 CERTIFICATE = "arn:aws:acm:eu-west-1:123456789012:certificate/0f2e1d3c-aaaa-bbbb-cccc-123456789abc"

@@ -7,8 +7,10 @@ import re
 
 import pytest
 
-from templates import alerts, monitoring, names, service, targets
 from templates import config as config_module
+from templates import names
+from templates.render import render
+from templates.stacks import alerts, monitoring, service
 from tests.conftest import PARAMETERS, TARGETS, render_target
 from tests.templates.helpers import as_deployed, props, resources_of_type, service_stacks
 
@@ -71,11 +73,11 @@ def test_subscriptions_follow_the_parameter_file(make_config):
 
 
 def test_changing_an_email_changes_exactly_that_subscription(make_config):
-    def render(email: str) -> dict:
+    def with_email(email: str) -> dict:
         subscriptions = [{"protocol": "email", "endpoint": email}, {"protocol": "email", "endpoint": "keep@example.com"}]
-        return targets.render(make_config(environment={"notifications": {"subscriptions": subscriptions}}))
+        return render(make_config(environment={"notifications": {"subscriptions": subscriptions}}))
 
-    before, after = render("old@example.com"), render("new@example.com")
+    before, after = with_email("old@example.com"), with_email("new@example.com")
     changed = {name for name in before if before[name] != after[name]}
     assert changed == {"alerts.json"}
     old, new = before["alerts.json"]["Resources"], after["alerts.json"]["Resources"]
@@ -84,8 +86,8 @@ def test_changing_an_email_changes_exactly_that_subscription(make_config):
 
 
 def test_changing_a_threshold_changes_exactly_that_in_the_rendered_target(make_config):
-    before = targets.render(make_config())
-    after = targets.render(make_config(environment={"alarms": {"latency_p99": {"threshold": 0.75}}}))
+    before = render(make_config())
+    after = render(make_config(environment={"alarms": {"latency_p99": {"threshold": 0.75}}}))
     changed = [name for name in before if before[name] != after[name]]
     assert changed == ["service.json"]
     for name in changed:

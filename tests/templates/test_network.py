@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from templates import names, network
+from templates import names
+from templates.stacks import network
 from tests.templates.helpers import props, refs, resources_of_type
 
 

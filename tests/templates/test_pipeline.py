@@ -8,7 +8,9 @@ import pytest
 import yaml
 
 from builder.lint import lint_template
-from templates import names, pipeline, targets
+from templates import names
+from templates.render import render, to_json
+from templates.stacks.pipeline.stages import commit_variable
 from tests.conftest import make_services
 from tests.templates.helpers import props, resources_of_type
 from tests.templates.test_buildspec import OTHER_LAYOUT
@@ -22,7 +24,7 @@ def cfg(make_pipeline_config):
 
 
 def rendered_root(cfg) -> dict:
-    return targets.render(cfg)[names.ROOT_TEMPLATE]
+    return render(cfg)[names.ROOT_TEMPLATE]
 
 
 def stages(root: dict) -> list[dict]:
@@ -159,7 +161,7 @@ def test_buildspecs_follow_the_other_layout(make_pipeline_config):
 
 def test_repositories_scan_are_immutable_encrypted_expire_and_are_retained(make_pipeline_config):
     cfg = make_pipeline_config(pipeline={"ecr": {"keep_tagged_images": 12, "untagged_expiry_days": 3}})
-    template = targets.render(cfg)["ecr.json"]
+    template = render(cfg)["ecr.json"]
     repositories = resources_of_type(template, "AWS::ECR::Repository")
     assert [r["Properties"]["RepositoryName"] for r in repositories.values()] == [
         "shop/api-service",
@@ -178,7 +180,7 @@ def test_repositories_scan_are_immutable_encrypted_expire_and_are_retained(make_
 
 
 def test_replication_to_a_second_region_when_configured(make_pipeline_config):
-    template = targets.render(make_pipeline_config(pipeline={"ecr": {"replication_region": "eu-west-1"}}))["ecr.json"]
+    template = render(make_pipeline_config(pipeline={"ecr": {"replication_region": "eu-west-1"}}))["ecr.json"]
     (replication,) = resources_of_type(template, "AWS::ECR::ReplicationConfiguration").values()
     rule = replication["Properties"]["ReplicationConfiguration"]["Rules"][0]
     assert rule["Destinations"][0]["Region"] == "eu-west-1"
@@ -255,7 +257,7 @@ def deploy_role_statements(root: dict, role: str) -> list[dict]:
 )
 def test_other_sources_start_the_pipeline_through_eventbridge_and_lint_clean(make_pipeline_config, tmp_path, source, provider):
     cfg = make_pipeline_config(pipeline={"source": source})
-    rendered = targets.render(cfg)
+    rendered = render(cfg)
     root = rendered[names.ROOT_TEMPLATE]
     assert action(root, "Source")["ActionTypeId"]["Provider"] == provider
     assert "Triggers" not in props(root, "Pipeline")
@@ -264,7 +266,7 @@ def test_other_sources_start_the_pipeline_through_eventbridge_and_lint_clean(mak
     }
     for name, template in rendered.items():
         path = tmp_path / name
-        path.write_text(targets.to_json(template))
+        path.write_text(to_json(template))
     assert [str(f) for name, t in rendered.items() for f in lint_template(tmp_path / name, t)] == []
 
 
@@ -272,11 +274,11 @@ def test_an_s3_source_tags_images_with_its_etag(make_pipeline_config):
     cfg = make_pipeline_config(
         pipeline={"source": {"provider": "s3", "repository": "shop-sources", "object_key": "shop.zip", "connection_arn": ""}}
     )
-    assert pipeline.commit_variable(cfg) == "#{SourceVariables.ETag}"
+    assert commit_variable(cfg) == "#{SourceVariables.ETag}"
 
 
 def test_the_retained_repositories_can_be_used_instead_of_created_when_the_stack_is_created_again(cfg):
-    rendered = targets.render(cfg)
+    rendered = render(cfg)
     root, repositories = rendered[names.ROOT_TEMPLATE], rendered["ecr.json"]
     assert root["Parameters"]["CreateRepositories"] == {
         "Type": "String", "AllowedValues": ["true", "false"], "Default": "true",

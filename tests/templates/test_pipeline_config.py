@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from templates import pipeline_config
-from templates.config import ConfigError
+from templates.config import pipeline as pipeline_config
+from templates.config.reader import ConfigError
 from tests.conftest import PARAMETERS, make_services
 
 APPS = [

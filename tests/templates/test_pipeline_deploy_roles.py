@@ -6,7 +6,9 @@ import json
 
 import pytest
 
-from templates import deploy_roles, handler_permissions, names, policies, targets
+from templates import names
+from templates.iam import deploy_roles, handler_permissions, policies
+from templates.render import render
 from tests.templates.helpers import props, resources_of_type
 from tests.templates.test_pipeline import deploy_role_policies, deploy_role_statements
 
@@ -15,16 +17,16 @@ ENVIRONMENTS = (("StagingDeployRole", "staging", "production"), ("ProductionDepl
 
 @pytest.fixture(scope="module")
 def rendered(request):
-    from templates import pipeline_config
+    from templates.config import pipeline as pipeline_config
     from tests.conftest import REPO
 
     config = pipeline_config.load_pipeline(REPO / "parameters")
-    return config, targets.render(config)[names.ROOT_TEMPLATE]
+    return config, render(config)[names.ROOT_TEMPLATE]
 
 
 def environment_types(config, target: str) -> set[str]:
     found = set()
-    for template in targets.render(config.environment(target)).values():
+    for template in render(config.environment(target)).values():
         found |= handler_permissions.resource_types(template)
     return found
 
@@ -108,7 +110,7 @@ def test_every_environment_role_carries_its_boundary_which_the_pipeline_renders(
     config, root = rendered
     boundaries = {props(root, t).get("ManagedPolicyName") for t in resources_of_type(root, "AWS::IAM::ManagedPolicy")}
     for env in config.environments:
-        rendered_env = targets.render(env)
+        rendered_env = render(env)
         default = rendered_env[names.ROOT_TEMPLATE]["Parameters"][names.PERMISSIONS_BOUNDARY_NAME]["Default"]
         assert default in boundaries
         for template in rendered_env.values():
@@ -128,7 +130,7 @@ def test_thirty_services_need_no_more_policy_room(make_pipeline_config):
     config = make_pipeline_config(
         project={"services": make_services(30)}, pipeline={"build": {"test_commands": []}, "integration_tests": []}
     )
-    root = targets.render(config)[names.ROOT_TEMPLATE]
+    root = render(config)[names.ROOT_TEMPLATE]
     for role, _, _ in ENVIRONMENTS:
         attached = deploy_role_policies(root, role)
         assert 1 <= len(attached) <= 10

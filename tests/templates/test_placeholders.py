@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from templates import placeholders
-from templates.targets import load_target
+from templates.config import load_target, placeholders
 
 PARAMETERS = Path(__file__).resolve().parents[2] / "parameters"
 

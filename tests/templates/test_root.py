@@ -7,7 +7,8 @@ import copy
 import pytest
 
 from templates import config as config_module
-from templates import names, targets
+from templates import names
+from templates.render import render, to_json
 from tests.conftest import ALL_TARGETS, PARAMETERS, PIPELINE, TARGETS, make_services, render_target
 from tests.templates.contract import violations
 
@@ -26,7 +27,7 @@ def test_nested_stack_contract_holds_for_every_target(rendered):
 @pytest.mark.parametrize("kms_encrypted", [True, False])
 def test_contract_holds_across_network_shapes(make_config, az_count, nat_mode, kms_encrypted):
     cfg = make_config(environment={"network": {"az_count": az_count, "nat_mode": nat_mode}, "logs": {"kms_encrypted": kms_encrypted}})
-    assert violations(targets.render(cfg), names.ROOT_TEMPLATE) == []
+    assert violations(render(cfg), names.ROOT_TEMPLATE) == []
 
 
 def test_contract_check_catches_each_kind_of_break(rendered):
@@ -49,7 +50,7 @@ def test_children_are_wired_from_the_stack_that_outputs_each_name(rendered):
 
 def test_network_receives_the_key_only_when_logs_are_encrypted(make_config):
     for encrypted in (True, False):
-        root = targets.render(make_config(environment={"logs": {"kms_encrypted": encrypted}}))[names.ROOT_TEMPLATE]
+        root = render(make_config(environment={"logs": {"kms_encrypted": encrypted}}))[names.ROOT_TEMPLATE]
         passed = root["Resources"]["NetworkStack"]["Properties"].get("Parameters", {})
         assert (names.ENVIRONMENT_KEY_ARN in passed) is encrypted
 
@@ -60,8 +61,8 @@ def test_root_outputs_the_public_url(rendered):
 
 def test_rendering_is_deterministic():
     cfg = config_module.load(PARAMETERS, "production")
-    first = {k: targets.to_json(v) for k, v in targets.render(cfg).items()}
-    second = {k: targets.to_json(v) for k, v in targets.render(cfg).items()}
+    first = {k: to_json(v) for k, v in render(cfg).items()}
+    second = {k: to_json(v) for k, v in render(cfg).items()}
     assert first == second
 
 
@@ -79,4 +80,4 @@ def test_pipeline_contract_catches_a_missing_ecr_output():
 
 def test_pipeline_contract_holds_with_thirty_services(make_pipeline_config):
     cfg = make_pipeline_config(project={"services": make_services(30)}, pipeline={"build": {"test_commands": []}, "integration_tests": []})
-    assert violations(targets.render(cfg), names.ROOT_TEMPLATE) == []
+    assert violations(render(cfg), names.ROOT_TEMPLATE) == []

@@ -7,7 +7,9 @@ import json
 import pytest
 
 from templates import config as config_module
-from templates import names, service, targets
+from templates import names
+from templates.render import render
+from templates.stacks import service
 from tests.conftest import PARAMETERS, TARGETS, make_services, render_target
 from tests.templates.helpers import props, refs, resources_of_type, service_template
 
@@ -270,7 +272,7 @@ def test_health_check_target_groups_follow_the_file(make_config):
 
 def test_one_stack_per_service_in_project_yaml(make_config):
     cfg = make_config(project={"services": make_services(10)})
-    rendered = targets.render(cfg)
+    rendered = render(cfg)
     stacks = resources_of_type(rendered[names.ROOT_TEMPLATE], "AWS::CloudFormation::Stack")
     assert sum(1 for name in stacks if name.endswith("ServiceStack")) == 10
     assert {stacks[service.stack_title(s)]["Properties"]["TemplateURL"] for s in cfg.project.services} == {"service.json"}
@@ -306,7 +308,7 @@ def test_a_service_of_another_shape_gets_its_own_template(make_config):
         {"name": "epsilon", "route_path": "/e", "cpu": 1024, "memory": 2048},
     ]
     cfg = make_config(project={"services": services})
-    rendered = targets.render(cfg)
+    rendered = render(cfg)
     stacks = resources_of_type(rendered[names.ROOT_TEMPLATE], "AWS::CloudFormation::Stack")
     urls = {s.name: stacks[service.stack_title(s)]["Properties"]["TemplateURL"] for s in cfg.project.services}
     assert urls == {

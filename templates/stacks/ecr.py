@@ -16,9 +16,9 @@ import json
 from troposphere import Equals, Output, Parameter, Ref, Sub, Template, ecr
 
 from templates import names
-from templates.common import RETAIN, new_template, tags
-from templates.config import Service
-from templates.pipeline_config import PipelineConfig
+from templates.config.model import Service
+from templates.config.pipeline import PipelineConfig
+from templates.stacks.common import RETAIN, new_template, tags
 
 # The repositories are retained with fixed names (every environment's image URIs name them), so a pipeline
 # stack created again after a deletion would fail on "already exists": deployed with this parameter "false",

@@ -5,12 +5,21 @@ from __future__ import annotations
 from awacs.aws import Allow, Bool, Condition, Deny, Principal, Statement, StringEquals
 from troposphere import GetAtt, Join, Parameter, Ref, Sub, Tags, Template, iam, logs, s3
 
-from templates import names, policies
-from templates.config import Config
+from templates import names
+from templates.config.model import Config
+from templates.iam import policies
 
 RETAIN = "Retain"
 SERVER_ACCESS_LOG_BUCKET = "ServerAccessLogBucket"
 SERVER_ACCESS_LOG_EXPIRY_DAYS = 365  # a year, as the log groups of a compliant environment
+
+# cfn-lint's W3002 warns that a local TemplateURL needs packaging.  That is the
+# design: deploy.py uploads each child and rewrites the URL, so it is silenced
+# on the nested stacks alone, with the reason kept beside it in the template.
+PACKAGED_BY_DEPLOY = {
+    "cfn-lint": {"config": {"ignore_checks": ["W3002"]}},
+    "SuppressionReasons": {"W3002": "local TemplateURL by design: deploy.py uploads the child and rewrites the URL"},
+}
 
 
 def new_template(description: str) -> Template:

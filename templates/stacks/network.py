@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from troposphere import GetAtt, GetAZs, Join, Output, Parameter, Ref, Select, Sub, Template, ec2
 
-from templates import names, policies
-from templates.common import log_group, new_template, role, tags
-from templates.config import INTERFACE_ENDPOINTS, Config, carve_subnets
+from templates import names
+from templates.config.model import INTERFACE_ENDPOINTS, Config, carve_subnets
+from templates.iam import policies
+from templates.stacks.common import log_group, new_template, role, tags
 
 
 def add_vpc(template: Template, config: Config) -> ec2.VPC:

@@ -15,9 +15,10 @@ from typing import NamedTuple
 
 from troposphere import GetAtt, Output, Parameter, Ref, Sub, Template, cloudformation
 
-from templates import alerts, cluster, health_check, keys, load_balancer, monitoring, names, network, service
-from templates.common import new_template, tags
-from templates.config import Config
+from templates import names
+from templates.config.model import Config
+from templates.stacks import alerts, cluster, health_check, keys, load_balancer, monitoring, network, service
+from templates.stacks.common import PACKAGED_BY_DEPLOY, new_template, tags
 
 # The environment's shared stacks, in creation order: (logical id, template file stem, builder).
 SHARED: tuple[tuple[str, str, Callable[[Config], Template]], ...] = (
@@ -71,15 +72,6 @@ def children(config: Config) -> list[Child]:
 
 
 ROOT_OUTPUTS = {names.PUBLIC_URL: "LoadBalancerStack"}
-
-# cfn-lint's W3002 warns that a local TemplateURL needs packaging.  That is the
-# design: deploy.py uploads each child and rewrites the URL, so it is silenced
-# on the nested stacks alone, with the reason kept beside it in the template.
-PACKAGED_BY_DEPLOY = {
-    "cfn-lint": {"config": {"ignore_checks": ["W3002"]}},
-    "SuppressionReasons": {"W3002": "local TemplateURL by design: deploy.py uploads the child and rewrites the URL"},
-}
-
 
 def wire(child: Template, spec: Child, producers: dict[str, tuple[cloudformation.Stack, str]], root: Template) -> dict:
     """Parameters for ``child``: a fixed value, else from the sibling that outputs it, else a root parameter."""

@@ -12,10 +12,12 @@ import json
 
 from troposphere import GetAtt, Parameter, Ref, Sub, Template, awslambda, cloudwatch, events, firehose, logs, scheduler
 
-from templates import names, policies, service
-from templates.common import new_template, role, secure_bucket
-from templates.config import Config, Service
-from templates.health_check import canary_namespace
+from templates import names
+from templates.config.model import Config, Service
+from templates.iam import policies
+from templates.stacks import service
+from templates.stacks.common import new_template, role, secure_bucket
+from templates.stacks.health_check import canary_namespace
 
 # The alarms of a service whose state says "unhealthy", for the composite alarm.
 UNHEALTHY = ("healthyhosts", "runningtasks", "target5xx")

@@ -25,8 +25,8 @@ import shlex
 import yaml
 
 from templates import names
-from templates.config import Service
-from templates.pipeline_config import PipelineConfig, service_paths
+from templates.config.model import Service
+from templates.config.pipeline import PipelineConfig, service_paths
 
 VERSION = 0.2
 

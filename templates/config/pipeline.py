@@ -2,7 +2,7 @@
 
 The pipeline builds every service of ``project.yaml`` and promotes the same
 images through the staging and production targets.  Its settings are loaded
-with config.py's field-driven reader, so every problem is one line naming the
+with the field-driven reader (``reader.py``), so every problem is one line naming the
 file, the key path, the value and what is accepted, and all of them are
 reported at once.
 
@@ -18,27 +18,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from templates.config import (
-    LOG_RETENTION_DAYS,
-    NAME,
-    PIPELINE_FILE,
-    Config,
-    ConfigError,
-    Project,
-    Service,
-    Subscription,
-    available_targets,
-    check_parameters_dir,
-    check_subscriptions,
-    checked,
-    did_you_mean,
-    in_range,
-    load,
-    load_file,
-    load_project,
-    matches,
-    one_of,
-)
+from templates.config.fields import NAME, checked, did_you_mean, in_range, matches, one_of
+from templates.config.loading import available_targets, load, load_project
+from templates.config.model import LOG_RETENTION_DAYS, PIPELINE_FILE, Config, Project, Service, Subscription
+from templates.config.reader import ConfigError, check_parameters_dir, load_file
+from templates.config.rules import check_subscriptions
 
 TARGET = "pipeline"
 SOURCE_PROVIDERS = ("codestar", "codecommit", "s3")

@@ -10,8 +10,8 @@ from __future__ import annotations
 from awacs.aws import Allow, Condition, Statement, StringEquals
 from troposphere import Ref, Sub, Template, awslambda, sns
 
-from templates import policies
-from templates.config import Subscription
+from templates.config.model import Subscription
+from templates.iam import policies
 
 # Service principals allowed to publish, by what they send.
 PUBLISHERS = {

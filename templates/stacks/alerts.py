@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from troposphere import Output, Parameter, Ref, Template
 
-from templates import names, notifications
-from templates.common import new_template
-from templates.config import Config
+from templates import names
+from templates.config.model import Config
+from templates.stacks import notifications
+from templates.stacks.common import new_template
 
 
 def topic_name(config: Config) -> str:

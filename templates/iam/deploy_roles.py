@@ -34,7 +34,8 @@ from dataclasses import dataclass
 from awacs.aws import ArnEquals, Condition, Null, Statement, StringEquals, StringEqualsIfExists
 from troposphere import Sub, encode_to_dict
 
-from templates import handler_permissions, names, policies
+from templates import names
+from templates.iam import handler_permissions, policies
 
 TARGET_TAG = "Target"
 # IAM's quota for one customer-managed policy, and for managed policies attached to one role

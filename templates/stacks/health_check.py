@@ -16,9 +16,11 @@ import json
 from awacs.aws import Condition, StringEquals
 from troposphere import GetAtt, Output, Parameter, Ref, Sub, Template, awslambda, ec2, iam
 
-from templates import load_balancer, names, policies
-from templates.common import log_group, new_template, role, skip_checks, tags
-from templates.config import HOOK_APIS, Config
+from templates import names
+from templates.config.model import HOOK_APIS, Config
+from templates.iam import policies
+from templates.stacks import load_balancer
+from templates.stacks.common import log_group, new_template, role, skip_checks, tags
 
 RUNTIME = "python3.12"
 HOOK_TIMEOUT_SECONDS = 60

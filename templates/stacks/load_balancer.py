@@ -10,9 +10,10 @@ from awacs.aws import Allow, Principal, Statement
 from troposphere import Equals, FindInMap, GetAtt, If, Or, Output, Parameter, Ref, Sub, Template, ec2, route53
 from troposphere import elasticloadbalancingv2 as elb
 
-from templates import names, policies
-from templates.common import new_template, secure_bucket, skip_checks, tags
-from templates.config import TLS_POLICY, Config
+from templates import names
+from templates.config.model import TLS_POLICY, Config
+from templates.iam import policies
+from templates.stacks.common import new_template, secure_bucket, skip_checks, tags
 
 NOT_FOUND = elb.Action(
     Type="fixed-response",

@@ -5,8 +5,8 @@ from __future__ import annotations
 from troposphere import GetAtt, Output, Ref, Template, ecs
 
 from templates import names
-from templates.common import new_template, skip_checks, tags
-from templates.config import Config
+from templates.config.model import Config
+from templates.stacks.common import new_template, skip_checks, tags
 
 
 def capacity_strategy(config: Config) -> list[ecs.CapacityProviderStrategyItem]:

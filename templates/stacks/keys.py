@@ -6,9 +6,11 @@ from __future__ import annotations
 from awacs.aws import Allow, ArnLike, BoolIfExists, Condition, Deny, Principal, Statement
 from troposphere import GetAtt, Output, Sub, Template, kms
 
-from templates import names, notifications, policies
-from templates.common import RETAIN, new_template, tags
-from templates.config import Config
+from templates import names
+from templates.config.model import Config
+from templates.iam import policies
+from templates.stacks import notifications
+from templates.stacks.common import RETAIN, new_template, tags
 
 # Key administration, listed by name: a key policy with "kms:*" would let any
 # principal the account trusts with it do anything, including schedule deletion.

@@ -1,28 +1,22 @@
-"""Render a deploy target: every template of it, as plain dicts keyed by file name."""
+"""Render a deploy target: every template of it, as plain dicts keyed by file name.
+
+The environments are rendered first; the pipeline's build is handed their templates, from which it derives
+each environment's deploy role and permissions boundary.  So the pipeline's stack modules never render an
+environment themselves, and nothing imports back up into this module.
+"""
 
 from __future__ import annotations
 
 import copy
 import json
 from functools import lru_cache
-from pathlib import Path
 
-from templates import names, pipeline, pipeline_config, root
-from templates.config import Config, available_targets, load
-from templates.pipeline_config import PipelineConfig
+from troposphere import Template
 
-
-def target_names(parameters: Path) -> list[str]:
-    """Every target: each environment file, and ``pipeline`` when parameters/pipeline.yaml exists."""
-    environments = available_targets(parameters)
-    return environments + [pipeline_config.TARGET] if pipeline_config.has_pipeline(parameters) else environments
-
-
-def load_target(parameters: Path, name: str) -> Config | PipelineConfig:
-    """One target's validated configuration: the pipeline's, or an environment's."""
-    if name == pipeline_config.TARGET and pipeline_config.has_pipeline(parameters):
-        return pipeline_config.load_pipeline(parameters)
-    return load(parameters, name)
+from templates import names
+from templates.config.model import Config
+from templates.config.pipeline import PipelineConfig
+from templates.stacks import pipeline, root
 
 
 def render(config: Config | PipelineConfig) -> dict[str, dict]:
@@ -31,7 +25,7 @@ def render(config: Config | PipelineConfig) -> dict[str, dict]:
     An environment's Config renders the environment's stacks; a PipelineConfig the pipeline's.
     """
     if isinstance(config, PipelineConfig):
-        return _rendered(pipeline, config)
+        return render_pipeline(config)
     return render_environment(config)
 
 
@@ -44,13 +38,20 @@ def render_environment(config: Config) -> dict[str, dict]:
 
 @lru_cache(maxsize=32)
 def _environment(config: Config) -> dict[str, dict]:
-    return _rendered(root, config)
+    children = root.build_children(config)
+    return _files(children, root.build(config, children))
 
 
-def _rendered(module, config: Config | PipelineConfig) -> dict[str, dict]:
-    children = module.build_children(config)
+def render_pipeline(config: PipelineConfig) -> dict[str, dict]:
+    """The pipeline's templates, after the environments' it derives its deploy roles from."""
+    environments = {environment.target: render_environment(environment) for environment in config.environments}
+    children = pipeline.build_children(config)
+    return _files(children, pipeline.build(config, environments, children))
+
+
+def _files(children: dict[str, Template], root_template: Template) -> dict[str, dict]:
     rendered = {names.template_file(stem): template.to_dict() for stem, template in children.items()}
-    rendered[names.ROOT_TEMPLATE] = module.build(config, children).to_dict()
+    rendered[names.ROOT_TEMPLATE] = root_template.to_dict()
     return dict(sorted(rendered.items()))
 
 
