@@ -102,11 +102,18 @@ def _lint_task(task: tuple[int, str, dict, tuple[str, ...]]) -> tuple[int, list[
     return index, findings, time.perf_counter() - started
 
 
+# Held while a pool forks its workers: a handler that raised then would interrupt Pool() before it can stop
+# the workers it has started (its own clean-up catches Exception, not SystemExit), leaving them waiting for
+# work forever, or interrupt an at-fork hook in the middle (logging's, which then prints a traceback).
+HELD_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
 def _init_worker(load_rules: bool) -> None:
     """The parent stops its workers (Ctrl-C reaches the whole process group; it terminates them): none prints a
     traceback of its own. A spawned worker loads the rules itself."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, HELD_SIGNALS)  # forked while its parent held them
     if load_rules:
         rules()
 
@@ -119,11 +126,21 @@ def _start_pool(context, tasks: list, workers: int, load_rules: bool) -> Collect
     """Start linting ``tasks`` in ``workers`` processes of ``context``; the returned function waits for the results
     and ends the pool (whatever happens meanwhile)."""
     gc.freeze()  # keeps the garbage collector from touching (and so copying) this process's pages in each worker
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, HELD_SIGNALS)
     try:
         pool = context.Pool(workers, initializer=_init_worker, initargs=(load_rules,))
+    except BaseException:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        raise
     finally:
         gc.unfreeze()
-    running = pool.imap_unordered(_lint_task, tasks, chunksize=1)
+    try:
+        running = pool.imap_unordered(_lint_task, tasks, chunksize=1)
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)  # a signal held meanwhile is handled now, with the pool in hand
+    except BaseException:
+        pool.terminate()
+        pool.join()
+        raise
 
     def collect() -> list[tuple[int, list[Finding], float]]:
         try:
