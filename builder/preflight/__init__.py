@@ -16,7 +16,7 @@ from templates.config import pipeline as pipeline_config
 
 __all__ = ["Finding", "Report", "run", "PER_TARGET_RULES"]
 
-PER_TARGET_RULES = (iam.check, codepipeline.check, names.check, cloudformation.check, reachability.check)
+PER_TARGET_RULES = (iam.check, codepipeline.check, names.check, cloudformation.check, cloudformation.check_parameters, reachability.check)
 
 
 def run(

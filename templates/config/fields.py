@@ -62,6 +62,16 @@ def in_range(low: int, high: int) -> Check:
     return described(check, accepted, minimum=low, maximum=high)
 
 
+def zero_or(inner: Check) -> Check:
+    """0 (a field's "derive it for me"), or what ``inner`` accepts."""
+    accepted = f"0, or {inner.accepted}"  # type: ignore[attr-defined]
+
+    def check(value: int) -> str | None:
+        return None if value == 0 or inner(value) is None else accepted
+
+    return described(check, accepted, anyOf=[{"const": 0}, inner.schema])  # type: ignore[attr-defined]
+
+
 def matches(pattern: str, description: str) -> Check:
     compiled = re.compile(pattern)
 

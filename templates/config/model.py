@@ -14,7 +14,7 @@ import ipaddress
 import re
 from dataclasses import dataclass
 
-from templates.config.fields import CRON, HOST_NAME, NAME, checked, in_range, is_cidr, is_route_path, matches, one_of
+from templates.config.fields import CRON, HOST_NAME, NAME, checked, in_range, is_cidr, is_route_path, matches, one_of, zero_or
 
 PROJECT_FILE = "project.yaml"
 PIPELINE_FILE = "pipeline.yaml"  # the pipeline target's settings (templates/config/pipeline.py)
@@ -87,6 +87,14 @@ COMPLIANCE_MODES = ("none", "control-tower")
 
 MAX_RULE_PRIORITY = 50_000
 DERIVED_PRIORITY_FROM = 1_000
+# A listener rule's priority: 1 to 50,000 (Elastic Load Balancing API Reference, CreateRule, Priority:
+# https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateRule.html).
+LISTENER_RULE_PRIORITY = in_range(1, MAX_RULE_PRIORITY)
+
+
+def camel_case(name: str) -> str:
+    """``api-service`` -> ``ApiService``, ``LOG_LEVEL`` -> ``LogLevel``: a name as logical ids and Sids spell it."""
+    return "".join(part.capitalize() for part in re.split(r"[-_\s]+", name))
 
 
 def derived_priority(route_path: str) -> int:
@@ -123,7 +131,7 @@ class Service:
     )
     priority: int = checked(
         0,
-        in_range(0, MAX_RULE_PRIORITY),
+        zero_or(LISTENER_RULE_PRIORITY),
         f"listener-rule priority, unique per environment (0: derived from route_path, from {DERIVED_PRIORITY_FROM} up)",
     )
 
@@ -142,7 +150,7 @@ class Service:
     @property
     def logical_name(self) -> str:
         """CamelCase form used in logical ids and parameter names."""
-        return "".join(part.capitalize() for part in self.name.split("-"))
+        return camel_case(self.name)
 
     @property
     def rule_priority(self) -> int:

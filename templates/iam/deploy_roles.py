@@ -35,6 +35,7 @@ from awacs.aws import ArnEquals, Condition, Null, Statement, StringEquals, Strin
 from troposphere import Sub, encode_to_dict
 
 from templates import names
+from templates.config.model import camel_case
 from templates.iam import handler_permissions, policies
 
 TARGET_TAG = "Target"
@@ -207,10 +208,6 @@ def _by_service(actions: Iterable[str]) -> dict[str, list[str]]:
     return grouped
 
 
-def _title(service: str) -> str:
-    return "".join(part.capitalize() for part in service.replace("-", " ").split())
-
-
 def scoped_statements(actions: Iterable[str], env: Environment, label: str, by_tag: bool = True) -> list[Statement]:
     """Allow ``actions`` on ``env``'s resources only: by name, by Target tag, or "*" for the listed exceptions.
 
@@ -235,11 +232,11 @@ def scoped_statements(actions: Iterable[str], env: Environment, label: str, by_t
             raise UnscopedAction(f"{', '.join(group)}: no way to limit {service} to the environment {env.target!r} is known")
         named = [a for a in group if NAMED_ACTIONS.get(service, lambda _: True)(a)]
         if arns and named:
-            statements.append(policies.allow(named, arns, sid=f"{label}{_title(service)}Named"))
+            statements.append(policies.allow(named, arns, sid=f"{label}{camel_case(service)}Named"))
         if service in TAGGED and by_tag:
             statements += tagged_statements(group, env, service, label)
         elif service in TAGGED:
-            statements.append(policies.allow(group, [_arn(TAGGED[service], env)], sid=f"{label}{_title(service)}"))
+            statements.append(policies.allow(group, [_arn(TAGGED[service], env)], sid=f"{label}{camel_case(service)}"))
     return statements
 
 
@@ -254,7 +251,7 @@ def tagged_statements(actions: list[str], env: Environment, service: str, label:
     own = policies.allow(
         actions,
         resource,
-        sid=f"{label}{_title(service)}Tagged",
+        sid=f"{label}{camel_case(service)}Tagged",
         condition=Condition(
             [
                 StringEquals({f"aws:ResourceTag/{TARGET_TAG}": env.target}),
@@ -265,7 +262,7 @@ def tagged_statements(actions: list[str], env: Environment, service: str, label:
     new = policies.allow(
         [a for a in actions if creates(a)],
         resource,
-        sid=f"{label}{_title(service)}Create",
+        sid=f"{label}{camel_case(service)}Create",
         condition=Condition([StringEquals({f"aws:RequestTag/{TARGET_TAG}": env.target}), Null({f"aws:ResourceTag/{TARGET_TAG}": "true"})]),
     )
     return [own, new]

@@ -28,6 +28,12 @@ def new_template(description: str) -> Template:
     return template
 
 
+def switch(title: str, description: str = "") -> Parameter:
+    """A "true"/"false" stack parameter, "true" unless given (nested stack parameters are strings)."""
+    described = {"Description": description} if description else {}
+    return Parameter(title, Type="String", AllowedValues=["true", "false"], Default="true", **described)
+
+
 def tags(config: Config, **extra: str) -> Tags:
     return Tags(Project=config.project.name, Target=config.target, **extra)
 

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import json
 
-from troposphere import Equals, Output, Parameter, Ref, Sub, Template, ecr
+from troposphere import Equals, Output, Ref, Sub, Template, ecr
 
 from templates import names
 from templates.config.model import Service
 from templates.config.pipeline import PipelineConfig
-from templates.stacks.common import RETAIN, new_template, tags
+from templates.stacks.common import RETAIN, new_template, switch, tags
 
 # The repositories are retained with fixed names (every environment's image URIs name them), so a pipeline
 # stack created again after a deletion would fail on "already exists": deployed with this parameter "false",
@@ -112,7 +112,7 @@ def add_replication(template: Template, config: PipelineConfig) -> ecr.Replicati
 
 def build(config: PipelineConfig) -> Template:
     template = new_template(f"{config.stack_prefix}: the services' image repositories")
-    create = template.add_parameter(Parameter(CREATE_REPOSITORIES, Type="String", AllowedValues=["true", "false"], Default="true"))
+    create = template.add_parameter(switch(CREATE_REPOSITORIES))
     template.add_condition(CREATING, Equals(Ref(create), "true"))
     for service in config.project.services:
         add_repository(template, config, service)

@@ -17,7 +17,7 @@ from awacs.aws import Condition, StringEquals
 from troposphere import GetAtt, Output, Parameter, Ref, Sub, Template, awslambda, ec2, iam
 
 from templates import names
-from templates.config.model import HOOK_APIS, Config
+from templates.config.model import HOOK_APIS, Config, camel_case
 from templates.iam import policies
 from templates.stacks import load_balancer
 from templates.stacks.common import log_group, new_template, role, skip_checks, tags
@@ -148,7 +148,7 @@ def canary_endpoints(config: Config, dns_name) -> Sub:
 
 def add_function(template: Template, config: Config, params, role_name: str, role, group, timeout: int, environment: dict, **extra):
     function = awslambda.Function(
-        f"{role_name.capitalize()}Function",
+        f"{camel_case(role_name)}Function",
         FunctionName=function_name(config, role_name),
         Description=f"{config.stack_prefix} health check ({role_name})",
         Runtime=RUNTIME,

@@ -13,7 +13,7 @@ import json
 from troposphere import GetAtt, Parameter, Ref, Sub, Template, awslambda, cloudwatch, events, firehose, logs, scheduler
 
 from templates import names
-from templates.config.model import Config, Service
+from templates.config.model import Config, Service, camel_case
 from templates.iam import policies
 from templates.stacks import service
 from templates.stacks.common import new_template, role, secure_bucket
@@ -359,7 +359,7 @@ def add_queries(template: Template, config: Config, params) -> None:
     for name, query in QUERIES.items():
         template.add_resource(
             logs.QueryDefinition(
-                "".join(part.capitalize() for part in name.split("-")) + "Query",
+                camel_case(name) + "Query",
                 Name=f"{config.stack_prefix}/{name}",
                 QueryString=query,
                 LogGroupNames=service_log_groups(config, params),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from troposphere import GetAtt, GetAZs, Join, Output, Parameter, Ref, Select, Sub, Template, ec2
 
 from templates import names
-from templates.config.model import INTERFACE_ENDPOINTS, Config, carve_subnets
+from templates.config.model import INTERFACE_ENDPOINTS, Config, camel_case, carve_subnets
 from templates.iam import policies
 from templates.stacks.common import log_group, new_template, role, tags
 
@@ -137,7 +137,7 @@ def add_endpoints(template: Template, config: Config, vpc: ec2.VPC, subnets: lis
     for name in network.interface_endpoints:
         template.add_resource(
             ec2.VPCEndpoint(
-                "".join(part.capitalize() for part in name.split("-")) + "Endpoint",
+                camel_case(name) + "Endpoint",
                 VpcId=Ref(vpc),
                 ServiceName=Sub(f"com.amazonaws.${{AWS::Region}}.{INTERFACE_ENDPOINTS[name]}"),
                 VpcEndpointType="Interface",

@@ -18,7 +18,7 @@ from troposphere import GetAtt, Output, Parameter, Ref, Sub, Template, cloudform
 from templates import names
 from templates.config.model import Config
 from templates.stacks import alerts, cluster, health_check, keys, load_balancer, monitoring, network, service
-from templates.stacks.common import PACKAGED_BY_DEPLOY, new_template, tags
+from templates.stacks.common import PACKAGED_BY_DEPLOY, new_template, switch, tags
 
 # The environment's shared stacks, in creation order: (logical id, template file stem, builder).
 SHARED: tuple[tuple[str, str, Callable[[Config], Template]], ...] = (
@@ -71,7 +71,8 @@ def children(config: Config) -> list[Child]:
     return stacks
 
 
-ROOT_OUTPUTS = {names.PUBLIC_URL: "LoadBalancerStack"}
+# The children's outputs the root passes on as its own, from whichever child produces them.
+ROOT_OUTPUTS = (names.PUBLIC_URL,)
 
 def wire(child: Template, spec: Child, producers: dict[str, tuple[cloudformation.Stack, str]], root: Template) -> dict:
     """Parameters for ``child``: a fixed value, else from the sibling that outputs it, else a root parameter."""
@@ -116,13 +117,7 @@ def add_parameters(template: Template, config: Config) -> None:
     )
     for s in config.project.services:
         template.add_parameter(
-            Parameter(
-                names.service_running_parameter(s.logical_name),
-                Type="String",
-                AllowedValues=["true", "false"],
-                Default="true",
-                Description=f"false while {s.name} has no image for the tag: it then runs no tasks",
-            )
+            switch(names.service_running_parameter(s.logical_name), f"false while {s.name} has no image for the tag: it then runs no tasks")
         )
 
 
@@ -148,14 +143,15 @@ def build(config: Config, built: dict[str, Template] | None = None) -> Template:
         if duplicated:
             raise ValueError(f"{spec.title} outputs {duplicated}, which another stack outputs too: the wiring would be ambiguous")
         producers.update(outputs)
-    for name, title in ROOT_OUTPUTS.items():
-        template.add_output(Output(name, Value=GetAtt(title, f"Outputs.{name}")))
+    produced = {name: GetAtt(stack, f"Outputs.{output}") for name, (stack, output) in producers.items()}
+    for name in ROOT_OUTPUTS:
+        template.add_output(Output(name, Value=produced[name]))
     for s in config.project.services:
         template.add_output(
             Output(
                 f"{s.logical_name}Url",
                 Description=f"public URL of {s.name}",
-                Value=Sub(f"${{Url}}{s.route_path}", Url=GetAtt("LoadBalancerStack", f"Outputs.{names.PUBLIC_URL}")),
+                Value=Sub(f"${{Url}}{s.route_path}", Url=produced[names.PUBLIC_URL]),
             )
         )
     return template

@@ -167,7 +167,7 @@ BAD_INPUTS = [
         {},
         "services[0].priority",
         "50001",
-        "0 to 50000",
+        "0, or an integer from 1 to 50000",
     ),
     (
         "certificate without domain",

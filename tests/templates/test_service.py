@@ -10,7 +10,8 @@ from templates import config as config_module
 from templates import names
 from templates.render import render
 from templates.stacks import service
-from tests.conftest import PARAMETERS, TARGETS, make_services, render_target
+from templates.stacks.service import interface
+from tests.conftest import PARAMETERS, TARGETS, load_target, make_services, render_target
 from tests.templates.helpers import props, refs, resources_of_type, service_template
 
 
@@ -429,3 +430,26 @@ def test_no_regional_aws_host_name_is_written_with_a_literal_suffix():
     for target in TARGETS:
         for name, template in render_target(target).items():
             assert "${AWS::Region}.amazonaws.com" not in json.dumps(template), f"{target}/{name}"
+
+
+# A value either side of each rule the loader applies to a per-service setting.
+SAMPLES = {
+    interface.SERVICE_NAME: ["api", "api-service", "a", "Api", "api-", "x" * 32, "x" * 33],
+    interface.ROUTE_PATH: ["/api", "/v1/orders", "/api/", "/API", "api", "/api/*"],
+    interface.CONTAINER_PORT: ["1024", "8080", "65535", "1023", "80", "65536"],
+    interface.HEALTH_CHECK_PATH: ["/health", "/", "/ready.json", "health", "/he alth"],
+    interface.SECRET_VARIABLE: ["APP_SECRET", "DB_PASSWORD2", "app_secret", "1SECRET"],
+    interface.RULE_PRIORITY: ["1", "1000", "50000", "0", "50001"],
+}
+
+
+@pytest.mark.parametrize("parameter", sorted(SAMPLES))
+def test_a_service_parameter_accepts_exactly_what_its_declaration_accepts(parameter):
+    """The stack parameter's constraints come from the field's declaration: the two agree on every value."""
+    from builder.preflight.cloudformation import constraint_problem
+
+    declared = service.build(load_target("staging"), load_target("staging").project.services[0]).to_dict()["Parameters"][parameter]
+    check = interface.PER_SERVICE_VALUES[parameter].check
+    for value in SAMPLES[parameter]:
+        typed = int(value) if declared["Type"] == "Number" else value
+        assert (constraint_problem(value, declared) is None) == (check(typed) is None), (parameter, value)

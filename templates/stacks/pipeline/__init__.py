@@ -28,7 +28,7 @@ from templates import names
 from templates.config.pipeline import PipelineConfig
 from templates.iam import deploy_roles
 from templates.stacks import ecr
-from templates.stacks.common import PACKAGED_BY_DEPLOY, new_template, secure_bucket, tags
+from templates.stacks.common import PACKAGED_BY_DEPLOY, new_template, secure_bucket, switch, tags
 from templates.stacks.pipeline import buildspec
 from templates.stacks.pipeline.common import ECR_STACK, ECR_STEM, resource_name
 from templates.stacks.pipeline.projects import add_release_role, add_service_builds, build_project, release_project
@@ -56,12 +56,9 @@ def build_children(config: PipelineConfig) -> dict[str, Template]:
 
 def add_ecr_stack(template: Template, config: PipelineConfig) -> cloudformation.Stack:
     create = template.add_parameter(
-        Parameter(
+        switch(
             ecr.CREATE_REPOSITORIES,
-            Type="String",
-            AllowedValues=["true", "false"],
-            Default="true",
-            Description="false when the retained repositories of a deleted pipeline stack exist already: they are used, not created",
+            "false when the retained repositories of a deleted pipeline stack exist already: they are used, not created",
         )
     )
     return template.add_resource(

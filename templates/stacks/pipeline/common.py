@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 from troposphere import Sub
 
-from templates.config.model import Service
 from templates.config.pipeline import PipelineConfig
 
 ECR_STACK = "EcrStack"
@@ -41,6 +40,3 @@ def regional_arn(service: str, resource: str) -> Sub:
 def resource_name(config: PipelineConfig, what: str) -> str:
     return f"{config.stack_prefix}-{what}"
 
-
-def service_title(service: Service) -> str:
-    return service.logical_name

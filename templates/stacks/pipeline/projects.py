@@ -5,12 +5,13 @@ from __future__ import annotations
 from troposphere import GetAtt, Ref, Template, codebuild, iam, kms, logs
 
 from templates import names
+from templates.config.model import camel_case
 from templates.config.pipeline import PipelineConfig
 from templates.stacks.common import skip_checks, tags
 from templates.stacks.pipeline import buildspec
-from templates.stacks.pipeline.common import CHANGE_SET_NAME, resource_name, service_title
+from templates.stacks.pipeline.common import CHANGE_SET_NAME, resource_name
 from templates.stacks.pipeline.resources import add_log_group
-from templates.stacks.pipeline.roles import add_build_role, push_statements, release_statements, title_of
+from templates.stacks.pipeline.roles import add_build_role, push_statements, release_statements
 
 
 def add_project(
@@ -62,7 +63,7 @@ def add_service_builds(template: Template, config: PipelineConfig, bucket, key, 
     for service in config.project.services:
         spec = buildspec.service(config, service, names.ecr_repository_name(config.project.name, service.name))
         project = build_project(
-            template, config, f"{service_title(service)}Build", f"build-{service.name}", spec, bucket, key,
+            template, config, f"{service.logical_name}Build", f"build-{service.name}", spec, bucket, key,
             push_statements(config, service), privileged=True,
         )  # fmt: skip
         project.DependsOn = [ecr_stack.title]
@@ -73,7 +74,7 @@ def add_service_builds(template: Template, config: PipelineConfig, bucket, key, 
 def add_release_role(template: Template, config: PipelineConfig, environment: str, deploy_role, assets_bucket, bucket, key) -> dict:
     """The CodeBuild role that runs deploy.py for one environment (its log group and role, shared by its projects)."""
     what = f"release-{environment}"
-    title = f"{title_of(environment)}Release"
+    title = f"{camel_case(environment)}Release"
     group = add_log_group(template, config, f"{title}Logs", f"/aws/codebuild/{resource_name(config, what)}", key)
     statements = release_statements(config, environment, deploy_role, assets_bucket)
     role = add_build_role(template, f"{title}Role", group, bucket, key, statements, write=True)
@@ -83,5 +84,5 @@ def add_release_role(template: Template, config: PipelineConfig, environment: st
 def release_project(template: Template, config: PipelineConfig, environment: str, mode: str, release: dict, bucket, key):
     what = f"{mode}-{environment}"
     spec = buildspec.deploy(config, mode, CHANGE_SET_NAME)
-    title = f"{mode.capitalize()}{title_of(environment)}Build"
+    title = f"{camel_case(mode)}{camel_case(environment)}Build"
     return add_project(template, config, title, what, spec, release["role"], release["group"], key)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from awacs.aws import Condition, StringEquals
 from troposphere import GetAtt, Parameter, Ref, Sub, Template, iam, logs
 
-from templates.config.model import Service
+from templates.config.model import Service, camel_case
 from templates.config.pipeline import PipelineConfig
 from templates.iam import deploy_roles, policies
 from templates.stacks import ecr, health_check
@@ -100,10 +100,6 @@ def release_statements(config: PipelineConfig, environment: str, deploy_role: ia
     ]
 
 
-def title_of(target: str) -> str:
-    return "".join(part.capitalize() for part in target.split("-"))
-
-
 def add_boundaries(template: Template, environments: list[deploy_roles.Environment]) -> dict[str, iam.ManagedPolicy]:
     """One permissions boundary per environment target: every role the environment creates must carry it."""
     boundaries = {}
@@ -111,7 +107,7 @@ def add_boundaries(template: Template, environments: list[deploy_roles.Environme
         [statements] = deploy_roles.pack(deploy_roles.boundary_statements(env))
         boundaries[env.target] = template.add_resource(
             iam.ManagedPolicy(
-                f"{title_of(env.target)}Boundary",
+                f"{camel_case(env.target)}Boundary",
                 ManagedPolicyName=deploy_roles.boundary_name(env.project, env.target),
                 Description=f"caps every role of {env.prefix}: the actions its roles use, on its own resources",
                 PolicyDocument=policies.document(*statements),
@@ -129,7 +125,7 @@ def add_deploy_role(template: Template, config: PipelineConfig, env: deploy_role
             f"{environment}: the deploy role needs {len(documents)} managed policies; IAM attaches at most "
             f"{deploy_roles.MANAGED_POLICIES_PER_ROLE} to a role"
         )
-    title = title_of(environment)
+    title = camel_case(environment)
     role = template.add_resource(iam.Role(f"{title}DeployRole", AssumeRolePolicyDocument=policies.trust("cloudformation.amazonaws.com")))
     # Attached from the policies' side (Roles), so a reader of the role's policies finds them by the role's name.
     managed = [

@@ -76,10 +76,9 @@ def build(config: Config, service: Service) -> Template:
     groups = add_target_groups(template, config, params)
     rules = add_listener_rules(template, params, groups)
     security_group = add_security_group(template, config, params)
-    add_load_balancer_role(template, groups, rules)
-    add_hook_role(template, params)
-    alarms = add_alarms(template, config, params, groups)
-    ecs_service = add_service(template, config, params, task_definition, security_group, groups, rules, alarms)
+    roles = {"load_balancer": add_load_balancer_role(template, groups, rules), "hook": add_hook_role(template, params)}
+    alarms = add_alarms(template, config, params, groups, group)
+    ecs_service = add_service(template, config, params, task_definition, security_group, groups, rules, alarms, roles)
     add_autoscaling(template, config, params, ecs_service, groups)
     outputs = {
         "ServiceName": GetAtt(ecs_service, "Name"),

@@ -67,7 +67,7 @@ def both_groups_alarm(
     )
 
 
-def add_alarms(template: Template, config: Config, params, groups) -> dict[str, cloudwatch.Alarm]:
+def add_alarms(template: Template, config: Config, params, groups, log_group) -> dict[str, cloudwatch.Alarm]:
     alarms = config.environment.alarms
     shared = (template, config, params, groups)
     created = {
@@ -120,7 +120,7 @@ def add_alarms(template: Template, config: Config, params, groups) -> dict[str, 
             **alarm_settings(alarms.running_tasks, params, notifies_directly(config, "running_tasks")),
         )
     )
-    created["error_logs"] = add_error_log_alarm(template, config, params)
+    created["error_logs"] = add_error_log_alarm(template, config, params, log_group)
     return created
 
 
@@ -132,13 +132,13 @@ def error_log_metric(config: Config, service_name: str) -> tuple[str, str]:
     return f"{config.project.name}/{config.target}", f"{service_name}-error-log-lines"
 
 
-def add_error_log_alarm(template: Template, config: Config, params) -> cloudwatch.Alarm:
+def add_error_log_alarm(template: Template, config: Config, params, log_group) -> cloudwatch.Alarm:
     namespace, metric = error_log_metric(config, SERVICE_NAME_IN_SUB)
     metric = Sub(metric)
     template.add_resource(
         logs.MetricFilter(
             "ErrorLogMetricFilter",
-            LogGroupName=Ref("LogGroup"),
+            LogGroupName=Ref(log_group),
             FilterPattern=ERROR_LOG_PATTERN,
             MetricTransformations=[
                 logs.MetricTransformation(MetricNamespace=namespace, MetricName=metric, MetricValue="1", DefaultValue=0)

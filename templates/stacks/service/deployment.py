@@ -53,7 +53,8 @@ ROLLBACK_ALARMS = ("target_5xx", "latency_p99")
 # --- the service -------------------------------------------------------------------------
 
 
-def add_service(template, config, params, task_definition, security_group, groups, rules, alarms) -> ecs.Service:
+def add_service(template, config, params, task_definition, security_group, groups, rules, alarms, roles) -> ecs.Service:
+    """``roles``: the ECS roles that shift traffic (``load_balancer``) and invoke the hook (``hook``)."""
     settings = config.environment.services
     hook_details = {
         "serviceName": Ref(params[SERVICE_NAME]),
@@ -83,7 +84,7 @@ def add_service(template, config, params, task_definition, security_group, group
                         AlternateTargetGroupArn=Ref(groups[GREEN]),
                         ProductionListenerRule=Ref(rules["Production"]),
                         TestListenerRule=Ref(rules["Test"]),
-                        RoleArn=GetAtt("BlueGreenRole", "Arn"),
+                        RoleArn=GetAtt(roles["load_balancer"], "Arn"),
                     ),
                 )
             ],
@@ -100,7 +101,7 @@ def add_service(template, config, params, task_definition, security_group, group
                 LifecycleHooks=[
                     ecs.DeploymentLifecycleHook(
                         HookTargetArn=Ref(params[names.HOOK_FUNCTION_ARN]),
-                        RoleArn=GetAtt("LifecycleHookRole", "Arn"),
+                        RoleArn=GetAtt(roles["hook"], "Arn"),
                         LifecycleStages=["POST_TEST_TRAFFIC_SHIFT"],
                         HookDetails=hook_details,
                         # A backstop beyond the hook's own bound: ECS rolls back if the hook never answers.

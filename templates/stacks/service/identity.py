@@ -6,7 +6,7 @@ from awacs.aws import Condition, StringEquals
 from troposphere import Ref, Sub, Template, iam, secretsmanager, ssm
 
 from templates import names
-from templates.config.model import Config
+from templates.config.model import Config, camel_case
 from templates.iam import policies
 from templates.stacks.common import RETAIN, role, skip_checks, tags
 from templates.stacks.service.interface import SECRET_VARIABLE, SERVICE_NAME_IN_SUB, named, repository_name, service_resource_name
@@ -43,7 +43,7 @@ def add_settings(template: Template, config: Config) -> dict[str, ssm.Parameter]
     return {
         variable: template.add_resource(
             ssm.Parameter(
-                f"Setting{variable.title().replace('_', '')}",
+                f"Setting{camel_case(variable)}",
                 Name=Sub(f"/{config.stack_prefix}/{SERVICE_NAME_IN_SUB}/{variable}"),
                 Type="String",
                 Value=value,

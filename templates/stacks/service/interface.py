@@ -3,34 +3,56 @@ its shape (what stays literal), and the names the other stacks know its resource
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from troposphere import Equals, Parameter, Ref, Sub, Template
 
 from templates import names
-from templates.config.model import Config, Service
+from templates.config.fields import Check, declared, parameter_constraints
+from templates.config.model import LISTENER_RULE_PRIORITY, Config, Service
+from templates.stacks.common import switch
 
 CONTAINER = "app"
 RUNNING = "Running"  # condition: the service has an image and runs tasks
 BLUE, GREEN = "Blue", "Green"
 
 
-# The per-service parameters: (name, CloudFormation parameter properties).  CloudFormation
-# checks the constraints when the stack is created or updated ("Parameters", CloudFormation
-# User Guide); the configuration loader has checked the same values before rendering.
 SERVICE_NAME = "ServiceName"
 ROUTE_PATH = "RoutePath"
 RULE_PRIORITY = "RulePriority"
 CONTAINER_PORT = "ContainerPort"
 HEALTH_CHECK_PATH = "HealthCheckPath"
 SECRET_VARIABLE = "SecretVariable"
-PER_SERVICE = {
-    SERVICE_NAME: {"Type": "String", "AllowedPattern": "[a-z][a-z0-9-]*", "Description": "the service's name in project.yaml"},
-    ROUTE_PATH: {"Type": "String", "AllowedPattern": "/.*", "Description": "the ALB path prefix routed to the service"},
-    # Listener rule priorities run from 1 to 50000 (ELB API Reference, CreateRule: Priority).
-    RULE_PRIORITY: {"Type": "Number", "MinValue": 1, "MaxValue": 50000, "Description": "the listener rules' priority"},
-    CONTAINER_PORT: {"Type": "Number", "MinValue": 1, "MaxValue": 65535, "Description": "the port the container listens on"},
-    HEALTH_CHECK_PATH: {"Type": "String", "AllowedPattern": "/.*", "Description": "the target groups' health check path"},
-    SECRET_VARIABLE: {"Type": "String", "AllowedPattern": "[A-Z][A-Z0-9_]*", "Description": "the variable the secret is injected as"},
+
+
+class PerService(NamedTuple):
+    """A stack parameter the root gives each service: the Service attribute it comes from, the check that
+    constrains it (the field's own declaration), and what it is."""
+
+    attribute: str
+    check: Check
+    description: str
+
+
+# CloudFormation checks the constraints when the stack is created or updated ("Parameters", CloudFormation
+# User Guide); the loader has checked the same values, with the same declarations, before rendering.
+PER_SERVICE_VALUES = {
+    SERVICE_NAME: PerService("name", declared(Service, "name"), "the service's name in project.yaml"),
+    ROUTE_PATH: PerService("route_path", declared(Service, "route_path"), "the ALB path prefix routed to the service"),
+    # The priority itself, explicit or derived from the route (the field's 0 means "derive it").
+    RULE_PRIORITY: PerService("rule_priority", LISTENER_RULE_PRIORITY, "the listener rules' priority"),
+    CONTAINER_PORT: PerService("container_port", declared(Service, "container_port"), "the port the container listens on"),
+    HEALTH_CHECK_PATH: PerService("health_check_path", declared(Service, "health_check_path"), "the target groups' health check path"),
+    SECRET_VARIABLE: PerService("secret_variable", declared(Service, "secret_variable"), "the variable the secret is injected as"),
 }
+
+
+def _parameter(spec: PerService) -> dict:
+    kind = "Number" if "MinValue" in parameter_constraints(spec.check) else "String"
+    return {"Type": kind, **parameter_constraints(spec.check), "Description": spec.description}
+
+
+PER_SERVICE = {name: _parameter(spec) for name, spec in PER_SERVICE_VALUES.items()}
 # The service's name where a Fn::Sub string of the shared template needs it.
 SERVICE_NAME_IN_SUB = f"${{{SERVICE_NAME}}}"
 # The stack parameter every service template takes for "does the service have an image yet".
@@ -39,15 +61,7 @@ RUNNING_PARAMETER = "Running"
 
 def service_values(service: Service) -> dict[str, str]:
     """What the root passes a service's stack, as the strings nested stack parameters are."""
-    values = {
-        SERVICE_NAME: service.name,
-        ROUTE_PATH: service.route_path,
-        RULE_PRIORITY: service.rule_priority,
-        CONTAINER_PORT: service.container_port,
-        HEALTH_CHECK_PATH: service.health_check_path,
-        SECRET_VARIABLE: service.secret_variable,
-    }
-    return {name: str(value) for name, value in values.items()}
+    return {name: str(getattr(service, spec.attribute)) for name, spec in PER_SERVICE_VALUES.items()}
 
 
 BASE_STEM = "service"
@@ -104,13 +118,7 @@ def add_parameters(template: Template) -> dict[str, Parameter]:
     params = {name: template.add_parameter(Parameter(name, Type=kind)) for name, kind in kinds.items()}
     params.update({name: template.add_parameter(Parameter(name, **spec)) for name, spec in PER_SERVICE.items()})
     params[RUNNING_PARAMETER] = template.add_parameter(
-        Parameter(
-            RUNNING_PARAMETER,
-            Type="String",
-            AllowedValues=["true", "false"],
-            Default="true",
-            Description="false runs no tasks: the image tag is not in ECR yet",
-        )
+        switch(RUNNING_PARAMETER, "false runs no tasks: the image tag is not in ECR yet")
     )
     template.add_condition(RUNNING, Equals(Ref(params[RUNNING_PARAMETER]), "true"))
     return params
