@@ -1,9 +1,13 @@
 """Shared fixtures: configurations written to a temporary parameters/ directory, and the configurations under test.
 
-``PARAMETERS``, ``TARGETS``, ``ALL_TARGETS`` and ``render_target`` are the shipped files (parameters/): tests that
-pin their exact values use them. Invariant tests take the ``configured_target`` fixture instead: one case per
-target of every configuration given with ``--parameters DIR`` (repeatable), by default parameters/ and the
-example under examples/fleet, so a user can hold their own platform to the same invariants:
+Two kinds of tests use them (docs/testing.md):
+
+- Tests that pin exact values use the project's sample configuration, ``examples/shop/`` (``SAMPLE``, ``TARGETS``,
+  ``ALL_TARGETS``, ``render_target``, ``write_parameters``), never ``parameters/``: ``parameters/`` starts as a copy of
+  the sample and is the user's to replace with their own project, and the tests stay green when they do.
+- Tests that hold for any configuration take the ``configured_target`` fixture: one case per target of every
+  configuration under test.  By default those are ``parameters/`` and every directory under ``examples/``
+  (a configuration identical to another is tested once); ``--parameters DIR`` (repeatable) names others:
 
     python -m pytest tests/test_invariants.py --parameters ~/my-platform/parameters
 """
@@ -23,14 +27,34 @@ from templates.config import pipeline as pipeline_config
 from templates.render import render
 
 REPO = Path(__file__).resolve().parents[1]
-PARAMETERS = REPO / "parameters"
-# The second, deliberately different configuration that CI renders and checks beside parameters/.
+# The project's own parameters/: the sample until a user makes it theirs.
+PROJECT_PARAMETERS = REPO / "parameters"
+# The sample configuration the pinned tests and the snapshots use.
+SAMPLE = REPO / "examples" / "shop"
+# The second, deliberately different configuration.
 EXAMPLE = REPO / "examples" / "fleet"
-CONFIGURATIONS = (PARAMETERS, EXAMPLE)
-TARGETS = config_module.available_targets(PARAMETERS)
-# The pipeline target (parameters/pipeline.yaml), and every target a build renders.
+EXAMPLES = tuple(sorted(p.parent for p in (REPO / "examples").glob("*/project.yaml")))
+TARGETS = config_module.available_targets(SAMPLE)
+# The pipeline target (pipeline.yaml), and every target a build of the sample renders.
 PIPELINE = pipeline_config.TARGET
 ALL_TARGETS = TARGETS + [PIPELINE]
+
+
+def same_configuration(one: Path, other: Path) -> bool:
+    """Whether two parameters directories load into equal configurations (their files may differ in comments)."""
+    names = config_module.target_names(one)
+    if names != config_module.target_names(other):
+        return False
+    try:
+        return all(_load(one, name) == _load(other, name) for name in names)
+    except config_module.ConfigError:
+        return False
+
+
+def default_configurations() -> list[Path]:
+    """parameters/ and every example; parameters/ is left out while it is the sample unchanged."""
+    own = [] if any(same_configuration(PROJECT_PARAMETERS, example) for example in EXAMPLES) else [PROJECT_PARAMETERS]
+    return own + list(EXAMPLES)
 
 
 @functools.cache
@@ -39,7 +63,7 @@ def render_target(name: str) -> dict[str, dict]:
     return render(load_target(name))
 
 
-def load_target(name: str, parameters: Path = PARAMETERS):
+def load_target(name: str, parameters: Path = SAMPLE):
     """An environment's Config, or the PipelineConfig for ``pipeline``."""
     return config_module.load_target(parameters, name)
 
@@ -58,7 +82,7 @@ def merge(base: dict, override: dict) -> dict:
 
 
 def read_yaml(name: str) -> dict:
-    return yaml.safe_load((PARAMETERS / name).read_text())
+    return yaml.safe_load((SAMPLE / name).read_text())
 
 
 def make_services(count: int) -> list[dict]:
@@ -67,7 +91,7 @@ def make_services(count: int) -> list[dict]:
 
 @pytest.fixture
 def write_parameters(tmp_path):
-    """Write project.yaml and one target file, each the repository's own with overrides merged in."""
+    """Write project.yaml and one target file, each the sample's with overrides merged in."""
 
     def write(project: dict | None = None, environment: dict | None = None, target: str = "staging") -> Path:
         directory = tmp_path / "parameters"
@@ -81,7 +105,7 @@ def write_parameters(tmp_path):
 
 @pytest.fixture
 def make_config(write_parameters):
-    """A loaded Config from the repository's parameter files with overrides merged in."""
+    """A loaded Config from the sample's parameter files with overrides merged in."""
 
     def make(project: dict | None = None, environment: dict | None = None, target: str = "staging"):
         return config_module.load(write_parameters(project, environment, target), target)
@@ -91,14 +115,14 @@ def make_config(write_parameters):
 
 @pytest.fixture
 def write_pipeline_parameters(tmp_path):
-    """Write project.yaml, every environment file and pipeline.yaml, each the repository's own with overrides merged in."""
+    """Write project.yaml, every environment file and pipeline.yaml, each the sample's with overrides merged in."""
 
     def write(project: dict | None = None, pipeline: dict | None = None) -> Path:
         directory = tmp_path / "pipeline-parameters"
         directory.mkdir(exist_ok=True)
         (directory / "project.yaml").write_text(yaml.safe_dump(merge(read_yaml("project.yaml"), project or {})))
         for target in TARGETS:
-            (directory / f"{target}.yaml").write_text((PARAMETERS / f"{target}.yaml").read_text())
+            (directory / f"{target}.yaml").write_text((SAMPLE / f"{target}.yaml").read_text())
         (directory / "pipeline.yaml").write_text(yaml.safe_dump(merge(read_yaml("pipeline.yaml"), pipeline or {})))
         return directory
 
@@ -107,7 +131,7 @@ def write_pipeline_parameters(tmp_path):
 
 @pytest.fixture
 def make_pipeline_config(write_pipeline_parameters):
-    """A loaded PipelineConfig from the repository's parameter files with overrides merged in."""
+    """A loaded PipelineConfig from the sample's parameter files with overrides merged in."""
 
     def make(project: dict | None = None, pipeline: dict | None = None):
         return pipeline_config.load_pipeline(write_pipeline_parameters(project, pipeline))
@@ -126,7 +150,7 @@ def pytest_addoption(parser):
         type=Path,
         metavar="DIR",
         help="a parameters directory (project.yaml, <target>.yaml, pipeline.yaml) whose targets the invariant tests "
-        "check; repeatable; default: parameters/ and examples/fleet",
+        "check; repeatable; default: parameters/ and every configuration under examples/",
     )
 
 
@@ -173,7 +197,7 @@ def _render(parameters: Path, name: str) -> dict[str, dict]:
 
 
 def configured_targets(config) -> list[ConfiguredTarget]:
-    directories = [Path(d).resolve() for d in config.getoption("parameters")] or list(CONFIGURATIONS)
+    directories = [Path(d).resolve() for d in config.getoption("parameters")] or default_configurations()
     return [ConfiguredTarget(d, name) for d in directories for name in config_module.target_names(d)]
 
 
@@ -187,6 +211,7 @@ def pytest_generate_tests(metafunc):
             cases = [t for t in configured_targets(metafunc.config) if keep(t)]
             metafunc.parametrize(fixture, cases, ids=[t.id for t in cases])
     if "configured_pipeline" in metafunc.fixturenames:
-        cases = [ConfiguredTarget(Path(d).resolve(), PIPELINE) for d in (metafunc.config.getoption("parameters") or CONFIGURATIONS)]
+        directories = metafunc.config.getoption("parameters") or default_configurations()
+        cases = [ConfiguredTarget(Path(d).resolve(), PIPELINE) for d in directories]
         cases = [t for t in cases if pipeline_config.has_pipeline(t.parameters)]
         metafunc.parametrize("configured_pipeline", cases, ids=[t.id for t in cases])

@@ -1,7 +1,7 @@
 """Regenerate the golden snapshots: ``python -m tests.update_snapshots``.
 
-Review the diff (``git diff tests/snapshots``) before committing it: a
-snapshot change is a change to what would be deployed.
+Every configuration under examples/ is rendered into ``tests/snapshots/<example>/<target>/``. Review the diff
+(``git diff tests/snapshots``) before committing it: a snapshot change is a change to what would be deployed.
 """
 
 from __future__ import annotations
@@ -14,19 +14,19 @@ from templates.render import render, to_json
 
 REPO = Path(__file__).resolve().parents[1]
 SNAPSHOTS = REPO / "tests" / "snapshots"
-PARAMETERS = REPO / "parameters"
+EXAMPLES = tuple(sorted(p.parent for p in (REPO / "examples").glob("*/project.yaml")))
 
 
-def render_all() -> dict[str, dict[str, dict]]:
-    """Every target a build renders: each environment, and the pipeline."""
-    return {target: render(load_target(PARAMETERS, target)) for target in target_names(PARAMETERS)}
+def render_all() -> dict[tuple[str, str], dict[str, dict]]:
+    """(example, target) -> its rendered templates, for every target of every example a build renders."""
+    return {(example.name, target): render(load_target(example, target)) for example in EXAMPLES for target in target_names(example)}
 
 
 def main() -> None:
     everything = render_all()  # before removing anything, so a rendering error leaves the snapshots alone
     shutil.rmtree(SNAPSHOTS, ignore_errors=True)
-    for target, rendered in everything.items():
-        directory = SNAPSHOTS / target
+    for (example, target), rendered in everything.items():
+        directory = SNAPSHOTS / example / target
         directory.mkdir(parents=True)
         for name, template in rendered.items():
             (directory / name).write_text(to_json(template), encoding="utf-8")

@@ -15,7 +15,7 @@ from templates.config import load_target, target_names
 from templates.render import to_json
 from templates.stacks import load_balancer
 from tests.builder.conftest import add_stray_topic
-from tests.conftest import ALL_TARGETS, PARAMETERS, PIPELINE, REPO, TARGETS
+from tests.conftest import ALL_TARGETS, PIPELINE, REPO, SAMPLE, TARGETS
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +99,7 @@ def configured_values(target: str) -> list[str]:
     the ARN in the stack's own partition, region and account): the user's data, not the templates'."""
     if target not in TARGETS:
         return []
-    certificate = load_target(PARAMETERS, target).environment.load_balancer.certificate_arn
+    certificate = load_target(SAMPLE, target).environment.load_balancer.certificate_arn
     return [certificate, certificate.rsplit("/", 1)[1]] if certificate else []
 
 
@@ -120,7 +120,7 @@ def test_no_template_contains_a_literal_arn_region_or_account(built):
 
 
 def test_the_repository_configuration_loads_for_every_target():
-    assert [c.target for c in render_module.load_targets(PARAMETERS, [])] == ALL_TARGETS
+    assert [c.target for c in render_module.load_targets(SAMPLE, [])] == ALL_TARGETS
 
 
 def test_written_json_is_canonical(built):
@@ -136,15 +136,15 @@ def test_env_pipeline_renders_the_pipeline_target(tmp_path, capsys):
 
 def test_the_pipeline_is_built_only_when_its_file_exists(tmp_path):
     for name in ["project.yaml", *[f"{t}.yaml" for t in TARGETS]]:
-        (tmp_path / name).write_text((PARAMETERS / name).read_text())
+        (tmp_path / name).write_text((SAMPLE / name).read_text())
     assert PIPELINE not in target_names(tmp_path)
-    (tmp_path / "pipeline.yaml").write_text((PARAMETERS / "pipeline.yaml").read_text())
+    (tmp_path / "pipeline.yaml").write_text((SAMPLE / "pipeline.yaml").read_text())
     assert target_names(tmp_path) == TARGETS + [PIPELINE]
 
 
 def test_a_pipeline_configuration_error_exits_2_naming_the_file_and_key(tmp_path):
     for name in ["project.yaml", *[f"{t}.yaml" for t in TARGETS]]:
-        (tmp_path / name).write_text((PARAMETERS / name).read_text())
+        (tmp_path / name).write_text((SAMPLE / name).read_text())
     bad = "source:\n  repository: org/shop\necr:\n  keep_tagged_images: 0\napproval:\n  timeout_minutes: 2\n"
     (tmp_path / "pipeline.yaml").write_text(bad)
     result = subprocess.run(
@@ -162,7 +162,7 @@ def test_a_pipeline_configuration_error_exits_2_naming_the_file_and_key(tmp_path
 def test_a_protected_target_serving_plain_http_is_built_with_a_warning(tmp_path, capsys):
     parameters = tmp_path / "parameters"
     parameters.mkdir()
-    (parameters / "project.yaml").write_text((PARAMETERS / "project.yaml").read_text())
+    (parameters / "project.yaml").write_text((SAMPLE / "project.yaml").read_text())
     (parameters / "prod.yaml").write_text("protected: true\nload_balancer:\n  plain_http: true\n")
     assert build.main(["--parameters", str(parameters), "--output", str(tmp_path / "out"), "--no-lint"]) == 0
     (warning,) = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning:")]

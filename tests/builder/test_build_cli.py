@@ -14,7 +14,7 @@ from builder.render import build as build_all
 from builder.render import load_targets
 from builder.stages import Finding, in_process
 from tests.builder.conftest import add_stray_topic
-from tests.conftest import PARAMETERS, REPO
+from tests.conftest import REPO, SAMPLE
 
 # Runs build.main in a fresh interpreter and reports which cfn-lint and troposphere modules it imported.
 PROBE = """
@@ -138,7 +138,7 @@ def test_a_further_stage_runs_beside_lint_and_its_findings_follow_in_stage_order
     def names(rendered):
         return [Finding(str(rendered.path), "", "X2", rendered.path.name, "info")]
 
-    result = build_all(load_targets(PARAMETERS, ["dev"]), tmp_path, [in_process("count", resource_count), in_process("names", names)])
+    result = build_all(load_targets(SAMPLE, ["dev"]), tmp_path, [in_process("count", resource_count), in_process("names", names)])
     assert set(result.stage_seconds) == {"count", "names"}
     for report in result.reports:
         assert set(report.checks) == {"count", "names"}

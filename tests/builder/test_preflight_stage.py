@@ -16,14 +16,14 @@ from templates import config as config_module
 from templates.config import load_target
 from templates.iam.handler_permissions import resource_types
 from templates.render import render
-from tests.conftest import PARAMETERS, REPO
+from tests.conftest import REPO, SAMPLE
 
 
 def parameters_with(tmp_path, project_name: str, target: str):
-    project = yaml.safe_load((PARAMETERS / "project.yaml").read_text())
+    project = yaml.safe_load((SAMPLE / "project.yaml").read_text())
     project["name"] = project_name
     (tmp_path / "project.yaml").write_text(yaml.safe_dump(project))
-    (tmp_path / f"{target}.yaml").write_text((PARAMETERS / "staging.yaml").read_text())
+    (tmp_path / f"{target}.yaml").write_text((SAMPLE / "staging.yaml").read_text())
     return tmp_path
 
 
@@ -85,5 +85,5 @@ def test_no_preflight_skips_the_stage(tmp_path, capsys):
 
 @pytest.mark.parametrize("name", ["staging", "production"])
 def test_an_environment_reduced_to_its_types_has_the_types_of_its_full_render(name):
-    full = set().union(*(resource_types(t) for t in render(load_target(PARAMETERS, name)).values()))
-    assert set().union(*(resource_types(t) for t in resource_types_only(PARAMETERS, name).values())) == full
+    full = set().union(*(resource_types(t) for t in render(load_target(SAMPLE, name)).values()))
+    assert set().union(*(resource_types(t) for t in resource_types_only(SAMPLE, name).values())) == full

@@ -9,7 +9,7 @@ import pytest
 
 import build
 from builder import render as render_module
-from tests.conftest import PARAMETERS
+from tests.conftest import SAMPLE
 
 
 @pytest.fixture
@@ -30,7 +30,7 @@ def renders(monkeypatch) -> list[int]:
 @pytest.fixture
 def parameters(tmp_path):
     directory = tmp_path / "parameters"
-    shutil.copytree(PARAMETERS, directory)
+    shutil.copytree(SAMPLE, directory)
     return directory
 
 

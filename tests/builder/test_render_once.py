@@ -10,7 +10,7 @@ import build as build_py
 from templates import config as config_module
 from templates import render as rendering
 from templates.stacks import root
-from tests.conftest import EXAMPLE, PARAMETERS
+from tests.conftest import EXAMPLE, SAMPLE
 
 
 @pytest.fixture
@@ -36,7 +36,7 @@ def build(parameters, names, output):
     return rendered, outcome["preflight"]
 
 
-@pytest.mark.parametrize("parameters", [PARAMETERS, EXAMPLE], ids=["parameters", "fleet"])
+@pytest.mark.parametrize("parameters", [SAMPLE, EXAMPLE], ids=["parameters", "fleet"])
 @pytest.mark.parametrize("names", [[], ["pipeline"]], ids=["every target", "the pipeline alone"])
 def test_each_environment_is_rendered_once_per_build(renders, tmp_path, parameters, names):
     rendered, report = build(parameters, names, tmp_path)
@@ -47,7 +47,7 @@ def test_each_environment_is_rendered_once_per_build(renders, tmp_path, paramete
 
 
 def test_each_caller_gets_its_own_copy_of_a_shared_render(renders):
-    cfg = config_module.load_target(PARAMETERS, "staging")
+    cfg = config_module.load_target(SAMPLE, "staging")
     first = rendering.render(cfg)
     first["root.json"]["Resources"].clear()  # cfn-lint and tests change what they are given
     again = rendering.render(cfg)

@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
 from deployer import nested, parameters
 from deployer.context import Options, render_templates
 from deployer.workflow import deploy_target, load_config
 from templates import names
 from templates.config import target_names
+from tests.conftest import SAMPLE
 
-PARAMETERS = Path(__file__).resolve().parents[2] / "parameters"
 
-
-@pytest.mark.parametrize("target", target_names(PARAMETERS))
-def test_every_target_loads_renders_packages_and_plans_offline(target):
-    config = load_config(Options(target=target, parameters_dir=PARAMETERS))
+def test_every_target_loads_renders_packages_and_plans_offline(configured_target):
+    config = load_config(Options(target=configured_target.name, parameters_dir=configured_target.parameters))
     rendered = render_templates(config)
     nested.package(rendered, names.ROOT_TEMPLATE, lambda name, body: name)  # every TemplateURL resolves
     plan = parameters.plan(rendered[names.ROOT_TEMPLATE], config, (), "abc1234", "abc1234")
@@ -25,5 +19,5 @@ def test_every_target_loads_renders_packages_and_plans_offline(target):
 
 
 def test_the_pipeline_and_production_are_protected_targets():
-    protected = {t: deploy_target(load_config(Options(target=t, parameters_dir=PARAMETERS))).protected for t in target_names(PARAMETERS)}
+    protected = {t: deploy_target(load_config(Options(target=t, parameters_dir=SAMPLE))).protected for t in target_names(SAMPLE)}
     assert protected == {"dev": False, "staging": False, "production": True, "pipeline": True}

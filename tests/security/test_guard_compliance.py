@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from templates import config as config_module
-from tests.conftest import ALL_TARGETS, PARAMETERS, render_target
+from tests.conftest import ALL_TARGETS, SAMPLE, render_target
 from tests.templates.helpers import as_deployed
 
 CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/01234567-89ab-cdef-0123-456789abcdef"
@@ -22,7 +22,7 @@ def resources(rendered: dict[str, dict], kind: str):
 
 
 def test_shipped_production_turns_compliance_on():
-    environment = config_module.load(PARAMETERS, "production").environment
+    environment = config_module.load(SAMPLE, "production").environment
     assert environment.compliance == "control-tower"
     assert environment.logs.retention_days >= 365 and environment.logs.kms_encrypted
     assert environment.load_balancer.deletion_protection and environment.load_balancer.certificate_arn

@@ -9,7 +9,7 @@ import pytest
 from security import guard_gate
 from security.guard_exceptions import EXCEPTIONS, GuardException, markdown
 from security.guard_gate import Control, Failure, Outcome, Target, hook_view, judge, load_controls
-from tests.conftest import PARAMETERS, REPO, load_target
+from tests.conftest import REPO, SAMPLE, load_target
 
 INSTALLED = (guard_gate.PACKAGE / guard_gate.RULES_SUBDIR).is_dir()
 needs_rules = pytest.mark.skipif(not INSTALLED, reason="rules not installed: npm ci --prefix security/guard (the tox guard env does)")
@@ -121,7 +121,7 @@ def test_the_compliance_page_shows_the_table_as_the_gate_reads_it():
 
 @pytest.fixture(scope="module")
 def shipped(tmp_path_factory):
-    return guard_gate.evaluate([PARAMETERS], tmp_path_factory.mktemp("guard"))
+    return guard_gate.evaluate([SAMPLE], tmp_path_factory.mktemp("guard"))
 
 
 @needs_rules

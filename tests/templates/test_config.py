@@ -8,7 +8,7 @@ import pytest
 
 from templates import config as config_module
 from templates.config import model
-from tests.conftest import PARAMETERS, TARGETS
+from tests.conftest import SAMPLE, TARGETS
 
 ENDPOINTS_WITHOUT_ECS = ["ecr-api", "ecr-dkr", "logs", "secretsmanager", "ssm", "elasticloadbalancing"]
 CERTIFICATE = "arn:aws:acm:eu-west-1:123456789012:certificate/11111111-2222-3333-4444-555555555555"
@@ -16,7 +16,7 @@ CERTIFICATE = "arn:aws:acm:eu-west-1:123456789012:certificate/11111111-2222-3333
 
 @pytest.mark.parametrize("target", TARGETS)
 def test_repository_parameter_files_load(target):
-    cfg = config_module.load(PARAMETERS, target)
+    cfg = config_module.load(SAMPLE, target)
     assert cfg.target == target
     assert [s.name for s in cfg.project.services] == ["api-service", "auth-service", "notification-service"]
 
@@ -35,7 +35,7 @@ def test_defaults_fill_omitted_keys(make_config):
 
 
 def test_config_is_frozen():
-    cfg = config_module.load(PARAMETERS, "staging")
+    cfg = config_module.load(SAMPLE, "staging")
     with pytest.raises(AttributeError):
         cfg.environment.network.az_count = 3
 
@@ -252,7 +252,7 @@ def test_every_problem_is_reported_at_once(write_parameters):
 
 def test_unknown_target_lists_the_known_ones():
     with pytest.raises(config_module.ConfigError) as raised:
-        config_module.load(PARAMETERS, "qa")
+        config_module.load(SAMPLE, "qa")
     assert "no such target 'qa'" in raised.value.problems[0]
     assert "dev, production, staging" in raised.value.problems[0]
 

@@ -12,14 +12,14 @@ import build
 from templates import config as config_module
 from templates.config import model
 from templates.config import pipeline as pipeline_config
-from tests.conftest import PARAMETERS
+from tests.conftest import SAMPLE
 
 
 @pytest.fixture
 def parameters(tmp_path):
     """A copy of the repository's parameters/ to spoil one file of."""
     directory = tmp_path / "parameters"
-    shutil.copytree(PARAMETERS, directory)
+    shutil.copytree(SAMPLE, directory)
     return directory
 
 

@@ -14,7 +14,7 @@ from templates.config import load_target, target_names
 from templates.config import pipeline as pipeline_config
 from templates.iam import handler_permissions
 from templates.render import render
-from tests.conftest import EXAMPLE, PARAMETERS, REPO
+from tests.conftest import EXAMPLE, REPO, SAMPLE
 
 REGION = handler_permissions.SCHEMA_REGION
 
@@ -38,7 +38,7 @@ def test_every_type_of_the_region_reads_as_cfn_lint_reads_it():
     assert different == []
 
 
-@pytest.mark.parametrize("parameters", [PARAMETERS, EXAMPLE], ids=["parameters", "fleet"])
+@pytest.mark.parametrize("parameters", [SAMPLE, EXAMPLE], ids=["parameters", "fleet"])
 def test_every_type_the_configurations_render_has_cfn_lint_s_handler_permissions(parameters):
     types = rendered_types(parameters)
     assert {"AWS::ECS::Service", "AWS::IAM::Role", "AWS::CodePipeline::Pipeline"} <= types

@@ -11,7 +11,7 @@ from templates import config as config_module
 from templates import names
 from templates.render import render
 from templates.stacks import alerts, monitoring, service
-from tests.conftest import PARAMETERS, TARGETS, render_target
+from tests.conftest import SAMPLE, TARGETS, render_target
 from tests.templates.helpers import as_deployed, props, resources_of_type, service_stacks
 
 RENDERED = {target: render_target(target) for target in TARGETS}
@@ -26,7 +26,7 @@ def topic_reference(template: dict) -> dict:
 @pytest.mark.parametrize("target", TARGETS)
 def test_every_alarm_of_the_environment_notifies_the_topic(target):
     """Directly, or through the composite alarm that watches it (the off-hours window quiets only that one)."""
-    cfg = config_module.load(PARAMETERS, target)
+    cfg = config_module.load(SAMPLE, target)
     composite = props(RENDERED[target]["monitoring.json"], "AnyServiceUnhealthyAlarm")
     assert composite["AlarmActions"] == [topic_reference(RENDERED[target]["monitoring.json"])]
     count = 0
@@ -126,7 +126,7 @@ def test_invalid_subscriptions_are_rejected_with_a_clear_line(write_parameters, 
 
 
 def test_composite_alarm_goes_off_when_any_service_is_unhealthy():
-    cfg = config_module.load(PARAMETERS, "staging")
+    cfg = config_module.load(SAMPLE, "staging")
     rule = props(RENDERED["staging"]["monitoring.json"], "AnyServiceUnhealthyAlarm")["AlarmRule"]
     service_alarms = {
         props(t, title)["AlarmName"]
@@ -139,7 +139,7 @@ def test_composite_alarm_goes_off_when_any_service_is_unhealthy():
 
 
 def test_error_log_lines_are_counted_and_alarmed_per_service():
-    cfg = config_module.load(PARAMETERS, "production")
+    cfg = config_module.load(SAMPLE, "production")
     for s in cfg.project.services:
         template = service_stacks(RENDERED["production"])[s.name]
         metric_filter = props(template, "ErrorLogMetricFilter")
@@ -185,7 +185,7 @@ def test_deployment_failures_and_rollbacks_go_to_the_topic():
 @pytest.mark.parametrize("target", TARGETS)
 def test_dashboard_widgets_name_metrics_of_resources_that_exist(target):
     rendered = RENDERED[target]
-    cfg = config_module.load(PARAMETERS, target)
+    cfg = config_module.load(SAMPLE, target)
     dashboard = props(rendered["monitoring.json"], "Dashboard")["DashboardBody"]["Fn::Sub"]
     body, variables = json.loads(dashboard[0]), dashboard[1]
     placeholders = set(re.findall(r"\$\{([^}]+)\}", dashboard[0])) - {"AWS::Region"}
@@ -217,7 +217,7 @@ def service_log_group_parameters(target: str) -> list[dict]:
     """The monitoring stack's references to the services' log groups, each checked to be wired to
     the log group its service stack creates (the names are generated per stack instance)."""
     rendered = RENDERED[target]
-    cfg = config_module.load(PARAMETERS, target)
+    cfg = config_module.load(SAMPLE, target)
     passed = rendered[names.ROOT_TEMPLATE]["Resources"]["MonitoringStack"]["Properties"]["Parameters"]
     references = []
     for s in cfg.project.services:
@@ -316,7 +316,7 @@ def test_without_an_off_hours_window_nothing_is_suppressed(make_config):
 def test_each_environments_canary_alarm_reads_its_own_metrics():
     seen = {}
     for target in TARGETS:
-        cfg = config_module.load(PARAMETERS, target)
+        cfg = config_module.load(SAMPLE, target)
         queries = props(RENDERED[target]["monitoring.json"], "CanaryAlarm")["Metrics"]
         namespaces = {q["MetricStat"]["Metric"]["Namespace"] for q in queries if "MetricStat" in q}
         assert namespaces == {names.canary_metrics_namespace(cfg.project.name, target)}

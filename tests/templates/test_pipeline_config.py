@@ -8,7 +8,7 @@ import pytest
 
 from templates.config import pipeline as pipeline_config
 from templates.config.reader import ConfigError
-from tests.conftest import PARAMETERS, make_services
+from tests.conftest import SAMPLE, make_services
 
 APPS = [
     {"name": f"app-{n}", "route_path": f"/{n}", "source_path": f"apps/{n}", "dockerfile": f"apps/{n}/build/Containerfile"}
@@ -17,7 +17,7 @@ APPS = [
 
 
 def test_the_repository_file_loads():
-    cfg = pipeline_config.load_pipeline(PARAMETERS)
+    cfg = pipeline_config.load_pipeline(SAMPLE)
     assert cfg.target == "pipeline" and cfg.stack_prefix == "shop-pipeline"
     assert cfg.pipeline.source.provider == "codestar" and cfg.pipeline.source.branch == "main"
     assert (cfg.pipeline.staging_target, cfg.pipeline.production_target) == ("staging", "production")
@@ -26,7 +26,7 @@ def test_the_repository_file_loads():
 
 def test_defaults_fill_omitted_keys(write_pipeline_parameters):
     directory = write_pipeline_parameters()
-    connection = pipeline_config.load_pipeline(PARAMETERS).pipeline.source.connection_arn
+    connection = pipeline_config.load_pipeline(SAMPLE).pipeline.source.connection_arn
     (directory / "pipeline.yaml").write_text(f"source:\n  connection_arn: {connection}\n  repository: org/shop\n")
     settings = pipeline_config.load_pipeline(directory).pipeline
     assert settings.ecr == pipeline_config.Ecr() and settings.approval.timeout_minutes == 1440
@@ -35,7 +35,7 @@ def test_defaults_fill_omitted_keys(write_pipeline_parameters):
 
 
 def test_config_is_frozen():
-    cfg = pipeline_config.load_pipeline(PARAMETERS)
+    cfg = pipeline_config.load_pipeline(SAMPLE)
     with pytest.raises(AttributeError):
         cfg.pipeline.approval.timeout_minutes = 5
 

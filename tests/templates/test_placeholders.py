@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
 from templates.config import load_target, placeholders
-
-PARAMETERS = Path(__file__).resolve().parents[2] / "parameters"
+from tests.conftest import SAMPLE
 
 
 @pytest.mark.parametrize(
@@ -67,8 +65,8 @@ def test_every_string_of_the_tree_is_scanned_with_its_key():
 
 
 def test_the_shipped_parameters_still_hold_placeholders_that_deploy_refuses():
-    staging = {p.key for p in placeholders.find(load_target(PARAMETERS, "staging"))}
+    staging = {p.key for p in placeholders.find(load_target(SAMPLE, "staging"))}
     assert "environment.notifications.subscriptions[0].endpoint" in staging
-    pipeline = {p.key for p in placeholders.find(load_target(PARAMETERS, "pipeline"))}
+    pipeline = {p.key for p in placeholders.find(load_target(SAMPLE, "pipeline"))}
     assert "pipeline.source.connection_arn" in pipeline
     assert not any("integration_tests" in key for key in pipeline)  # a request body that mentions example.com is not one

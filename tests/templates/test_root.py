@@ -9,7 +9,7 @@ import pytest
 from templates import config as config_module
 from templates import names
 from templates.render import render, to_json
-from tests.conftest import ALL_TARGETS, PARAMETERS, PIPELINE, TARGETS, make_services, render_target
+from tests.conftest import ALL_TARGETS, PIPELINE, SAMPLE, TARGETS, make_services, render_target
 from tests.templates.contract import violations
 
 
@@ -60,7 +60,7 @@ def test_root_outputs_the_public_url(rendered):
 
 
 def test_rendering_is_deterministic():
-    cfg = config_module.load(PARAMETERS, "production")
+    cfg = config_module.load(SAMPLE, "production")
     first = {k: to_json(v) for k, v in render(cfg).items()}
     second = {k: to_json(v) for k, v in render(cfg).items()}
     assert first == second

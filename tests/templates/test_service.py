@@ -11,7 +11,7 @@ from templates import names
 from templates.render import render
 from templates.stacks import service
 from templates.stacks.service import interface
-from tests.conftest import PARAMETERS, TARGETS, load_target, make_services, render_target
+from tests.conftest import SAMPLE, TARGETS, load_target, make_services, render_target
 from tests.templates.helpers import props, refs, resources_of_type, service_template
 
 
@@ -21,7 +21,7 @@ def render_services(cfg) -> dict[str, dict]:
 
 @pytest.fixture(scope="module", params=TARGETS)
 def rendered(request):
-    cfg = config_module.load(PARAMETERS, request.param)
+    cfg = config_module.load(SAMPLE, request.param)
     return cfg, render_services(cfg)
 
 
@@ -81,7 +81,7 @@ def test_blue_green_strategy_bake_time_and_hook_without_a_circuit_breaker(render
 def test_the_hook_parameter_is_wired_to_the_health_check_function():
     rendered = render_target("staging")
     resources = rendered[names.ROOT_TEMPLATE]["Resources"]
-    for s in config_module.load(PARAMETERS, "staging").project.services:
+    for s in config_module.load(SAMPLE, "staging").project.services:
         passed = resources[service.stack_title(s)]["Properties"]["Parameters"]
         assert passed[names.HOOK_FUNCTION_ARN] == {"Fn::GetAtt": ["HealthCheckStack", f"Outputs.{names.HOOK_FUNCTION_ARN}"]}
         assert passed[names.IMAGE_TAG] == {"Ref": names.IMAGE_TAG}

@@ -1,4 +1,4 @@
-"""Golden snapshots of every rendered template, compared as dicts.
+"""Golden snapshots of every rendered template of every example (examples/shop, examples/fleet), compared as dicts.
 
 On a difference the failure lists each resource, parameter or output that was
 added, removed or changed.  Regenerate with ``python -m tests.update_snapshots``.
@@ -13,7 +13,7 @@ import pytest
 from tests.update_snapshots import SNAPSHOTS, render_all
 
 RENDERED = render_all()
-CASES = [(target, name) for target, files in RENDERED.items() for name in files]
+CASES = [(f"{example}/{target}", name) for (example, target), files in RENDERED.items() for name in files]
 
 
 def section_diff(expected: dict, actual: dict) -> list[str]:
@@ -36,18 +36,18 @@ def section_diff(expected: dict, actual: dict) -> list[str]:
 
 
 @pytest.mark.parametrize("target, name", CASES, ids=[f"{t}/{n}" for t, n in CASES])
-def test_shipped_template_matches_its_snapshot(target, name):
+def test_example_template_matches_its_snapshot(target, name):
     path = SNAPSHOTS / target / name
     assert path.is_file(), f"no snapshot {path}; run python -m tests.update_snapshots"
     expected = json.loads(path.read_text())
-    actual = RENDERED[target][name]
+    actual = RENDERED[tuple(target.split("/"))][name]
     if expected != actual:
         diff = "\n".join(section_diff(expected, actual))
         pytest.fail(f"{target}/{name} differs from its snapshot:\n{diff}\nregenerate with: python -m tests.update_snapshots")
 
 
 def test_no_snapshot_is_left_without_a_template():
-    on_disk = {(p.parent.name, p.name) for p in SNAPSHOTS.glob("*/*.json")}
+    on_disk = {(f"{p.parent.parent.name}/{p.parent.name}", p.name) for p in SNAPSHOTS.glob("*/*/*.json")}
     assert on_disk == set(CASES)
 
 
