@@ -10,7 +10,8 @@ every resource type in the target (``templates.iam.handler_permissions``) is all
 wildcards matched), or excluded there with a reason.
 
 Isolation: a statement that creates, changes or deletes names only ARNs that carry its own target's name
-prefix, or carries an ``aws:ResourceTag/Target`` or ``aws:RequestTag/Target`` condition for its own target;
+prefix, or carries an ``aws:ResourceTag/Target`` or ``aws:RequestTag/Target`` condition for its own target, or
+(Route 53, which has neither) limits the record names it may change to its own target's records;
 ``Resource: "*"`` only for the actions listed in ``templates.iam.policies.WILDCARD_RESOURCE_ACTIONS``.
 """
 
@@ -22,6 +23,7 @@ import re
 from builder.preflight.model import Finding, Report, as_list
 from builder.preflight.policies import allowed_by, allows, role_by_arn, role_statements
 from builder.preflight.resolve import Target
+from templates.iam import deploy_roles as derived_roles
 from templates.iam.handler_permissions import required_permissions, resource_types
 from templates.iam.policies import WILDCARD_RESOURCE_ACTIONS
 
@@ -91,6 +93,12 @@ def _tag_scoped(statement: dict, target: str) -> bool:
     return False
 
 
+def _own_records(statement: dict, records: set[str]) -> bool:
+    """A statement whose record-name condition lists only the target's own records (and at least one)."""
+    names = statement.get("Condition", {}).get("ForAllValues:StringEquals", {}).get(derived_roles.RECORD_NAMES_KEY)
+    return names is not None and set(as_list(names)) <= records and bool(as_list(names))
+
+
 def _shared_service_linked_role(resource: str, writes: list[str]) -> bool:
     """Creating a service-linked role touches no target: there is one per account and service, AWS owns its
     permissions and nobody can change them (https://docs.aws.amazon.com/IAM/latest/UserGuide/using-service-linked-roles.html)."""
@@ -101,7 +109,8 @@ def _carries_prefix(resource: str, prefix: str) -> bool:
     return re.search(re.escape(prefix) + r"([-/:]|$)", resource) is not None
 
 
-def check_isolation(pipeline: Target, role_id: str, target: str, prefix: str) -> Report:
+def check_isolation(pipeline: Target, role_id: str, target: str, prefix: str, records: set[str] = frozenset()) -> Report:
+    """``records``: the target's own Route 53 record names."""
     report = Report()
     for index, statement in enumerate(role_statements(pipeline, pipeline.root, role_id)):
         actions = allows(statement)
@@ -130,6 +139,7 @@ def check_isolation(pipeline: Target, role_id: str, target: str, prefix: str) ->
                 not writes
                 or _carries_prefix(resource, prefix)
                 or _tag_scoped(statement, target)
+                or _own_records(statement, records)
                 or _shared_service_linked_role(resource, writes)
             )
             report.check(
@@ -158,5 +168,6 @@ def check(pipeline: Target, deployed: dict[str, Target], project: str) -> Report
     stack_targets = {f"{project}-{name}": name for name in deployed}
     for role_id, target in deploy_roles(pipeline, stack_targets).items():
         report.merge(check_sufficiency(pipeline, role_id, deployed[target]))
-        report.merge(check_isolation(pipeline, role_id, target, f"{project}-{target}"))
+        env = derived_roles.Environment(project, target, deployed[target].rendered)
+        report.merge(check_isolation(pipeline, role_id, target, f"{project}-{target}", set(derived_roles.record_names(env))))
     return report

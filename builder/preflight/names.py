@@ -9,6 +9,8 @@ Sources (each service's API reference for the create call):
   (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html).
 - CloudWatch Logs log group: 512 (https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_CreateLogGroup.html).
 - EventBridge rule: 64 (https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutRule.html, Name).
+- EventBridge Scheduler schedule: 1 to 64 letters, digits, hyphens, underscores and dots
+  (https://docs.aws.amazon.com/scheduler/latest/APIReference/API_CreateSchedule.html, Name; the registry schema agrees).
 - Stack name: a letter, then letters, digits and hyphens, at most 128 characters
   (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStack.html, StackName).
 """
@@ -35,6 +37,7 @@ def _length(limit: int) -> NameRule:
     return NameRule(re.compile(f".{{1,{limit}}}", re.S), f"at most {limit} characters")
 
 
+SCHEDULE_NAME = NameRule(re.compile(r"[0-9a-zA-Z_.-]{1,64}"), "1 to 64 letters, digits, hyphens, underscores, dots")
 ELB_NAME = NameRule(re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?"), "32 letters, digits, hyphens; no hyphen first or last")
 NAME_RULES = {
     "AWS::Lambda::Function": ("FunctionName", _length(64)),
@@ -47,6 +50,7 @@ NAME_RULES = {
     ),
     "AWS::Logs::LogGroup": ("LogGroupName", _length(512)),
     "AWS::Events::Rule": ("Name", _length(64)),
+    "AWS::Scheduler::Schedule": ("Name", SCHEDULE_NAME),
 }
 
 

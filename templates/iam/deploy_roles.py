@@ -31,7 +31,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from awacs.aws import ArnEquals, Condition, Null, Statement, StringEquals, StringEqualsIfExists
+from awacs.aws import ArnEquals, Condition, ForAllValuesStringEquals, Null, Statement, StringEquals, StringEqualsIfExists
 from troposphere import Sub, encode_to_dict
 
 from templates import names
@@ -69,6 +69,9 @@ NAMED: dict[str, tuple[str, ...]] = {
     "sns": (":sns:${{AWS::Region}}:${{AWS::AccountId}}:{prefix}-*",),
     "events": (":events:${{AWS::Region}}:${{AWS::AccountId}}:rule/{prefix}-*",),
     "firehose": (":firehose:${{AWS::Region}}:${{AWS::AccountId}}:deliverystream/{prefix}-*",),
+    # Schedules take no tags, so they are named (schedule/<group>/<name>, Service Authorization Reference,
+    # "Resource types defined by Amazon EventBridge Scheduler"); the templates use the default group.
+    "scheduler": (":scheduler:${{AWS::Region}}:${{AWS::AccountId}}:schedule/default/{prefix}-*",),
     # Bucket names are generated from the (lower-case) stack name.
     "s3": (":s3:::{prefix}-*", ":s3:::{prefix}-*/*"),
     "ecs": (
@@ -227,6 +230,9 @@ def scoped_statements(actions: Iterable[str], env: Environment, label: str, by_t
             )
         )
     for service, group in _by_service(a for a in actions if a not in policies.WILDCARD_RESOURCE_ACTIONS).items():
+        if service == "route53":
+            statements += record_statements(group, env, label)
+            continue
         arns = named_arns(service, env)
         if not arns and service not in TAGGED:
             raise UnscopedAction(f"{', '.join(group)}: no way to limit {service} to the environment {env.target!r} is known")
@@ -237,6 +243,42 @@ def scoped_statements(actions: Iterable[str], env: Environment, label: str, by_t
             statements += tagged_statements(group, env, service, label)
         elif service in TAGGED:
             statements.append(policies.allow(group, [_arn(TAGGED[service], env)], sid=f"{label}{camel_case(service)}"))
+    return statements
+
+
+# The condition key that names the records a ChangeResourceRecordSets call changes: lowercase, no trailing dot
+# (https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/specifying-rrset-conditions.html).
+RECORD_NAMES_KEY = "route53:ChangeResourceRecordSetsNormalizedRecordNames"
+
+
+def record_sets(env: Environment) -> list[dict]:
+    """The properties of every Route 53 record set the environment's templates declare."""
+    return [
+        resource.get("Properties", {})
+        for template in env.templates.values()
+        for resource in template.get("Resources", {}).values()
+        if resource["Type"] == "AWS::Route53::RecordSet"
+    ]
+
+
+def record_names(env: Environment) -> list[str]:
+    """The environment's record names, as the record-name condition key compares them."""
+    return sorted({r["Name"].lower().rstrip(".") for r in record_sets(env)})
+
+
+def record_statements(actions: list[str], env: Environment, label: str) -> list[Statement]:
+    """Route 53 has neither names nor tags to scope by: the environment's own hosted zones (from its templates), and
+    for changes, only the environment's own record names, so two environments sharing a zone keep to their records."""
+    records = record_sets(env)
+    zones = [_arn(f":route53:::hostedzone/{zone}", env) for zone in sorted({r["HostedZoneId"] for r in records})]
+    if not zones:
+        raise UnscopedAction(f"{', '.join(actions)}: the environment {env.target!r} declares no record set to limit route53 to")
+    changes = [a for a in actions if a == "route53:ChangeResourceRecordSets"]
+    reads = [a for a in actions if a not in changes]
+    statements = [policies.allow(reads, [*zones, _arn(":route53:::change/*", env)], sid=f"{label}Route53Read")] if reads else []
+    if changes:
+        condition = Condition(ForAllValuesStringEquals({RECORD_NAMES_KEY: record_names(env)}))
+        statements.append(policies.allow(changes, zones, sid=f"{label}Route53Records", condition=condition))
     return statements
 
 

@@ -72,6 +72,7 @@ WILDCARD_RESOURCE_ACTIONS = {
     "logs:DescribeResourcePolicies": "Describe calls are not resource-scoped in CloudWatch Logs",
     "logs:CreateLogDelivery": "log deliveries (flow logs, vended logs) have no resource type in CloudWatch Logs",
     "logs:DeleteLogDelivery": "log deliveries (flow logs, vended logs) have no resource type in CloudWatch Logs",
+    "route53:ListHostedZones": "listing hosted zones is account-wide (no resource type); CloudFormation's record-set handler calls it",
 }
 
 

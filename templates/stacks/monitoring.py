@@ -122,10 +122,14 @@ def add_off_hours_alarm(template: Template, config: Config) -> cloudwatch.Alarm:
         "set-off-hours-alarm",
         policies.allow(["cloudwatch:SetAlarmState"], [alarm_arn]),
     )
-    for title, expression, state in (("OffHoursStartSchedule", hours.stop, "ALARM"), ("OffHoursEndSchedule", hours.start, "OK")):
+    windows = (("OffHoursStartSchedule", "on", hours.stop, "ALARM"), ("OffHoursEndSchedule", "off", hours.start, "OK"))
+    for title, suffix, expression, state in windows:
         template.add_resource(
             scheduler.Schedule(
                 title,
+                # Named, so the deploy role can be limited to the environment's schedules (schedules take no tags);
+                # at most 64 characters: the prefix is at most 50 (templates/config/rules.py, LONGEST_DERIVED_NAME).
+                Name=f"{config.stack_prefix}-offhours-{suffix}",
                 Description=f"{config.stack_prefix}: off-hours window {'starts' if state == 'ALARM' else 'ends'}",
                 ScheduleExpression=expression,
                 ScheduleExpressionTimezone=hours.timezone,
