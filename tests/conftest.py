@@ -31,6 +31,8 @@ REPO = Path(__file__).resolve().parents[1]
 PROJECT_PARAMETERS = REPO / "parameters"
 # The sample configuration the pinned tests and the snapshots use.
 SAMPLE = REPO / "examples" / "shop"
+# build.py's and deploy.py's flag for it: tests of the commands name it, since their default is parameters/.
+ON_SAMPLE = ("--parameters", str(SAMPLE))
 # The second, deliberately different configuration.
 EXAMPLE = REPO / "examples" / "fleet"
 EXAMPLES = tuple(sorted(p.parent for p in (REPO / "examples").glob("*/project.yaml")))

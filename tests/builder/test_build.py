@@ -15,14 +15,14 @@ from templates.config import load_target, target_names
 from templates.render import to_json
 from templates.stacks import load_balancer
 from tests.builder.conftest import add_stray_topic
-from tests.conftest import ALL_TARGETS, PIPELINE, REPO, SAMPLE, TARGETS
+from tests.conftest import ALL_TARGETS, ON_SAMPLE, PIPELINE, REPO, SAMPLE, TARGETS
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     output = tmp_path_factory.mktemp("build")
     # cfn-lint's verdict alone: the preflight stage has its own tests (test_preflight_*.py, tests/test_invariants.py).
-    assert build.main(["--output", str(output), "--no-preflight"]) == 0
+    assert build.main([*ON_SAMPLE, "--output", str(output), "--no-preflight"]) == 0
     return output
 
 
@@ -37,12 +37,12 @@ def test_every_target_is_rendered_with_zero_findings(built, capsys):
 
 
 def test_a_second_build_gives_identical_bytes(built, tmp_path):
-    assert build.main(["--output", str(tmp_path), "--no-lint"]) == 0
+    assert build.main([*ON_SAMPLE, "--output", str(tmp_path), "--no-lint"]) == 0
     assert files(tmp_path) == files(built)
 
 
 def test_env_renders_one_target(tmp_path, capsys):
-    assert build.main(["--env", "dev", "--output", str(tmp_path), "--no-lint"]) == 0
+    assert build.main([*ON_SAMPLE, "--env", "dev", "--output", str(tmp_path), "--no-lint"]) == 0
     assert {p.name for p in tmp_path.iterdir() if not p.name.startswith(".")} == {"dev"}  # .cache holds the build's caches
     table = capsys.readouterr().out
     assert "dev/root.json" in table and "resources" in table
@@ -51,13 +51,13 @@ def test_env_renders_one_target(tmp_path, capsys):
 def test_stale_templates_are_removed(tmp_path):
     (tmp_path / "dev").mkdir()
     (tmp_path / "dev" / "old-stack.json").write_text("{}")
-    assert build.main(["--env", "dev", "--output", str(tmp_path), "--no-lint"]) == 0
+    assert build.main([*ON_SAMPLE, "--env", "dev", "--output", str(tmp_path), "--no-lint"]) == 0
     assert not (tmp_path / "dev" / "old-stack.json").exists()
 
 
 def test_a_lint_finding_fails_the_build_naming_file_resource_rule_and_message(tmp_path, render_edited, capsys):
     render_edited(add_stray_topic)
-    assert build.main(["--env", "dev", "--output", str(tmp_path)]) == 1
+    assert build.main([*ON_SAMPLE, "--env", "dev", "--output", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert re.search(r"dev/cluster\.json: Resources/Stray/Properties/Colour: E3002 \(error\): .*Colour", err), err
 
@@ -129,7 +129,7 @@ def test_written_json_is_canonical(built):
 
 
 def test_env_pipeline_renders_the_pipeline_target(tmp_path, capsys):
-    assert build.main(["--env", PIPELINE, "--output", str(tmp_path), "--no-lint"]) == 0
+    assert build.main([*ON_SAMPLE, "--env", PIPELINE, "--output", str(tmp_path), "--no-lint"]) == 0
     assert {p.name for p in (tmp_path / PIPELINE).iterdir()} == {"root.json", "ecr.json"}
     assert f"{PIPELINE}/root.json" in capsys.readouterr().out
 

@@ -14,7 +14,7 @@ from builder.render import build as build_all
 from builder.render import load_targets
 from builder.stages import Finding, in_process
 from tests.builder.conftest import add_stray_topic
-from tests.conftest import REPO, SAMPLE
+from tests.conftest import ON_SAMPLE, REPO, SAMPLE
 
 # Runs build.main in a fresh interpreter and reports which cfn-lint and troposphere modules it imported.
 PROBE = """
@@ -51,15 +51,15 @@ def test_an_unchanged_rebuild_reuses_templates_and_findings_without_importing_tr
         return lambda: [([], 0.0) for _ in todo]
 
     monkeypatch.setattr(lint_module, "_lint_all", record)
-    assert build.main(["--env", "dev", "--output", str(output)]) == 0
-    assert build.main(["--env", "dev", "--output", str(output), "--no-cache"]) == 0
+    assert build.main([*ON_SAMPLE, "--env", "dev", "--output", str(output)]) == 0
+    assert build.main([*ON_SAMPLE, "--env", "dev", "--output", str(output), "--no-cache"]) == 0
     assert linted == [len(cold["templates"])]  # nothing while cached; everything again with --no-cache
 
 
 def test_json_records_findings_and_per_template_figures(tmp_path, render_edited, capsys):
     render_edited(add_stray_topic)
     report = tmp_path / "reports" / "build.json"
-    assert build.main(["--env", "dev", "--output", str(tmp_path / "out"), "--json", str(report), "--no-cache"]) == 1
+    assert build.main([*ON_SAMPLE, "--env", "dev", "--output", str(tmp_path / "out"), "--json", str(report), "--no-cache"]) == 1
     document = json.loads(report.read_text())
     assert document["exit_code"] == 1 and document["errors"] == [] and document["regions"] == ["us-east-1"]
     [finding] = document["findings"]
@@ -95,7 +95,7 @@ def test_json_records_a_configuration_error(tmp_path):
 
 def test_an_unknown_region_exits_2_with_one_line_saying_how_to_list_the_known_ones(tmp_path):
     result = subprocess.run(
-        [sys.executable, "build.py", "--env", "dev", "--region", "eu-west-9", "--output", str(tmp_path / "out"),
+        [sys.executable, "build.py", *ON_SAMPLE, "--env", "dev", "--region", "eu-west-9", "--output", str(tmp_path / "out"),
          "--json", str(tmp_path / "r.json")],
         cwd=REPO,
         capture_output=True,
@@ -118,7 +118,7 @@ def test_the_listing_command_the_region_error_names_works():
 
 @pytest.mark.parametrize("value", ["0", "-1", "two"])
 def test_jobs_must_be_a_positive_whole_number(value):
-    command = [sys.executable, "build.py", "--jobs", value, "--no-lint"]
+    command = [sys.executable, "build.py", *ON_SAMPLE, "--jobs", value, "--no-lint"]
     result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert f"--jobs: '{value}' is not accepted; expected a whole number of 1 or more" in result.stderr

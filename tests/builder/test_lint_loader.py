@@ -21,7 +21,7 @@ from builder import lint
 from builder.lint import RuleLoader, UnknownRegion, lint_stage
 from tests.builder.test_build_cli import probe
 from tests.builder.test_lint_stage import direct, findings_of, fixture_templates, run  # noqa: F401 (a fixture)
-from tests.conftest import REPO
+from tests.conftest import ON_SAMPLE, REPO
 
 pytestmark = pytest.mark.skipif(lint.start_method() != "fork", reason="the loader forks: Linux only")
 
@@ -67,7 +67,7 @@ def test_a_cold_build_lints_in_the_loader_and_never_imports_cfn_lint_itself(tmp_
 def test_a_loader_starts_only_when_templates_are_rendered_and_linted_by_more_than_one_process(tmp_path, monkeypatch, args, loaders):
     output = tmp_path / "out"
     if loaders == 0 and not args:  # everything cached: the first build fills the caches
-        assert build.main(["--env", "dev", "--output", str(output)]) == 0
+        assert build.main([*ON_SAMPLE, "--env", "dev", "--output", str(output)]) == 0
     started = []
 
     class Counted(RuleLoader):
@@ -76,7 +76,7 @@ def test_a_loader_starts_only_when_templates_are_rendered_and_linted_by_more_tha
             super().__init__()
 
     monkeypatch.setattr(build, "RuleLoader", Counted)
-    assert build.main(["--env", "dev", "--jobs", "2", "--output", str(output), *args]) == 0
+    assert build.main([*ON_SAMPLE, "--env", "dev", "--jobs", "2", "--output", str(output), *args]) == 0
     assert len(started) == loaders
     assert not any(loader._process.is_alive() for loader in started)
 
@@ -96,7 +96,7 @@ def in_session(session: int) -> list[str]:
 
 
 def start_build(tmp_path, *args: str) -> subprocess.Popen:
-    command = [sys.executable, "build.py", "--jobs", "2", "--no-cache", "--output", str(tmp_path / "out"), *args]
+    command = [sys.executable, "build.py", *ON_SAMPLE, "--jobs", "2", "--no-cache", "--output", str(tmp_path / "out"), *args]
     return subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
 
 

@@ -16,7 +16,7 @@ from templates import config as config_module
 from templates.config import load_target
 from templates.iam.handler_permissions import resource_types
 from templates.render import render
-from tests.conftest import REPO, SAMPLE
+from tests.conftest import ON_SAMPLE, REPO, SAMPLE
 
 
 def parameters_with(tmp_path, project_name: str, target: str):
@@ -71,7 +71,7 @@ def test_a_preflight_finding_fails_the_build_with_one_line_naming_target_templat
         function["FunctionName"] = {"Fn::Sub": "${AWS::StackName}-" + "x" * 60}
 
     render_edited(give_the_canary_a_long_name)
-    assert build.main(["--env", "dev", "--output", str(tmp_path)]) == 1
+    assert build.main([*ON_SAMPLE, "--env", "dev", "--output", str(tmp_path)]) == 1
     captured = capsys.readouterr()
     assert "preflight: " in captured.out
     assert "dev: health-check.json: CanaryFunction: name: 'shop-dev-HealthCheckStack-" in captured.err
@@ -79,7 +79,7 @@ def test_a_preflight_finding_fails_the_build_with_one_line_naming_target_templat
 
 
 def test_no_preflight_skips_the_stage(tmp_path, capsys):
-    assert build.main(["--env", "dev", "--output", str(tmp_path), "--no-preflight"]) == 0
+    assert build.main([*ON_SAMPLE, "--env", "dev", "--output", str(tmp_path), "--no-preflight"]) == 0
     assert "preflight" not in capsys.readouterr().out
 
 

@@ -36,7 +36,7 @@ def build(parameters, names, output):
     return rendered, outcome["preflight"]
 
 
-@pytest.mark.parametrize("parameters", [SAMPLE, EXAMPLE], ids=["parameters", "fleet"])
+@pytest.mark.parametrize("parameters", [SAMPLE, EXAMPLE], ids=["shop", "fleet"])
 @pytest.mark.parametrize("names", [[], ["pipeline"]], ids=["every target", "the pipeline alone"])
 def test_each_environment_is_rendered_once_per_build(renders, tmp_path, parameters, names):
     rendered, report = build(parameters, names, tmp_path)

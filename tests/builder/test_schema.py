@@ -12,13 +12,13 @@ import yaml
 
 from builder import schema as schema_module
 from templates.config.fields import checked, in_range, matches, one_of
-from tests.conftest import REPO
+from tests.conftest import REPO, SAMPLE
 
 SCHEMAS = {file.schema_file: file for file in schema_module.FILES}
 
 
 def parameter_directories() -> list[Path]:
-    """The shipped parameters/ and every example configuration (a directory holding project.yaml)."""
+    """The project's parameters/ and every example configuration (a directory holding project.yaml)."""
     examples = sorted(p.parent for p in (REPO / "examples").rglob("project.yaml")) if (REPO / "examples").is_dir() else []
     return [REPO / "parameters", *examples]
 
@@ -82,7 +82,7 @@ def spoil(data: dict, path: tuple, key: str, value) -> dict:
     ids=lambda v: v if isinstance(v, str) and v.endswith(".yaml") else None,
 )
 def test_schema_rejects_a_misspelt_key_and_a_bad_value(file, path, key, value, message):
-    shipped = REPO / "parameters" / file
+    shipped = SAMPLE / file
     data = yaml.safe_load(shipped.read_text())
     assert errors(shipped, data) == []
     found = errors(shipped, spoil(data, path, key, value))
@@ -90,7 +90,7 @@ def test_schema_rejects_a_misspelt_key_and_a_bad_value(file, path, key, value, m
 
 
 def test_a_required_key_is_required():
-    path = REPO / "parameters" / "pipeline.yaml"
+    path = SAMPLE / "pipeline.yaml"
     data = yaml.safe_load(path.read_text())
     del data["source"]["repository"]
     assert errors(path, data) == ["source: 'repository' is a required property"]

@@ -38,7 +38,7 @@ def test_every_type_of_the_region_reads_as_cfn_lint_reads_it():
     assert different == []
 
 
-@pytest.mark.parametrize("parameters", [SAMPLE, EXAMPLE], ids=["parameters", "fleet"])
+@pytest.mark.parametrize("parameters", [SAMPLE, EXAMPLE], ids=["shop", "fleet"])
 def test_every_type_the_configurations_render_has_cfn_lint_s_handler_permissions(parameters):
     types = rendered_types(parameters)
     assert {"AWS::ECS::Service", "AWS::IAM::Role", "AWS::CodePipeline::Pipeline"} <= types
@@ -83,12 +83,12 @@ def test_rendering_the_pipeline_does_not_import_cfn_lint():
     code = (
         "import sys; from pathlib import Path; from templates.config import pipeline as pipeline_config; "
         "from templates.render import render; "
-        f"render(pipeline_config.load_pipeline(Path({str(REPO / 'parameters')!r}))); "
+        f"render(pipeline_config.load_pipeline(Path({str(SAMPLE)!r}))); "
         "print(sorted(m for m in sys.modules if m.split('.')[0] == 'cfnlint'))"
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
-    assert pipeline_config.has_pipeline(REPO / "parameters")
+    assert pipeline_config.has_pipeline(SAMPLE)
 
 
 def test_without_schema_files_cfn_lint_itself_is_asked(monkeypatch):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, SAMPLE
 
 TEMPLATES = REPO / "templates"
 # What each part of templates/ may import from templates/: the layers below it, and itself.
@@ -54,7 +54,7 @@ def test_every_part_of_templates_has_a_layer():
 def test_the_configuration_loads_without_troposphere_or_awacs():
     code = (
         "import sys; from pathlib import Path; import templates.config as c; "
-        "[c.load_target(Path('parameters'), n) for n in c.target_names(Path('parameters'))]; "
+        f"[c.load_target(Path({str(SAMPLE)!r}), n) for n in c.target_names(Path({str(SAMPLE)!r}))]; "
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'troposphere', 'awacs', 'cfnlint'}))"
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)

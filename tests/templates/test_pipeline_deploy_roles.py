@@ -18,9 +18,9 @@ ENVIRONMENTS = (("StagingDeployRole", "staging", "production"), ("ProductionDepl
 @pytest.fixture(scope="module")
 def rendered(request):
     from templates.config import pipeline as pipeline_config
-    from tests.conftest import REPO
+    from tests.conftest import SAMPLE
 
-    config = pipeline_config.load_pipeline(REPO / "parameters")
+    config = pipeline_config.load_pipeline(SAMPLE)
     return config, render(config)[names.ROOT_TEMPLATE]
 
 
