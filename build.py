@@ -132,10 +132,10 @@ def stages_for(args: argparse.Namespace, loader: RuleLoader | None = None) -> li
     return [lint_stage(tuple(args.region) or DEFAULT_REGIONS, args.jobs, cache, loader)]
 
 
-def start_loader(args: argparse.Namespace) -> RuleLoader | None:
+def wants_loader(args: argparse.Namespace) -> bool:
     """When templates must be rendered and then linted by more than one process: a process that loads cfn-lint's
     rules now, on another core while this one renders, and lints in workers forked from it (fork: Linux only)."""
-    return RuleLoader() if not args.no_lint and args.jobs > 1 and start_method() == "fork" else None
+    return not args.no_lint and args.jobs > 1 and start_method() == "fork"
 
 
 class ConfigurationProblems(Exception):
@@ -198,7 +198,9 @@ def run(args: argparse.Namespace) -> tuple[int, BuildResult | None, list[str]]:
 
 def render_and_check(args: argparse.Namespace, loaders: list[RuleLoader]) -> tuple[int, BuildResult | None, list[str]]:
     def start_loading() -> None:
-        loaders.extend(loader for loader in [start_loader(args)] if loader)
+        if wants_loader(args):
+            loaders.append(RuleLoader(start=False))  # kept first: a Ctrl-C while it forks still finds it to stop
+            loaders[-1].start()
 
     started = time.perf_counter()
     try:

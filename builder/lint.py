@@ -188,12 +188,23 @@ class RuleLoader:
     ``stop()`` ends it and its workers whatever state they are in; build.py calls it on every way out.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, start: bool = True) -> None:
         context = multiprocessing.get_context("fork")
-        self._connection, theirs = context.Pipe()
-        self._process = context.Process(target=_serve, args=(theirs,), name="cfn-lint rule loader")
-        self._process.start()
-        theirs.close()
+        self._connection, self._theirs = context.Pipe()
+        self._process = context.Process(target=_serve, args=(self._theirs, self._connection), name="cfn-lint rule loader")
+        if start:
+            self.start()
+
+    def start(self) -> None:
+        """Fork the loader.  A caller that must stop it whatever happens keeps the object before calling this."""
+        # Held while forking: a Ctrl-C or SIGTERM handled in the middle of it would interrupt an at-fork hook
+        # (logging's prints a traceback then); it is handled once the fork is done, by the caller's handlers.
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, HELD_SIGNALS)
+        try:
+            self._process.start()
+        finally:
+            self._theirs.close()
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
     def lint(self, tasks: list, workers: int) -> Callable[[], list[tuple[int, list[Finding], float]]]:
         """Hand ``tasks`` over (once) to be linted in ``workers`` processes; the returned function waits for the results."""
@@ -214,6 +225,8 @@ class RuleLoader:
         return receive
 
     def stop(self) -> None:
+        if self._process.pid is None:
+            return  # never started
         # Closing first: a loader waiting for templates then reads the end of the pipe and returns, even
         # when the SIGTERM below lands in a place that swallows it (an import catching everything).
         self._connection.close()
@@ -233,10 +246,14 @@ def _stop_serving(signum, frame) -> None:
     raise SystemExit(128 + signum)  # unwinds through the pool, which stops its workers
 
 
-def _serve(connection) -> None:
+def _serve(connection, builds_end) -> None:
     """The loader's life: load the rules, wait for the templates, lint them, send each result back."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the build's to handle: it stops this process
     signal.signal(signal.SIGTERM, _exit_now)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, HELD_SIGNALS)  # forked while the build held them
+    # The fork copied the build's end of the pipe too: closed, so a build that ends without stopping this
+    # process is seen as the end of the pipe, not waited for forever.
+    builds_end.close()
     try:
         rules()
     except Exception:  # noqa: BLE001 - linting calls rules() again and reports the error then

@@ -27,7 +27,7 @@ print(json.dumps({"exit": code, "cfnlint": imported("cfnlint"), "troposphere": i
 
 
 def probe(*args: str) -> dict:
-    result = subprocess.run([sys.executable, "-c", PROBE, *args], cwd=REPO, capture_output=True, text=True, check=False)
+    result = subprocess.run([sys.executable, "-c", PROBE, *ON_SAMPLE, *args], cwd=REPO, capture_output=True, text=True, check=False)
     assert "Traceback" not in result.stderr, result.stderr
     return json.loads(result.stdout.splitlines()[-1])
 

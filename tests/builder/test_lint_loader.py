@@ -71,9 +71,9 @@ def test_a_loader_starts_only_when_templates_are_rendered_and_linted_by_more_tha
     started = []
 
     class Counted(RuleLoader):
-        def __init__(self):
+        def start(self):
             started.append(self)
-            super().__init__()
+            super().start()
 
     monkeypatch.setattr(build, "RuleLoader", Counted)
     assert build.main([*ON_SAMPLE, "--env", "dev", "--jobs", "2", "--output", str(output), *args]) == 0
