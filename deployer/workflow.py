@@ -10,6 +10,7 @@ account, region and target.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from botocore.exceptions import ClientError
@@ -193,7 +194,8 @@ def deploy(options: Options, ctx: Context) -> int:
         + (why if options.dry_run else "")
     )
     values = parameters.resolve(plan, bucket, lambda_keys, running)
-    tags = {"project": config.project.name, "target": config.target, "commit": commit or "unknown"}
+    tags = stack_tags(config.project.name, config.target)
+    commit = commit or "unknown"
 
     if options.package_only:
         write_package(options.output, packaged, values, tags, config.protected)
@@ -206,7 +208,7 @@ def deploy(options: Options, ctx: Context) -> int:
         values,
         tags,
         template_url=packaged.root_url,
-        description=f"deploy.py --env {config.target} at {tags['commit']}",
+        description=release_description(config.target, commit),
         role_arn=options.role_arn,
     )
     shipped = ship(ctx, options, target, request, name=options.change_set_name, keep=options.plan)
@@ -220,12 +222,31 @@ def deploy(options: Options, ctx: Context) -> int:
         "stack": config.stack_prefix,
         "stack_id": tree.stack_id,
         "change_set_id": tree.id,
-        "commit": tags["commit"],
+        "commit": commit,
         "image_tag": plan.image_tag or "",
         "region": ctx.aws.region,
     }
     finish(ctx, config, outcome.stack, bucket, packaged, values, details)
     return 0
+
+
+def stack_tags(project: str, target: str) -> dict[str, str]:
+    """The root stack's tags: only what never changes between deploys.  CloudFormation propagates stack-level tags
+    to the resources of the stack and its nested stacks (by resource type: "CloudFormation resource tagging",
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-resource-tags.html), so a
+    tag that changed per deploy (the commit) would update every taggable resource at every release, listener rules
+    whose weights ECS rewrites included.  The commit lives in the change set's description and the deploy record."""
+    return {"project": project, "target": target}
+
+
+def release_description(target: str, commit: str) -> str:
+    return f"deploy.py --env {target} at {commit}"
+
+
+def commit_of(description: str) -> str:
+    """The commit a change set made by ``release_description`` releases ("unknown" for any other)."""
+    found = re.fullmatch(r"deploy\.py --env \S+ at (\S+)", description or "")
+    return found.group(1) if found else "unknown"
 
 
 def replace_plan(ctx: Context, stack_name: str, name: str) -> None:
@@ -310,7 +331,6 @@ def _execute_planned(ctx: Context, options: Options, config, target: Target, nam
     body_bytes = (body if isinstance(body, str) else json.dumps(body, separators=(",", ":"))).encode("utf-8")
     packaged = nested.PackagedTemplates(names.ROOT_TEMPLATE, {names.ROOT_TEMPLATE: ""}, {names.ROOT_TEMPLATE: body_bytes})
     values = {p["ParameterKey"]: p.get("ParameterValue", "") for p in page.get("Parameters", [])}
-    tags = {t["Key"]: t["Value"] for t in page.get("Tags", [])}
     executed = False
     try:
         if not confirm(ctx, options, target, f"Execute {name} on {stack_name}?", "execute the change set"):
@@ -331,7 +351,7 @@ def _execute_planned(ctx: Context, options: Options, config, target: Target, nam
         "stack": stack_name,
         "stack_id": stack_id,
         "change_set_id": page["ChangeSetId"],
-        "commit": tags.get("commit", "unknown"),
+        "commit": commit_of(page.get("Description", "")),
         "image_tag": values.get(names.IMAGE_TAG, ""),
         "region": ctx.aws.region,
     }
@@ -376,12 +396,11 @@ def bootstrap(options: Options, ctx: Context) -> int:
         return 0
     if stack is not None:
         remove_leftovers(ctx, name)
-    commit = ctx.commit(options.project_dir) or "unknown"
     request = Request(
         name,
         change_set_type,
         {},
-        {"project": project, "target": "bootstrap", "commit": commit},
+        stack_tags(project, "bootstrap"),
         template_body=bootstrap_template.build().to_json(),
         description="deploy.py --bootstrap: the assets bucket",
         role_arn=options.role_arn,

@@ -44,6 +44,10 @@ def test_plan_keeps_the_named_change_set_and_execute_runs_exactly_it(moto_aws, t
     assert (result["status"], result["change_set"], result["exit_code"]) == ("CREATE_COMPLETE", "release-1", 0)
     recorded = keys(moto_aws, bucket, "deploys/staging/")
     assert [k.rsplit("/", 1)[1] for k in recorded] == ["deploy.json", "parameters.json", "root.json"]
+    # The commit comes back from the change set's description: it is no stack tag (it would retag every resource).
+    manifest = json.loads(moto_aws.s3.get_object(Bucket=bucket, Key=next(k for k in recorded if k.endswith("deploy.json")))["Body"].read())
+    assert manifest["commit"] == "abc1234"
+    assert "commit" not in {t["Key"] for t in moto_aws.cloudformation.describe_stacks(StackName="demo-staging")["Stacks"][0]["Tags"]}
 
 
 def test_a_plan_with_no_changes_is_recognised_by_execute(moto_aws):
