@@ -36,6 +36,7 @@ class Plan:
     assets_bucket: bool  # the root declares names.ASSETS_BUCKET
     lambda_assets: dict[str, str]  # root parameter -> source directory, for those the root declares
     image_checks: tuple[ImageCheck, ...]
+    keep_counts: dict[str, str]  # KeepDesiredCount parameter -> its service's Running parameter, unless given
 
 
 def git_commit(directory: Path) -> str | None:
@@ -71,6 +72,11 @@ def plan(template: dict, config: Config, overrides: list[str] | tuple[str, ...],
         for service in config.project.services
         if names.service_running_parameter(service.logical_name) in declared
     }
+    keep_counts = {
+        names.service_keep_count_parameter(service.logical_name): key
+        for key, service in running.items()
+        if names.service_keep_count_parameter(service.logical_name) in declared
+    }
     lambda_assets = {key: path for key, path in names.LAMBDA_ASSETS.items() if key in declared}
     computed = {names.ASSETS_BUCKET: "the bootstrap stack's bucket", names.IMAGE_TAG: "--image-tag"}
     computed.update({key: f"the uploaded {path} zip" for key, path in lambda_assets.items()})
@@ -91,7 +97,7 @@ def plan(template: dict, config: Config, overrides: list[str] | tuple[str, ...],
         given[names.IMAGE_TAG] = tag
 
     for key, spec in sorted(declared.items()):
-        if key in given or key in computed or key in running or "Default" in spec:
+        if key in given or key in computed or key in running or key in keep_counts or "Default" in spec:
             continue
         problems.append(f"parameter {key} has no default in {names.ROOT_TEMPLATE}: pass --param {key}=VALUE")
     for key, value in sorted(given.items()):
@@ -106,7 +112,8 @@ def plan(template: dict, config: Config, overrides: list[str] | tuple[str, ...],
         for key, service in running.items()
         if key not in given
     )
-    return Plan(given, tag, names.ASSETS_BUCKET in declared, lambda_assets, checks)
+    keeps = {keep: run for keep, run in keep_counts.items() if keep not in given}
+    return Plan(given, tag, names.ASSETS_BUCKET in declared, lambda_assets, checks, keeps)
 
 
 def image_exists(ecr, repository: str, tag: str) -> bool:
@@ -124,10 +131,14 @@ def check_images(ecr, plan_: Plan) -> dict[str, str]:
     return {check.parameter: "true" if image_exists(ecr, check.repository, plan_.image_tag) else "false" for check in plan_.image_checks}
 
 
-def resolve(plan_: Plan, bucket: str, lambda_keys: dict[str, str], running: dict[str, str]) -> dict[str, str]:
+def resolve(plan_: Plan, bucket: str, lambda_keys: dict[str, str], running: dict[str, str], previous: dict[str, str]) -> dict[str, str]:
+    """Every root parameter's value.  ``previous``: the deployed stack's parameters (empty when it is created)."""
     values = dict(plan_.given)
     if plan_.assets_bucket:
         values[names.ASSETS_BUCKET] = bucket
     values.update(lambda_keys)
     values.update(running)
+    for keep, run in plan_.keep_counts.items():
+        # A service that ran before this release and runs after it keeps the count autoscaling gave it.
+        values[keep] = "true" if previous.get(run) == "true" and values.get(run, "true") == "true" else "false"
     return dict(sorted(values.items()))

@@ -153,5 +153,10 @@ def protect(cfn, stack: dict) -> None:
         cfn.set_stack_policy(StackName=stack_id, StackPolicyBody=policy)
 
 
+def parameters(stack: dict) -> dict[str, str]:
+    """A described stack's parameter values by name."""
+    return {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
+
+
 def outputs(stack: dict) -> dict[str, str]:
     return {o["OutputKey"]: o["OutputValue"] for o in sorted(stack.get("Outputs", []), key=lambda o: o["OutputKey"])}

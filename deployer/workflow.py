@@ -193,7 +193,8 @@ def deploy(options: Options, ctx: Context) -> int:
         f"uploaded {len(stats.uploaded)} object(s), {size(stats.bytes_uploaded)}; {len(stats.skipped)} already in s3://{bucket}"
         + (why if options.dry_run else "")
     )
-    values = parameters.resolve(plan, bucket, lambda_keys, running)
+    previous = stacks.parameters(stack) if change_set_type == "UPDATE" else {}
+    values = parameters.resolve(plan, bucket, lambda_keys, running, previous)
     tags = stack_tags(config.project.name, config.target)
     commit = commit or "unknown"
 

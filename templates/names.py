@@ -86,6 +86,12 @@ def service_running_parameter(service_logical_name: str) -> str:
     return f"{service_logical_name}Running"
 
 
+def service_keep_count_parameter(service_logical_name: str) -> str:
+    """Root parameter that deploy.py sets to "true" when a release finds the service already running: its desired
+    count is then left as autoscaling set it."""
+    return f"{service_logical_name}KeepDesiredCount"
+
+
 def retained_name(base: str) -> Sub:
     """``base`` plus the last 12 hex digits of this stack's id, which are new whenever the stack is created anew.
 

@@ -28,10 +28,10 @@ def new_template(description: str) -> Template:
     return template
 
 
-def switch(title: str, description: str = "") -> Parameter:
-    """A "true"/"false" stack parameter, "true" unless given (nested stack parameters are strings)."""
+def switch(title: str, description: str = "", default: str = "true") -> Parameter:
+    """A "true"/"false" stack parameter (nested stack parameters are strings)."""
     described = {"Description": description} if description else {}
-    return Parameter(title, Type="String", AllowedValues=["true", "false"], Default="true", **described)
+    return Parameter(title, Type="String", AllowedValues=["true", "false"], Default=default, **described)
 
 
 def tags(config: Config, **extra: str) -> Tags:

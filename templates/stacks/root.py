@@ -61,7 +61,10 @@ def children(config: Config) -> list[Child]:
             service.stack_title(s),
             stems[s.name],
             values=service.service_values(s),
-            aliases={service.RUNNING_PARAMETER: names.service_running_parameter(s.logical_name)},
+            aliases={
+                service.RUNNING_PARAMETER: names.service_running_parameter(s.logical_name),
+                service.KEEP_DESIRED_COUNT_PARAMETER: names.service_keep_count_parameter(s.logical_name),
+            },
             output_prefix=s.logical_name,
         )
         for s in config.project.services
@@ -119,6 +122,8 @@ def add_parameters(template: Template, config: Config) -> None:
         template.add_parameter(
             switch(names.service_running_parameter(s.logical_name), f"false while {s.name} has no image for the tag: it then runs no tasks")
         )
+        keep = f"true when {s.name} runs already: a release leaves its desired count to autoscaling"
+        template.add_parameter(switch(names.service_keep_count_parameter(s.logical_name), keep, "false"))
 
 
 def build(config: Config, built: dict[str, Template] | None = None) -> Template:

@@ -18,7 +18,7 @@ def test_the_plan_fills_what_it_can_and_lists_image_checks_for_declared_services
     assert plan.given == {"Greeting": "hi", "ImageTag": "v1"}
     assert plan.lambda_assets == {"HealthCheckCodeKey": "lambda/health_check"}
     assert [(c.service, c.parameter, c.repository) for c in plan.image_checks] == [("api-service", "ApiServiceRunning", "demo/api-service")]
-    values = parameters.resolve(plan, "bucket-1", {"HealthCheckCodeKey": "lambda/h/abc.zip"}, {"ApiServiceRunning": "false"})
+    values = parameters.resolve(plan, "bucket-1", {"HealthCheckCodeKey": "lambda/h/abc.zip"}, {"ApiServiceRunning": "false"}, {})
     assert values == {
         "ApiServiceRunning": "false",
         "AssetsBucket": "bucket-1",
@@ -26,6 +26,33 @@ def test_the_plan_fills_what_it_can_and_lists_image_checks_for_declared_services
         "HealthCheckCodeKey": "lambda/h/abc.zip",
         "ImageTag": "v1",
     }
+
+
+KEEPING = dict(ROOT, Parameters=dict(ROOT["Parameters"], ApiServiceKeepDesiredCount={"Type": "String", "AllowedValues": ["true", "false"]}))
+
+
+@pytest.mark.parametrize(
+    ("before", "now", "kept"),
+    [
+        ({"ApiServiceRunning": "true"}, "true", "true"),  # a release of a running service: autoscaling's count stays
+        ({}, "true", "false"),  # created: the minimum
+        ({"ApiServiceRunning": "false"}, "true", "false"),  # its first image: the minimum
+        ({"ApiServiceRunning": "true"}, "false", "false"),  # its image is gone: none
+    ],
+    ids=["release", "created", "first image", "no image"],
+)
+def test_a_release_of_a_running_service_keeps_its_desired_count(before, now, kept):
+    plan = parameters.plan(KEEPING, CONFIG, [], "v1", None)
+    assert plan.keep_counts == {"ApiServiceKeepDesiredCount": "ApiServiceRunning"}
+    values = parameters.resolve(plan, "bucket-1", {}, {"ApiServiceRunning": now}, before)
+    assert values["ApiServiceKeepDesiredCount"] == kept
+
+
+def test_keeping_the_count_may_be_forced_and_then_is_not_computed():
+    plan = parameters.plan(KEEPING, CONFIG, ["ApiServiceKeepDesiredCount=false"], "v1", None)
+    assert plan.keep_counts == {}
+    values = parameters.resolve(plan, "bucket-1", {}, {"ApiServiceRunning": "true"}, {"ApiServiceRunning": "true"})
+    assert values["ApiServiceKeepDesiredCount"] == "false"
 
 
 def test_the_image_tag_defaults_to_the_commit():

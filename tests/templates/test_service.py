@@ -143,7 +143,7 @@ def test_capacity_follows_the_file_and_the_running_parameter(make_config):
         environment={"services": {"scaling": {"min_tasks": 3, "max_tasks": 7, "cpu_target_percent": 45, "requests_per_target": 900}}}
     )
     template = service_template(cfg, cfg.project.services[0])
-    assert ecs_service(template)["DesiredCount"] == {"Fn::If": ["Running", 3, 0]}
+    assert ecs_service(template)["DesiredCount"] == {"Fn::If": ["KeepDesiredCount", {"Ref": "AWS::NoValue"}, {"Fn::If": ["Running", 3, 0]}]}
     target = props(template, "ScalableTarget")
     assert (target["MinCapacity"], target["MaxCapacity"]) == ({"Fn::If": ["Running", 3, 0]}, {"Fn::If": ["Running", 7, 0]})
     cpu = props(template, "CpuScalingPolicy")["TargetTrackingScalingPolicyConfiguration"]
@@ -153,6 +153,8 @@ def test_capacity_follows_the_file_and_the_running_parameter(make_config):
     assert requests["TargetValue"] == 900.0
     assert template["Conditions"]["Running"] == {"Fn::Equals": [{"Ref": service.RUNNING_PARAMETER}, "true"]}
     assert template["Parameters"][service.RUNNING_PARAMETER]["Default"] == "true"
+    keep = {"Fn::Equals": [{"Ref": service.KEEP_DESIRED_COUNT_PARAMETER}, "true"]}
+    assert template["Conditions"]["KeepDesiredCount"] == {"Fn::And": [{"Condition": "Running"}, keep]}
 
 
 def test_off_hours_scale_every_service_to_zero_only_where_configured(make_config):

@@ -32,6 +32,7 @@ from templates.stacks.service.interface import (
     BASE_STEM,
     BLUE,
     GREEN,
+    KEEP_DESIRED_COUNT_PARAMETER,
     PER_SERVICE,
     RUNNING_PARAMETER,
     SERVICE_NAME,
@@ -51,6 +52,7 @@ from templates.stacks.service.traffic import add_listener_rules, add_security_gr
 __all__ = [
     "BASE_STEM",
     "PER_SERVICE",
+    "KEEP_DESIRED_COUNT_PARAMETER",
     "RUNNING_PARAMETER",
     "SERVICE_NAME",
     "alarm_name",

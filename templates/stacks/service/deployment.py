@@ -7,7 +7,17 @@ from troposphere import GetAtt, If, Ref, Template, ecs, iam
 from templates import names
 from templates.iam import policies
 from templates.stacks.common import role, tags
-from templates.stacks.service.interface import BLUE, CONTAINER, CONTAINER_PORT, GREEN, HEALTH_CHECK_PATH, RUNNING, SERVICE_NAME, named
+from templates.stacks.service.interface import (
+    BLUE,
+    CONTAINER,
+    CONTAINER_PORT,
+    GREEN,
+    HEALTH_CHECK_PATH,
+    KEEP_DESIRED_COUNT,
+    RUNNING,
+    SERVICE_NAME,
+    named,
+)
 
 
 def ecs_role(template: Template, title: str, policy_name: str, *statements) -> iam.Role:
@@ -68,7 +78,11 @@ def add_service(template, config, params, task_definition, security_group, group
             ServiceName=named(config),
             Cluster=Ref(params[names.CLUSTER_NAME]),
             TaskDefinition=Ref(task_definition),
-            DesiredCount=If(RUNNING, settings.scaling.min_tasks, 0),
+            # Created (or given its first image) with the minimum, none without an image; a release of a running
+            # service leaves the count to autoscaling: "For existing services, if a desired count is not specified,
+            # it is omitted from the operation" (AWS::ECS::Service DesiredCount, CloudFormation reference:
+            # https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-ecs-service.html).
+            DesiredCount=If(KEEP_DESIRED_COUNT, Ref("AWS::NoValue"), If(RUNNING, settings.scaling.min_tasks, 0)),
             HealthCheckGracePeriodSeconds=settings.health_check.grace_period_seconds,
             NetworkConfiguration=ecs.NetworkConfiguration(
                 AwsvpcConfiguration=ecs.AwsvpcConfiguration(

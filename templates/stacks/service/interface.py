@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from troposphere import Equals, Parameter, Ref, Sub, Template
+from troposphere import And, Condition, Equals, Parameter, Ref, Sub, Template
 
 from templates import names
 from templates.config.fields import Check, declared, parameter_constraints
@@ -14,6 +14,7 @@ from templates.stacks.common import switch
 
 CONTAINER = "app"
 RUNNING = "Running"  # condition: the service has an image and runs tasks
+KEEP_DESIRED_COUNT = "KeepDesiredCount"  # condition: a release of a running service, which keeps its desired count
 BLUE, GREEN = "Blue", "Green"
 
 
@@ -55,8 +56,10 @@ def _parameter(spec: PerService) -> dict:
 PER_SERVICE = {name: _parameter(spec) for name, spec in PER_SERVICE_VALUES.items()}
 # The service's name where a Fn::Sub string of the shared template needs it.
 SERVICE_NAME_IN_SUB = f"${{{SERVICE_NAME}}}"
-# The stack parameter every service template takes for "does the service have an image yet".
+# The stack parameters every service template takes for "does the service have an image yet" and "is this a
+# release of a service that runs already" (deploy.py decides both; the root passes them down).
 RUNNING_PARAMETER = "Running"
+KEEP_DESIRED_COUNT_PARAMETER = "KeepDesiredCount"
 
 
 def service_values(service: Service) -> dict[str, str]:
@@ -121,6 +124,10 @@ def add_parameters(template: Template) -> dict[str, Parameter]:
         switch(RUNNING_PARAMETER, "false runs no tasks: the image tag is not in ECR yet")
     )
     template.add_condition(RUNNING, Equals(Ref(params[RUNNING_PARAMETER]), "true"))
+    params[KEEP_DESIRED_COUNT_PARAMETER] = template.add_parameter(
+        switch(KEEP_DESIRED_COUNT_PARAMETER, "true: a release of a running service, which leaves its desired count as it is", "false")
+    )
+    template.add_condition(KEEP_DESIRED_COUNT, And(Condition(RUNNING), Equals(Ref(params[KEEP_DESIRED_COUNT_PARAMETER]), "true")))
     return params
 
 
