@@ -75,8 +75,8 @@ def test_every_service_deploys_blue_green_through_the_hook_with_rollback(configu
         deployment = properties["DeploymentConfiguration"]
         assert deployment["Strategy"] == "BLUE_GREEN", where
         assert deployment["BakeTimeInMinutes"] == cfg.environment.services.bake_time_minutes, where
-        # CloudFormation applies the circuit breaker to rolling updates only; blue/green rolls back on the hook and alarms.
-        assert "DeploymentCircuitBreaker" not in deployment, where
+        # A green revision that never becomes healthy never reaches the hook: the circuit breaker rolls it back.
+        assert deployment["DeploymentCircuitBreaker"] == {"Enable": True, "Rollback": True}, where
         assert deployment["Alarms"]["Enable"] is True and deployment["Alarms"]["Rollback"] is True, where
         (hook,) = deployment["LifecycleHooks"]
         assert hook["LifecycleStages"] == ["POST_TEST_TRAFFIC_SHIFT"] and hook["HookTargetArn"] == {"Ref": names.HOOK_FUNCTION_ARN}, where

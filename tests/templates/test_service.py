@@ -55,15 +55,15 @@ def test_rules_route_each_service_path_with_a_unique_priority(rendered):
     assert len(set(priorities.values())) == len(priorities)
 
 
-def test_blue_green_strategy_bake_time_and_hook_without_a_circuit_breaker(rendered):
-    """The circuit breaker applies to rolling updates only (CloudFormation's DeploymentCircuitBreaker):
-    a blue/green service rolls back on its hook and alarms, so none is rendered to suggest otherwise."""
+def test_blue_green_strategy_bake_time_hook_and_circuit_breaker(rendered):
+    """ECS's failure detection (circuit breaker and alarms) supports blue/green deployments: the circuit breaker
+    stops a green revision that never becomes healthy, which the hook never sees."""
     cfg, templates = rendered
     for s in cfg.project.services:
         deployment = ecs_service(templates[s.name])["DeploymentConfiguration"]
         assert deployment["Strategy"] == "BLUE_GREEN"
         assert deployment["BakeTimeInMinutes"] == cfg.environment.services.bake_time_minutes
-        assert "DeploymentCircuitBreaker" not in deployment
+        assert deployment["DeploymentCircuitBreaker"] == {"Enable": True, "Rollback": True}
         assert deployment["Alarms"]["Rollback"] is True
         (hook,) = deployment["LifecycleHooks"]
         assert hook["LifecycleStages"] == ["POST_TEST_TRAFFIC_SHIFT"]

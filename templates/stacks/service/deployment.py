@@ -108,9 +108,14 @@ def add_service(template, config, params, task_definition, security_group, group
                 BakeTimeInMinutes=settings.bake_time_minutes,
                 MaximumPercent=200,
                 MinimumHealthyPercent=100,
-                # No DeploymentCircuitBreaker: it applies to rolling updates only (CloudFormation,
-                # AWS::ECS::Service DeploymentCircuitBreaker).  Blue/green rolls back on the hook's
-                # FAILED, the alarms below and the hook's timeout.
+                # The circuit breaker stops a green revision that never becomes healthy (a crash loop, an image
+                # it cannot pull), which never reaches the hook: "Both methods [circuit breaker and alarms] only
+                # support rolling update deployment and blue/green deployment types" (ECS Developer Guide,
+                # "Amazon ECS deployment failure detection":
+                # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-failure-detection.html).
+                # The API reference's "rolling update (ECS) deployment type" is the ECS controller, which
+                # ECS-native blue/green uses too.  The hook's FAILED, its timeout and the alarms roll back the rest.
+                DeploymentCircuitBreaker=ecs.DeploymentCircuitBreaker(Enable=True, Rollback=True),
                 Alarms=ecs.DeploymentAlarms(AlarmNames=[Ref(alarms[name]) for name in ROLLBACK_ALARMS], Enable=True, Rollback=True),
                 LifecycleHooks=[
                     ecs.DeploymentLifecycleHook(
