@@ -4,6 +4,7 @@ and, through them, the services, and nothing else; nothing per release is a stac
 from __future__ import annotations
 
 from templates import names
+from templates.config.model import HOOK_TIMEOUT_MINUTES, camel_case
 from tests.templates.helpers import refs
 
 
@@ -47,3 +48,14 @@ def test_a_release_of_a_running_service_leaves_its_desired_count_to_autoscaling(
     for service in configured_environment.config.project.services:
         keep = root["Parameters"][names.service_keep_count_parameter(service.logical_name)]
         assert keep["Default"] == "false"  # a stack created without deploy.py starts every service at its minimum
+
+
+def test_the_pipelines_release_steps_outlive_a_deployment_and_its_rollback(configured_pipeline):
+    """CodeBuild stopping deploy.py mid-release reports a failure while the stack carries on: each step that waits
+    for a release waits at least for two blue/green deployments (the release, and the rollback) with their bake."""
+    cfg = configured_pipeline.config
+    root = configured_pipeline.rendered[names.ROOT_TEMPLATE]["Resources"]
+    for mode, target in (("Deploy", cfg.pipeline.staging_target), ("Execute", cfg.pipeline.production_target)):
+        bake = cfg.environment(target).environment.services.bake_time_minutes
+        timeout = root[f"{mode}{camel_case(target)}Build"]["Properties"]["TimeoutInMinutes"]
+        assert 2 * (HOOK_TIMEOUT_MINUTES + bake) < timeout <= 2160, (mode, target, timeout)  # the loader refuses more

@@ -85,6 +85,10 @@ TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 # (docs/compliance.md; what they turn on is templates/config/compliance.py).
 COMPLIANCE_MODES = ("none", "control-tower")
 
+# How long ECS waits for the blue/green hook's answer before it rolls the deployment back (the hook's
+# TimeoutConfiguration); the hook function gives up sooner, after its own bound (docs/health-check.md).
+HOOK_TIMEOUT_MINUTES = 15
+
 MAX_RULE_PRIORITY = 50_000
 DERIVED_PRIORITY_FROM = 1_000
 # A listener rule's priority: 1 to 50,000 (Elastic Load Balancing API Reference, CreateRule, Priority:

@@ -20,11 +20,26 @@ from pathlib import Path, PurePosixPath
 
 from templates.config.fields import NAME, checked, did_you_mean, in_range, matches, one_of
 from templates.config.loading import available_targets, load, load_project
-from templates.config.model import LOG_RETENTION_DAYS, PIPELINE_FILE, Config, Project, Service, Subscription
+from templates.config.model import HOOK_TIMEOUT_MINUTES, LOG_RETENTION_DAYS, PIPELINE_FILE, Config, Project, Service, Subscription
 from templates.config.reader import ConfigError, check_parameters_dir, load_file
 from templates.config.rules import check_subscriptions
 
 TARGET = "pipeline"
+# CodeBuild waits "from 5 to 2160 (36 hours)" minutes before timing a build out (CodeBuild API Reference,
+# CreateProject, timeoutInMinutes: https://docs.aws.amazon.com/codebuild/latest/APIReference/API_CreateProject.html).
+CODEBUILD_MAX_TIMEOUT_MINUTES = 2160
+# Packaging, uploads, change sets and every nested stack's own operations around the services' deployments.
+STACK_OPERATIONS_MINUTES = 30
+
+
+def release_minutes(environment: Config) -> int:
+    """How long a release of ``environment`` may take: its services deploy side by side, each at most its hook's
+    timeout (ECS rolls back after it), the bake time, its tasks' grace period and blue's drain; a failed release
+    runs one more back (CloudFormation's rollback is a blue/green deployment of the previous revision)."""
+    services = environment.environment.services
+    check = services.health_check
+    starting_and_draining = -(-(check.grace_period_seconds + check.deregistration_delay_seconds) // 60)
+    return STACK_OPERATIONS_MINUTES + 2 * (HOOK_TIMEOUT_MINUTES + services.bake_time_minutes + starting_and_draining)
 SOURCE_PROVIDERS = ("codestar", "codecommit", "s3")
 COMPUTE_TYPES = ("BUILD_GENERAL1_SMALL", "BUILD_GENERAL1_MEDIUM", "BUILD_GENERAL1_LARGE", "BUILD_GENERAL1_XLARGE")
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -407,6 +422,23 @@ def load_pipeline(parameters_dir: Path) -> PipelineConfig:
             environments.append(load(Path(parameters_dir), target))
         except ConfigError as error:
             problems += error.problems
+    problems += _check_release_times(settings, environments, Path(parameters_dir))
     if problems:
         raise ConfigError(problems)
     return PipelineConfig(project=project, pipeline=settings, environments=tuple(environments))
+
+
+def _check_release_times(settings: PipelineSettings, environments: list[Config], parameters_dir: Path) -> list[str]:
+    """A release step CodeBuild stops before the release ends reports a failure while the stack carries on."""
+    problems = []
+    for environment in environments:
+        if environment.target in (settings.staging_target, settings.production_target):
+            needed = release_minutes(environment)
+            if needed > CODEBUILD_MAX_TIMEOUT_MINUTES:
+                problems.append(
+                    f"{parameters_dir / (environment.target + '.yaml')}: services.bake_time_minutes: "
+                    f"{environment.environment.services.bake_time_minutes} makes a release (and its rollback) take up to "
+                    f"{needed} minutes, longer than the pipeline's release step may wait ({CODEBUILD_MAX_TIMEOUT_MINUTES}, "
+                    "CodeBuild's limit); expected a shorter bake time"
+                )
+    return problems

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+import yaml
 
 from templates.config import pipeline as pipeline_config
 from templates.config.reader import ConfigError
@@ -209,3 +210,21 @@ def test_a_target_whose_name_prefix_holds_another_target_is_refused(write_pipeli
         f"{directory / 'pipeline.yaml'}: staging_target: 'staging' is not accepted while staging-eu exists: their resources "
         "share the name prefix <project>-staging-, which its deploy role may change; rename one"
     ]
+
+
+@pytest.mark.parametrize(("bake", "refused"), [(1000, False), (1050, True)])
+def test_a_release_that_cannot_finish_within_codebuilds_limit_is_refused(write_pipeline_parameters, bake, refused):
+    """Two deployments (a release and its rollback), each up to the hook's timeout and the bake time, must fit the
+    36 hours CodeBuild lets the release step wait; production's bake of 1050 minutes does not."""
+    directory = write_pipeline_parameters()
+    production = yaml.safe_load((directory / "production.yaml").read_text())
+    production["services"]["bake_time_minutes"] = bake
+    (directory / "production.yaml").write_text(yaml.safe_dump(production))
+    if not refused:
+        assert pipeline_config.release_minutes(pipeline_config.load_pipeline(directory).environment("production")) <= 2160
+        return
+    with pytest.raises(ConfigError) as error:
+        pipeline_config.load_pipeline(directory)
+    [line] = error.value.problems
+    assert line.startswith(f"{directory / 'production.yaml'}: services.bake_time_minutes: 1050 makes a release")
+    assert "longer than the pipeline's release step may wait (2160, CodeBuild's limit)" in line

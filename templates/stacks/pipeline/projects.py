@@ -5,13 +5,18 @@ from __future__ import annotations
 from troposphere import GetAtt, Ref, Template, codebuild, iam, kms, logs
 
 from templates import names
-from templates.config.model import camel_case
-from templates.config.pipeline import PipelineConfig
+from templates.config.model import Config, camel_case
+from templates.config.pipeline import CODEBUILD_MAX_TIMEOUT_MINUTES, PipelineConfig, release_minutes
 from templates.stacks.common import skip_checks, tags
 from templates.stacks.pipeline import buildspec
 from templates.stacks.pipeline.common import CHANGE_SET_NAME, resource_name
 from templates.stacks.pipeline.resources import add_log_group
 from templates.stacks.pipeline.roles import add_build_role, push_statements, release_statements
+
+
+def release_timeout_minutes(config: PipelineConfig, environment: Config) -> int:
+    """A release step outlives the release: CodeBuild stopping it sooner reports a failure while the stack carries on."""
+    return min(CODEBUILD_MAX_TIMEOUT_MINUTES, max(config.pipeline.build.timeout_minutes, release_minutes(environment)))
 
 
 def add_project(
@@ -24,6 +29,7 @@ def add_project(
     group: logs.LogGroup,
     key: kms.Key,
     privileged: bool = False,
+    timeout_minutes: int | None = None,
 ) -> codebuild.Project:
     settings = config.pipeline.build
     project = template.add_resource(
@@ -38,7 +44,7 @@ def add_project(
             ),
             ServiceRole=GetAtt(role, "Arn"),
             EncryptionKey=GetAtt(key, "Arn"),
-            TimeoutInMinutes=settings.timeout_minutes,
+            TimeoutInMinutes=timeout_minutes or settings.timeout_minutes,
             LogsConfig=codebuild.LogsConfig(CloudWatchLogs=codebuild.CloudWatchLogs(Status="ENABLED", GroupName=Ref(group))),
             Tags=tags(config),
         )
@@ -85,4 +91,6 @@ def release_project(template: Template, config: PipelineConfig, environment: str
     what = f"{mode}-{environment}"
     spec = buildspec.deploy(config, mode, CHANGE_SET_NAME)
     title = f"{camel_case(mode)}{camel_case(environment)}Build"
-    return add_project(template, config, title, what, spec, release["role"], release["group"], key)
+    # Planning makes a change set and waits for no deployment; deploying and executing wait for all of them.
+    timeout = None if mode == buildspec.PLAN else release_timeout_minutes(config, config.environment(environment))
+    return add_project(template, config, title, what, spec, release["role"], release["group"], key, timeout_minutes=timeout)

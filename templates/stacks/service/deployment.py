@@ -5,6 +5,7 @@ from __future__ import annotations
 from troposphere import GetAtt, If, Ref, Template, ecs, iam
 
 from templates import names
+from templates.config.model import HOOK_TIMEOUT_MINUTES
 from templates.iam import policies
 from templates.stacks.common import role, tags
 from templates.stacks.service.interface import (
@@ -54,7 +55,6 @@ def add_hook_role(template: Template, params) -> iam.Role:
     return ecs_role(template, "LifecycleHookRole", "invoke-health-check", invoke)
 
 
-HOOK_TIMEOUT_MINUTES = 15
 
 # Alarms that roll a deployment back: they judge the new revision's behaviour.
 ROLLBACK_ALARMS = ("target_5xx", "latency_p99")
