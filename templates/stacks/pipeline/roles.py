@@ -61,8 +61,10 @@ def release_statements(config: PipelineConfig, environment: str, deploy_role: ia
     """What deploy.py calls when it deploys, plans or executes one environment with its CloudFormation role.
 
     CloudFormation on this environment's stacks only (change sets, their nested change sets, stack policies,
-    termination protection, events), the bootstrap stack's output, the assets bucket (packages, deploy record),
-    image look-ups, and passing this environment's deploy role to CloudFormation only.
+    termination protection, events, and deleting a stack that holds nothing to keep: the ROLLBACK_COMPLETE stack
+    of a failed first create, the empty REVIEW_IN_PROGRESS stack of a discarded plan, as deploy.py does), the
+    bootstrap stack's output, the assets bucket (packages, deploy record), image look-ups, and passing this
+    environment's deploy role to CloudFormation only.
     """
     stack = config.environment_stack(environment)
     bootstrap = f"{config.project.name}-bootstrap"
@@ -74,7 +76,7 @@ def release_statements(config: PipelineConfig, environment: str, deploy_role: ia
                 for verb in (
                     "CreateChangeSet DescribeChangeSet ExecuteChangeSet DeleteChangeSet ListChangeSets DescribeStacks "
                     "DescribeStackEvents DescribeStackResource DescribeStackResources ListStackResources GetTemplate "
-                    "GetTemplateSummary SetStackPolicy GetStackPolicy UpdateTerminationProtection TagResource"
+                    "GetTemplateSummary SetStackPolicy GetStackPolicy UpdateTerminationProtection TagResource DeleteStack"
                 ).split()
             ],
             [regional_arn("cloudformation", f"stack/{stack}/*"), regional_arn("cloudformation", f"stack/{stack}-*/*")],
