@@ -191,6 +191,10 @@ class Aws:
     def ecr(self):
         return self.client("ecr")
 
+    @property
+    def iam(self):
+        return self.client("iam")
+
     @cached_property
     def region(self) -> str:
         for client in self._clients.values():

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from botocore.exceptions import ClientError
 
-from deployer import assets, changesets, nested, packaging, parameters, queues, record, stacks
+from deployer import assets, changesets, nested, packaging, parameters, queues, record, service_roles, stacks
 from deployer.changesets import Request
 from deployer.context import Context, Options
 from deployer.errors import AWS_ERRORS, DeployError, Interrupted, Refused, UsageError, explain
@@ -389,6 +389,7 @@ def bootstrap(options: Options, ctx: Context) -> int:
     if not options.dry_run:
         check_confirmation(ctx, options, target, "change the bootstrap stack")
     announce(ctx, "bootstrap", name)
+    prepare_service_roles(ctx, options)
     if repair_needed(ctx, options, target, name):
         return 0
     change_set_type, stack = prepare(ctx, options, target, name)
@@ -416,6 +417,16 @@ def bootstrap(options: Options, ctx: Context) -> int:
         ctx.console.say(f"assets bucket: {bucket}")
         ctx.result.outputs = {names.ASSETS_BUCKET: bucket}
     return 0
+
+
+def prepare_service_roles(ctx: Context, options: Options) -> None:
+    """The service-linked roles every environment's first deploy needs, made once per account (a dry run names them)."""
+    if options.dry_run:
+        for service, role in service_roles.missing(ctx.aws.iam).items():
+            ctx.console.say(f"dry run: would create the service-linked role {role} for {service}")
+        return
+    if not service_roles.ensure(ctx.aws.iam, ctx.console.say):
+        ctx.console.say("service-linked roles for ECS, Elastic Load Balancing and Application Auto Scaling: in place")
 
 
 def repair_needed(ctx: Context, options: Options, target: Target, name: str) -> bool:
