@@ -37,6 +37,7 @@ class Plan:
     lambda_assets: dict[str, str]  # root parameter -> source directory, for those the root declares
     image_checks: tuple[ImageCheck, ...]
     keep_counts: dict[str, str]  # KeepDesiredCount parameter -> its service's Running parameter, unless given
+    deploy_role: bool  # the root declares names.DEPLOY_ROLE_ARN: the --role-arn, or the one deployed before
 
 
 def git_commit(directory: Path) -> str | None:
@@ -78,7 +79,7 @@ def plan(template: dict, config: Config, overrides: list[str] | tuple[str, ...],
         if names.service_keep_count_parameter(service.logical_name) in declared
     }
     lambda_assets = {key: path for key, path in names.LAMBDA_ASSETS.items() if key in declared}
-    computed = {names.ASSETS_BUCKET: "the bootstrap stack's bucket", names.IMAGE_TAG: "--image-tag"}
+    computed = {names.ASSETS_BUCKET: "the bootstrap stack's bucket", names.IMAGE_TAG: "--image-tag", names.DEPLOY_ROLE_ARN: "--role-arn"}
     computed.update({key: f"the uploaded {path} zip" for key, path in lambda_assets.items()})
 
     for key in sorted(given):
@@ -113,7 +114,7 @@ def plan(template: dict, config: Config, overrides: list[str] | tuple[str, ...],
         if key not in given
     )
     keeps = {keep: run for keep, run in keep_counts.items() if keep not in given}
-    return Plan(given, tag, names.ASSETS_BUCKET in declared, lambda_assets, checks, keeps)
+    return Plan(given, tag, names.ASSETS_BUCKET in declared, lambda_assets, checks, keeps, names.DEPLOY_ROLE_ARN in declared)
 
 
 def image_exists(ecr, repository: str, tag: str) -> bool:
@@ -131,9 +132,14 @@ def check_images(ecr, plan_: Plan) -> dict[str, str]:
     return {check.parameter: "true" if image_exists(ecr, check.repository, plan_.image_tag) else "false" for check in plan_.image_checks}
 
 
-def resolve(plan_: Plan, bucket: str, lambda_keys: dict[str, str], running: dict[str, str], previous: dict[str, str]) -> dict[str, str]:
-    """Every root parameter's value.  ``previous``: the deployed stack's parameters (empty when it is created)."""
+def resolve(
+    plan_: Plan, bucket: str, lambda_keys: dict[str, str], running: dict[str, str], previous: dict[str, str], role_arn: str | None = None
+) -> dict[str, str]:
+    """Every root parameter's value.  ``previous``: the deployed stack's parameters (empty when it is created);
+    ``role_arn``: the CloudFormation service role of this deploy (a deploy without one keeps the role deployed before)."""
     values = dict(plan_.given)
+    if plan_.deploy_role:
+        values[names.DEPLOY_ROLE_ARN] = role_arn or previous.get(names.DEPLOY_ROLE_ARN, "")
     if plan_.assets_bucket:
         values[names.ASSETS_BUCKET] = bucket
     values.update(lambda_keys)

@@ -194,7 +194,7 @@ def deploy(options: Options, ctx: Context) -> int:
         + (why if options.dry_run else "")
     )
     previous = stacks.parameters(stack) if change_set_type == "UPDATE" else {}
-    values = parameters.resolve(plan, bucket, lambda_keys, running, previous)
+    values = parameters.resolve(plan, bucket, lambda_keys, running, previous, options.role_arn)
     tags = stack_tags(config.project.name, config.target)
     commit = commit or "unknown"
 

@@ -42,6 +42,9 @@ CANARY_FUNCTION_NAME = "CanaryFunctionName"
 ASSETS_BUCKET = "AssetsBucket"
 HEALTH_CHECK_CODE_KEY = "HealthCheckCodeKey"
 IMAGE_TAG = "ImageTag"
+# The CloudFormation service role deploy.py deploys with (--role-arn; empty without one): the environment's
+# key policy admits it directly.
+DEPLOY_ROLE_ARN = "DeployRoleArn"
 # The managed policy every role of an environment carries as its permissions boundary: the pipeline
 # target renders it as "<project>-<target>-boundary"; the root passes the name down to every child with roles.
 PERMISSIONS_BOUNDARY_NAME = "PermissionsBoundaryName"

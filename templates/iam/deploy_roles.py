@@ -105,10 +105,11 @@ TAGGED: dict[str, str] = {
 # In a boundary, EC2 is limited to the account and region (see scoped_statements).
 # The actions that create (or tag while creating) a resource of a tagged service: the only ones granted on a
 # resource that has no Target tag yet, and only when the request carries the environment's. KMS checks
-# kms:TagResource and kms:PutKeyPolicy on the key while CreateKey creates it with its tags and policy.
+# kms:TagResource on the key while CreateKey creates it with its tags (PutKeyPolicy takes no aws:RequestTag, per
+# the Service Authorization Reference: the key policy admits the deploy role for it instead, templates/stacks/keys.py).
 CREATING_VERBS = ("Create", "Tag", "Add", "Allocate", "Authorize", "Run")
 CREATING_ACTIONS = {
-    "kms": frozenset({"kms:TagResource", "kms:PutKeyPolicy"}),
+    "kms": frozenset({"kms:TagResource"}),
     "application-autoscaling": frozenset({"application-autoscaling:RegisterScalableTarget", "application-autoscaling:TagResource"}),
 }
 

@@ -110,6 +110,8 @@ def add_parameters(template: Template, config: Config) -> None:
     template.add_parameter(Parameter(names.ASSETS_BUCKET, Type="String", Description="bucket holding the packaged Lambda code"))
     template.add_parameter(Parameter(names.HEALTH_CHECK_CODE_KEY, Type="String", Description="S3 key of the health-check zip"))
     template.add_parameter(Parameter(names.IMAGE_TAG, Type="String", Description="image tag every service runs (the commit)"))
+    deploy_role = "the role CloudFormation deploys with (deploy.py --role-arn), which the key policy admits"
+    template.add_parameter(Parameter(names.DEPLOY_ROLE_ARN, Type="String", Default="", Description=deploy_role))
     template.add_parameter(
         Parameter(
             names.PERMISSIONS_BOUNDARY_NAME,

@@ -86,3 +86,22 @@ def test_a_root_without_images_or_lambdas_needs_no_tag():
 
 def test_git_commit_outside_a_repository_is_none(tmp_path):
     assert parameters.git_commit(tmp_path) is None
+
+
+WITH_ROLE = dict(ROOT, Parameters=dict(ROOT["Parameters"], DeployRoleArn={"Type": "String", "Default": ""}))
+ROLE = "arn:aws:iam::123456789012:role/demo-staging-deploy"
+
+
+@pytest.mark.parametrize(
+    ("role_arn", "before", "passed"),
+    [(ROLE, {}, ROLE), (None, {"DeployRoleArn": ROLE}, ROLE), (None, {}, "")],
+    ids=["this deploy's role", "a laptop deploy keeps the role deployed before", "never deployed with a role"],
+)
+def test_the_key_policy_admits_the_role_cloudformation_deploys_with(role_arn, before, passed):
+    plan = parameters.plan(WITH_ROLE, CONFIG, [], "v1", None)
+    assert parameters.resolve(plan, "bucket-1", {}, {}, before, role_arn)["DeployRoleArn"] == passed
+
+
+def test_the_deploy_role_parameter_is_deploy_pys_to_set():
+    with pytest.raises(UsageError, match="--param DeployRoleArn: set by deploy.py from --role-arn; do not pass it"):
+        parameters.plan(WITH_ROLE, CONFIG, [f"DeployRoleArn={ROLE}"], "v1", None)
