@@ -165,9 +165,9 @@ def render(args: argparse.Namespace, before_rendering: Callable[[], None] = lamb
 
     try:
         configs = load_targets(args.parameters, args.env)
+        rendered = render_targets(configs, args.output)
     except ConfigError as error:
         raise ConfigurationProblems(error.problems) from None
-    rendered = render_targets(configs, args.output)
     outcome = {"warnings": [w for cfg in configs for w in getattr(cfg, "warnings", ())]}
     if wants_preflight(args):
         from builder.preflight.stage import check_rendered

@@ -142,7 +142,10 @@ def deploy(options: Options, ctx: Context) -> int:
     target = deploy_target(config)
     if not (options.dry_run or options.package_only or options.plan):
         check_confirmation(ctx, options, target, "execute the change set")
-    rendered = ctx.render(config)
+    try:
+        rendered = ctx.render(config)
+    except ConfigError as error:  # a configuration that loads but cannot render (an underivable deploy role)
+        raise UsageError("\n".join(error.problems)) from None
     root = rendered.get(names.ROOT_TEMPLATE)
     if root is None:
         raise UsageError(f"the {config.target} templates have no {names.ROOT_TEMPLATE}")

@@ -16,6 +16,8 @@ from troposphere import Template
 from templates import names
 from templates.config.model import Config
 from templates.config.pipeline import PipelineConfig
+from templates.config.reader import ConfigError
+from templates.iam.deploy_roles import UnscopedAction
 from templates.stacks import pipeline, root
 
 
@@ -46,7 +48,10 @@ def render_pipeline(config: PipelineConfig) -> dict[str, dict]:
     """The pipeline's templates, after the environments' it derives its deploy roles from."""
     environments = {environment.target: render_environment(environment) for environment in config.environments}
     children = pipeline.build_children(config)
-    return _files(children, pipeline.build(config, environments, children))
+    try:
+        return _files(children, pipeline.build(config, environments, children))
+    except UnscopedAction as error:  # a configuration whose deploy role cannot be derived: said as such, no traceback
+        raise ConfigError([str(error)]) from None
 
 
 def _files(children: dict[str, Template], root_template: Template) -> dict[str, dict]:

@@ -236,7 +236,12 @@ def scoped_statements(actions: Iterable[str], env: Environment, label: str, by_t
             continue
         arns = named_arns(service, env)
         if not arns and service not in TAGGED:
-            raise UnscopedAction(f"{', '.join(group)}: no way to limit {service} to the environment {env.target!r} is known")
+            raise UnscopedAction(
+                f"{env.target}: the pipeline cannot derive {env.target}'s deploy role: {', '.join(group)} (for "
+                f"{', '.join(needing(env, group))}) can be limited to the environment by no name or tag known to "
+                f"templates/iam/deploy_roles.py; expected the setting that adds these resources off in {env.target}.yaml, "
+                "or a scoping rule for the service there"
+            )
         named = [a for a in group if NAMED_ACTIONS.get(service, lambda _: True)(a)]
         if arns and named:
             statements.append(policies.allow(named, arns, sid=f"{label}{camel_case(service)}Named"))
@@ -250,6 +255,17 @@ def scoped_statements(actions: Iterable[str], env: Environment, label: str, by_t
 # The condition key that names the records a ChangeResourceRecordSets call changes: lowercase, no trailing dot
 # (https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/specifying-rrset-conditions.html).
 RECORD_NAMES_KEY = "route53:ChangeResourceRecordSetsNormalizedRecordNames"
+
+
+def needing(env: Environment, actions: Iterable[str]) -> list[str]:
+    """The environment's resources (file: logical id (type)) whose handlers call any of ``actions``."""
+    wanted = set(actions)
+    found = []
+    for file, template in sorted(env.templates.items()):
+        for logical_id, resource in sorted(template.get("Resources", {}).items()):
+            if wanted & set(handler_permissions.required_permissions([resource["Type"]])):
+                found.append(f"{file}: {logical_id} ({resource['Type']})")
+    return found
 
 
 def record_sets(env: Environment) -> list[dict]:

@@ -11,7 +11,7 @@ import yaml
 from troposphere import encode_to_dict
 
 from builder import preflight
-from templates.config import load_pipeline, load_target
+from templates.config import ConfigError, load_pipeline, load_target
 from templates.iam import deploy_roles
 from templates.render import render
 from tests.conftest import SAMPLE, merge, read_yaml
@@ -66,3 +66,18 @@ def test_schedules_are_named_after_their_environment(everything_on):
     monitoring = render(cfg)["monitoring.json"]["Resources"]
     names = [r["Properties"]["Name"] for r in monitoring.values() if r["Type"] == "AWS::Scheduler::Schedule"]
     assert names == [f"{cfg.stack_prefix}-offhours-on", f"{cfg.stack_prefix}-offhours-off"]
+
+
+def test_a_resource_no_rule_can_limit_to_its_environment_is_a_configuration_error_naming_it(everything_on, monkeypatch, capsys):
+    """A resource type that no name or tag rule covers (here: schedules, with their rule taken away) ends build.py
+    with exit 2 and one line naming the environment, the actions and the resources, never a traceback."""
+    import build
+
+    monkeypatch.delitem(deploy_roles.NAMED, "scheduler")
+    with pytest.raises(ConfigError) as error:
+        render(load_pipeline(everything_on))
+    [line] = error.value.problems
+    assert line.startswith("staging: the pipeline cannot derive staging's deploy role: scheduler:CreateSchedule")
+    assert "monitoring.json: OffHoursStartSchedule (AWS::Scheduler::Schedule)" in line and "staging.yaml" in line
+    assert build.main(["--parameters", str(everything_on), "--env", "pipeline", "--no-lint", "--output", str(everything_on / "out")]) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1].endswith("or a scoping rule for the service there")

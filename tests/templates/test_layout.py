@@ -18,7 +18,7 @@ LAYERS = {
     "names": set(),
     "iam": {"config", "iam", "names"},
     "stacks": {"config", "iam", "names", "stacks"},
-    "render": {"config", "names", "stacks"},
+    "render": {"config", "iam", "names", "stacks"},
 }
 
 
