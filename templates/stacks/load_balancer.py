@@ -204,6 +204,7 @@ def add_listeners(template: Template, config: Config, load_balancer: elb.LoadBal
                 SslPolicy=TLS_POLICY,
                 Certificates=[certificate(config)],
                 DefaultActions=[NOT_FOUND],
+                Tags=tags(config),
             )
         )
         redirect = elb.Action(
@@ -211,10 +212,14 @@ def add_listeners(template: Template, config: Config, load_balancer: elb.LoadBal
             RedirectConfig=elb.RedirectConfig(Protocol="HTTPS", Port="443", StatusCode="HTTP_301"),
         )
         template.add_resource(
-            elb.Listener("HttpListener", LoadBalancerArn=Ref(load_balancer), Port=80, Protocol="HTTP", DefaultActions=[redirect])
+            elb.Listener(
+                "HttpListener", LoadBalancerArn=Ref(load_balancer), Port=80, Protocol="HTTP", DefaultActions=[redirect], Tags=tags(config)
+            )
         )
     else:
-        production = elb.Listener("HttpListener", LoadBalancerArn=Ref(load_balancer), Port=80, Protocol="HTTP", DefaultActions=[NOT_FOUND])
+        production = elb.Listener(
+            "HttpListener", LoadBalancerArn=Ref(load_balancer), Port=80, Protocol="HTTP", DefaultActions=[NOT_FOUND], Tags=tags(config)
+        )
         reason = "no certificate_arn in this environment's file; setting one serves HTTPS and redirects HTTP"
         production = template.add_resource(skip_checks(production, {"CKV_AWS_2": reason, "CKV_AWS_103": reason}))
     test = elb.Listener(
@@ -223,6 +228,7 @@ def add_listeners(template: Template, config: Config, load_balancer: elb.LoadBal
         Port=settings.test_listener_port,
         Protocol="HTTP",
         DefaultActions=[NOT_FOUND],
+        Tags=tags(config),
     )
     if https_enabled(config):
         # With a certificate the test listener serves HTTPS too: Control Tower's CT.ELASTICLOADBALANCING.PR.1

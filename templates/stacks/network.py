@@ -113,6 +113,7 @@ def add_endpoints(template: Template, config: Config, vpc: ec2.VPC, subnets: lis
             ServiceName=Sub("com.amazonaws.${AWS::Region}.s3"),
             VpcEndpointType="Gateway",
             RouteTableIds=[Ref(t) for t in tables],
+            Tags=tags(config),
         )
     )
     if not network.interface_endpoints:
@@ -144,6 +145,7 @@ def add_endpoints(template: Template, config: Config, vpc: ec2.VPC, subnets: lis
                 PrivateDnsEnabled=True,
                 SubnetIds=[Ref(s) for s in endpoint_subnets],
                 SecurityGroupIds=[Ref(security_group)],
+                Tags=tags(config),
             )
         )
 
@@ -153,7 +155,7 @@ def add_flow_logs(template: Template, config: Config, vpc: ec2.VPC) -> None:
     if config.environment.logs.kms_encrypted:
         key_arn = Ref(template.add_parameter(Parameter(names.ENVIRONMENT_KEY_ARN, Type="String")))
     group = log_group(template, "FlowLogGroup", config, names.retained_name(f"/vpc/{config.stack_prefix}/flow-logs"), key_arn)
-    flow_role = role(template, "FlowLogRole", "vpc-flow-logs.amazonaws.com", "write-flow-logs", policies.write_logs(Ref(group)))
+    flow_role = role(template, "FlowLogRole", "vpc-flow-logs", "write-flow-logs", policies.write_logs(Ref(group)))
     template.add_resource(
         ec2.FlowLog(
             "FlowLog",
@@ -163,6 +165,7 @@ def add_flow_logs(template: Template, config: Config, vpc: ec2.VPC) -> None:
             LogDestinationType="cloud-watch-logs",
             LogGroupName=Ref(group),
             DeliverLogsPermissionArn=GetAtt(flow_role, "Arn"),
+            Tags=tags(config),
         )
     )
 

@@ -7,7 +7,8 @@ from troposphere import applicationautoscaling as scaling
 
 from templates import names
 from templates.config.model import Config
-from templates.stacks.service.interface import BLUE, GREEN, RUNNING, named
+from templates.stacks.common import tags
+from templates.stacks.service.interface import BLUE, GREEN, RUNNING, SERVICE_NAME, named
 
 
 def add_autoscaling(template: Template, config: Config, params, ecs_service, groups) -> scaling.ScalableTarget:
@@ -21,6 +22,7 @@ def add_autoscaling(template: Template, config: Config, params, ecs_service, gro
             MinCapacity=If(RUNNING, settings.min_tasks, 0),
             MaxCapacity=If(RUNNING, settings.max_tasks, 0),
             ScheduledActions=off_hours_actions(config) or Ref("AWS::NoValue"),
+            Tags=tags(config, Service=Ref(params[SERVICE_NAME])),
         )
     )
     cpu = scaling.PredefinedMetricSpecification(PredefinedMetricType="ECSServiceAverageCPUUtilization")

@@ -46,7 +46,7 @@ def add_target_groups(template: Template, config: Config, params) -> dict[str, e
     return groups
 
 
-def add_listener_rules(template: Template, params, groups) -> dict[str, elb.ListenerRule]:
+def add_listener_rules(template: Template, config: Config, params, groups) -> dict[str, elb.ListenerRule]:
     """The production and test rules for the service's path, forwarding with weights ECS rewrites."""
     forward = elb.ListenerRuleAction(
         Type="forward",
@@ -68,6 +68,7 @@ def add_listener_rules(template: Template, params, groups) -> dict[str, elb.List
                 Priority=Ref(params[RULE_PRIORITY]),
                 Conditions=[condition],
                 Actions=[forward],
+                Tags=tags(config, Service=Ref(params[SERVICE_NAME])),
             )
         )
         for kind, listener in (("Production", names.PRODUCTION_LISTENER_ARN), ("Test", names.TEST_LISTENER_ARN))
