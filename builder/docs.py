@@ -13,13 +13,16 @@ import json
 import typing
 from typing import Any
 
+from troposphere import encode_to_dict
+
 from builder.schema import FILES, MISSING, REPO, ParameterFile, json_value, write_schemas
-from templates.iam.policies import WILDCARD_RESOURCE_ACTIONS
+from templates.iam.policies import TRUSTS, WILDCARD_RESOURCE_ACTIONS
 
 CONFIGURATION = REPO / "docs" / "configuration.md"
 SECURITY = REPO / "docs" / "security.md"
 START, END = "<!-- reference:start -->\n", "<!-- reference:end -->"
 WILDCARDS_START, WILDCARDS_END = "<!-- wildcards:start -->\n", "<!-- wildcards:end -->"
+TRUSTS_START, TRUSTS_END = "<!-- trusts:start -->\n", "<!-- trusts:end -->"
 
 TYPE_WORDS = {str: ("a string", "strings"), int: ("an integer", "integers"), float: ("a number", "numbers"), bool: ("true or false", "")}
 
@@ -93,7 +96,28 @@ def wildcard_reference() -> str:
     return "\n".join(lines) + "\n"
 
 
-GENERATED = ((CONFIGURATION, START, END, reference), (SECURITY, WILDCARDS_START, WILDCARDS_END, wildcard_reference))
+def shown(value: Any) -> str:
+    """A trust policy's principal or condition value as written in a template: text, or Fn::Sub's template."""
+    rendered = encode_to_dict(value)
+    return rendered["Fn::Sub"] if isinstance(rendered, dict) and "Fn::Sub" in rendered else str(rendered)
+
+
+def trust_reference() -> str:
+    lines = ["| role | trusted service | conditions | documented by |", "| --- | --- | --- | --- |"]
+    for trust in TRUSTS.values():
+        conditions = "; ".join(
+            f"`{operator}` `{key}` = `{shown(value)}`" for operator, pairs in trust.conditions.items() for key, value in pairs.items()
+        )
+        conditions = conditions or "none (the page documents none)"
+        lines.append(f"| {cell(trust.role)} | `{shown(trust.principal)}` | {conditions} | <{trust.page}> |")
+    return "\n".join(lines) + "\n"
+
+
+GENERATED = (
+    (CONFIGURATION, START, END, reference),
+    (SECURITY, WILDCARDS_START, WILDCARDS_END, wildcard_reference),
+    (SECURITY, TRUSTS_START, TRUSTS_END, trust_reference),
+)
 
 
 def between(text: str, start: str, end: str) -> str:

@@ -390,14 +390,7 @@ def iam_statements(actions: set[str], env: Environment, assets_bucket) -> list[S
         policies.allow(plain, roles, sid="EnvironmentRoles"),
     ]
     if "iam:PassRole" in actions:
-        statements.append(
-            policies.allow(
-                ["iam:PassRole"],
-                roles,
-                sid="PassEnvironmentRoles",
-                condition=Condition(StringEquals({"iam:PassedToService": trusted_services(env)})),
-            )  # fmt: skip
-        )
+        statements += pass_role_statements(env, roles)
     if "iam:CreateServiceLinkedRole" in actions:
         statements.append(
             policies.allow(
@@ -414,6 +407,31 @@ def iam_statements(actions: set[str], env: Environment, assets_bucket) -> list[S
     statements.append(
         policies.allow(["s3:GetObject"], [Sub("arn:${AWS::Partition}:s3:::${Bucket}/*", Bucket=assets_bucket)], sid="PackagedAssets")
     )
+    return statements
+
+
+# Services that pass no iam:PassedToService when a role is passed to them: "Some services do not support this
+# condition key" (IAM User Guide, "iam:PassedToService"); CloudWatch Logs' PutSubscriptionFilter sets neither
+# logs.amazonaws.com nor the regional name (https://github.com/aws-cloudformation/cloudformation-coverage-roadmap/issues/1784).
+WITHOUT_PASSED_TO_SERVICE = (policies.TRUSTS["logs"].principal,)
+
+
+def pass_role_statements(env: Environment, roles: list) -> list[Statement]:
+    """The environment's roles, passed only to the services that trust them (where the service names itself)."""
+    unnamed = [encode_to_dict(p) for p in WITHOUT_PASSED_TO_SERVICE]
+    services = trusted_services(env)
+    named = [s for s in services if s not in unnamed]
+    passed_to = Condition(StringEquals({"iam:PassedToService": named}))
+    statements = [policies.allow(["iam:PassRole"], roles, sid="PassEnvironmentRoles", condition=passed_to)]
+    if any(s in unnamed for s in services):
+        statements.append(
+            policies.allow(
+                ["iam:PassRole"],
+                roles,
+                sid="PassEnvironmentRolesToLogs",
+                condition=Condition(StringEqualsIfExists({"iam:PassedToService": [s for s in services if s in unnamed]})),
+            )
+        )
     return statements
 
 

@@ -8,8 +8,11 @@ is the only way to grant ``Resource: "*"`` and it refuses anything else.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from awacs.aws import Action as AwacsAction
-from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, StringEquals
+from awacs.aws import Allow, ArnLike, Condition, PolicyDocument, Principal, Statement, StringEquals, StringLike
 from awacs.helpers.trust import make_simple_assume_policy
 from troposphere import Sub
 
@@ -111,12 +114,85 @@ def document(*statements: Statement) -> PolicyDocument:
     return PolicyDocument(Version="2012-10-17", Statement=list(statements))
 
 
-def trust(service: str, source_account_condition: bool = True) -> PolicyDocument:
-    """Trust policy for an AWS service principal, limited to this account's callers."""
-    policy = make_simple_assume_policy(service)
-    if source_account_condition:
-        policy.Statement[0].Condition = Condition(StringEquals({"aws:SourceAccount": Sub("${AWS::AccountId}")}))
+@dataclass(frozen=True)
+class Trust:
+    """Who assumes a kind of role, and the conditions its trust policy carries: only those the service's own
+    documentation puts there (confused-deputy prevention).  A positive condition on a key the service does not send
+    denies every use of the role, so where a page documents none, there is none.  docs/security.md lists them."""
+
+    principal: Any  # the service principal: a name, or a Sub for a regional one
+    role: str  # what the role is for
+    conditions: dict  # condition operator -> {key: value}, as IAM writes them
+    page: str  # the AWS page that documents the trust policy
+
+
+ACCOUNT = Sub("${AWS::AccountId}")
+SOURCE_ACCOUNT = {"StringEquals": {"aws:SourceAccount": ACCOUNT}}
+
+TRUSTS = {
+    "cloudformation": Trust(
+        "cloudformation.amazonaws.com", "a CloudFormation service role (an environment's deploy role)", {},
+        "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-iam-servicerole.html",
+    ),
+    "codebuild": Trust(
+        "codebuild.amazonaws.com", "a CodeBuild project's service role", SOURCE_ACCOUNT,
+        "https://docs.aws.amazon.com/codebuild/latest/userguide/setting-up-service-role.html",
+    ),
+    "codepipeline": Trust(
+        "codepipeline.amazonaws.com", "the pipeline's service role", {},
+        "https://docs.aws.amazon.com/codepipeline/latest/userguide/pipelines-create-service-role-cli.html",
+    ),
+    "ecs-task": Trust(
+        "ecs-tasks.amazonaws.com", "a task role (what the running code may do)",
+        {**SOURCE_ACCOUNT, "ArnLike": {"aws:SourceArn": Sub("arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:*")}},
+        "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-iam-roles.html",
+    ),
+    "ecs-execution": Trust(
+        "ecs-tasks.amazonaws.com", "a task execution role (what ECS needs to start the task)", {},
+        "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_execution_IAM_role.html",
+    ),
+    "ecs": Trust(
+        "ecs.amazonaws.com", "the blue/green roles ECS assumes (shifting traffic, invoking the hook)", {},
+        "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/blue-green-permissions.html",
+    ),
+    "events": Trust(
+        "events.amazonaws.com", "an EventBridge rule's role starting the pipeline", {},
+        "https://docs.aws.amazon.com/codepipeline/latest/userguide/pipelines-trigger-source-repo-changes-cli.html",
+    ),
+    "scheduler": Trust(
+        "scheduler.amazonaws.com", "an EventBridge Scheduler schedule's execution role", SOURCE_ACCOUNT,
+        "https://docs.aws.amazon.com/scheduler/latest/UserGuide/cross-service-confused-deputy-prevention.html",
+    ),
+    "firehose": Trust(
+        "firehose.amazonaws.com", "a Firehose stream's role writing to S3", {"StringEquals": {"sts:ExternalId": ACCOUNT}},
+        "https://docs.aws.amazon.com/firehose/latest/dev/controlling-access.html",
+    ),
+    "logs": Trust(
+        Sub("logs.${AWS::Region}.${AWS::URLSuffix}"), "a CloudWatch Logs subscription filter's role putting records into Firehose",
+        {"StringLike": {"aws:SourceArn": Sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:*")}},
+        "https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/SubscriptionFilters.html",
+    ),
+    "vpc-flow-logs": Trust(
+        "vpc-flow-logs.amazonaws.com", "the role VPC Flow Logs publish to CloudWatch Logs with", SOURCE_ACCOUNT,
+        "https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-cwl.html",
+    ),
+    "lambda": Trust(
+        "lambda.amazonaws.com", "a Lambda function's execution role", {},
+        "https://docs.aws.amazon.com/lambda/latest/dg/lambda-intro-execution-role.html",
+    ),
+}  # fmt: skip
+
+
+def trust(kind: str) -> PolicyDocument:
+    """The trust policy of a role of ``kind`` (``TRUSTS``): its service may assume it, on the documented conditions."""
+    found = TRUSTS[kind]
+    policy = make_simple_assume_policy(found.principal)
+    if found.conditions:
+        policy.Statement[0].Condition = Condition([CONDITION_TYPES[op](values) for op, values in found.conditions.items()])
     return policy
+
+
+CONDITION_TYPES = {"StringEquals": StringEquals, "StringLike": StringLike, "ArnLike": ArnLike}
 
 
 def service_principal(services) -> Principal:

@@ -169,9 +169,9 @@ def skip_checks(resource, reasons: dict[str, str]):
     return resource
 
 
-def role(template: Template, title: str, service, policy_name: str, *statements, source_account_condition: bool = True) -> iam.Role:
-    """A role the given AWS service assumes (for this account only, unless ``source_account_condition`` is off
-    where AWS documents the trust without it), with one inline policy.
+def role(template: Template, title: str, kind: str, policy_name: str, *statements) -> iam.Role:
+    """A role of ``kind`` (``policies.TRUSTS``: the service that assumes it, on its documented conditions), with one
+    inline policy.
 
     Every role carries the environment's permissions boundary (rendered by the pipeline target), named by the
     root parameter passed down: the deploy role may create roles only with it attached.
@@ -183,7 +183,7 @@ def role(template: Template, title: str, service, policy_name: str, *statements,
     return template.add_resource(
         iam.Role(
             title,
-            AssumeRolePolicyDocument=policies.trust(service, source_account_condition=source_account_condition),
+            AssumeRolePolicyDocument=policies.trust(kind),
             PermissionsBoundary=Sub(
                 "arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/${Name}", Name=Ref(names.PERMISSIONS_BOUNDARY_NAME)
             ),

@@ -82,7 +82,7 @@ def hook_api_egress(config: Config, params) -> ec2.SecurityGroupRule:
 def add_role(template: Template, title: str, group, key_arn, statements: list) -> iam.Role:
     """A function's role: write its own log group, decrypt its settings, and ``statements``."""
     base = [policies.write_logs(Ref(group)), policies.allow(["kms:Decrypt"], [key_arn])]
-    return role(template, title, "lambda.amazonaws.com", "health-check", *base, *statements)
+    return role(template, title, "lambda", "health-check", *base, *statements)
 
 
 def ec2_arn(resource: str) -> Sub:

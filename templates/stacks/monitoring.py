@@ -118,7 +118,7 @@ def add_off_hours_alarm(template: Template, config: Config) -> cloudwatch.Alarm:
     setter = role(
         template,
         "OffHoursSchedulerRole",
-        "scheduler.amazonaws.com",
+        "scheduler",
         "set-off-hours-alarm",
         policies.allow(["cloudwatch:SetAlarmState"], [alarm_arn]),
     )
@@ -380,7 +380,7 @@ def add_archive(template: Template, config: Config, params) -> None:
     writer = role(
         template,
         "ArchiveDeliveryRole",
-        "firehose.amazonaws.com",
+        "firehose",
         "write-archive",
         policies.allow(archive_actions, [bucket_arn, Sub("${Arn}/*", Arn=bucket_arn)]),
         policies.allow(["kms:GenerateDataKey", "kms:Decrypt"], [key]),
@@ -409,7 +409,7 @@ def add_archive(template: Template, config: Config, params) -> None:
     sender = role(
         template,
         "ArchiveSubscriptionRole",
-        Sub("logs.${AWS::Region}.${AWS::URLSuffix}"),
+        "logs",
         "send-to-archive",
         policies.allow(["firehose:PutRecord", "firehose:PutRecordBatch"], [GetAtt(stream, "Arn")]),
     )

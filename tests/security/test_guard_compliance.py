@@ -122,7 +122,7 @@ def test_every_key_lets_only_aws_services_create_grants(target):
     keys = list(resources(render_target(target), "AWS::KMS::Key"))
     assert keys
     for _, logical_id, properties in keys:
-        deny = [s for s in properties["KeyPolicy"]["Statement"] if s["Effect"] == "Deny" and s["Action"] == ["kms:CreateGrant"]]
+        deny = [s for s in properties["KeyPolicy"]["Statement"] if s.get("Effect") == "Deny" and s["Action"] == ["kms:CreateGrant"]]
         assert deny == [
             {
                 "Sid": "OnlyAwsServicesCreateGrants",

@@ -153,8 +153,8 @@ def test_production_fails_only_what_the_design_needs(shipped):
 @needs_rules
 def test_without_the_table_the_gate_fails_and_names_control_and_resource(shipped):
     lines = guard_gate.report(shipped.verdicts(table=()))
-    assert "FAILED   parameters/production/health-check.json: CanaryFunction: CT.LAMBDA.PR.3" in lines
-    assert "FAILED   parameters/pipeline/root.json: ApiServiceBuild: CT.CODEBUILD.PR.4" in lines
+    assert "FAILED   examples-shop/production/health-check.json: CanaryFunction: CT.LAMBDA.PR.3" in lines
+    assert "FAILED   examples-shop/pipeline/root.json: ApiServiceBuild: CT.CODEBUILD.PR.4" in lines
 
 
 @needs_rules

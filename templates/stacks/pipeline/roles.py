@@ -29,7 +29,7 @@ def add_build_role(template: Template, title: str, group: logs.LogGroup, bucket,
     return template.add_resource(
         iam.Role(
             title,
-            AssumeRolePolicyDocument=policies.trust("codebuild.amazonaws.com"),
+            AssumeRolePolicyDocument=policies.trust("codebuild"),
             Policies=[iam.Policy(PolicyName="build", PolicyDocument=policies.document(*base, *statements))],
         )
     )
@@ -128,7 +128,7 @@ def add_deploy_role(template: Template, config: PipelineConfig, env: deploy_role
             f"{deploy_roles.MANAGED_POLICIES_PER_ROLE} to a role"
         )
     title = camel_case(environment)
-    role = template.add_resource(iam.Role(f"{title}DeployRole", AssumeRolePolicyDocument=policies.trust("cloudformation.amazonaws.com")))
+    role = template.add_resource(iam.Role(f"{title}DeployRole", AssumeRolePolicyDocument=policies.trust("cloudformation")))
     # Attached from the policies' side (Roles), so a reader of the role's policies finds them by the role's name.
     managed = [
         template.add_resource(
@@ -171,7 +171,7 @@ def add_pipeline_role(template: Template, config: PipelineConfig, bucket, key, p
     return template.add_resource(
         iam.Role(
             "PipelineRole",
-            AssumeRolePolicyDocument=policies.trust("codepipeline.amazonaws.com"),
+            AssumeRolePolicyDocument=policies.trust("codepipeline"),
             Policies=[iam.Policy(PolicyName="pipeline", PolicyDocument=policies.document(*statements))],
         )
     )

@@ -241,7 +241,7 @@ def add_source_rule(template: Template, config: PipelineConfig, pipeline) -> eve
     role = template.add_resource(
         iam.Role(
             "SourceEventRole",
-            AssumeRolePolicyDocument=policies.trust("events.amazonaws.com"),
+            AssumeRolePolicyDocument=policies.trust("events"),
             Policies=[
                 iam.Policy(
                     PolicyName="start-pipeline",

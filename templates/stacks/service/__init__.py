@@ -76,7 +76,7 @@ def build(config: Config, service: Service) -> Template:
     task_role = add_task_role(template, settings)
     task_definition = add_task_definition(template, config, service, params, group, secret, settings, execution_role, task_role)
     groups = add_target_groups(template, config, params)
-    rules = add_listener_rules(template, params, groups)
+    rules = add_listener_rules(template, config, params, groups)
     security_group = add_security_group(template, config, params)
     roles = {"load_balancer": add_load_balancer_role(template, groups, rules), "hook": add_hook_role(template, params)}
     alarms = add_alarms(template, config, params, groups, group)

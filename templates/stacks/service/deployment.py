@@ -25,7 +25,7 @@ def ecs_role(template: Template, title: str, policy_name: str, *statements) -> i
     """A role ECS itself assumes, trusted exactly as the ECS guide documents it: ecs.amazonaws.com,
     sts:AssumeRole, no condition ("Amazon ECS infrastructure IAM role for load balancers";
     "Permissions required for Lambda functions in Amazon ECS blue/green deployments")."""
-    return role(template, title, "ecs.amazonaws.com", policy_name, *statements, source_account_condition=False)
+    return role(template, title, "ecs", policy_name, *statements)
 
 
 def add_load_balancer_role(template: Template, groups, rules) -> iam.Role:

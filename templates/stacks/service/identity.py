@@ -73,10 +73,10 @@ def add_execution_role(template: Template, config: Config, group, secret, settin
             condition=Condition(StringEquals({"kms:ViaService": Sub("secretsmanager.${AWS::Region}.${AWS::URLSuffix}")})),
         ),
     ]
-    return role(template, "ExecutionRole", "ecs-tasks.amazonaws.com", "start-task", *statements)
+    return role(template, "ExecutionRole", "ecs-execution", "start-task", *statements)
 
 
 def add_task_role(template: Template, settings) -> iam.Role:
     """What the running code may do: re-read its own settings, nothing else."""
     own_settings = policies.allow(["ssm:GetParameter", "ssm:GetParameters"], [parameter_arn(p) for p in settings.values()])
-    return role(template, "TaskRole", "ecs-tasks.amazonaws.com", "own-settings", own_settings)
+    return role(template, "TaskRole", "ecs-task", "own-settings", own_settings)
