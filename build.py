@@ -168,7 +168,7 @@ def render(args: argparse.Namespace, before_rendering: Callable[[], None] = lamb
         rendered = render_targets(configs, args.output)
     except ConfigError as error:
         raise ConfigurationProblems(error.problems) from None
-    outcome = {"warnings": [w for cfg in configs for w in getattr(cfg, "warnings", ())]}
+    outcome = {"warnings": list(dict.fromkeys(w for cfg in configs for w in getattr(cfg, "warnings", ())))}  # once each
     if wants_preflight(args):
         from builder.preflight.stage import check_rendered
 

@@ -9,6 +9,7 @@ Nothing here reads a file or imports troposphere.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import ipaddress
 import re
@@ -171,6 +172,19 @@ class Service:
 class Project:
     name: str = checked(check=NAME, doc="project name, the prefix of every stack and resource name")
     services: tuple[Service, ...] = checked(doc="the services the platform builds and runs")
+
+    def health_command_warnings(self) -> list[str]:
+        """A service whose health path is not /health, with a container health command of its own that names neither
+        the path nor HEALTH_CHECK_PATH (the variable the task passes it): its tasks would check another endpoint."""
+        default = next(f for f in dataclasses.fields(Service) if f.name == "container_health_command").default
+        return [
+            f"services[{index}].container_health_command: {list(s.container_health_command)} names neither health_check_path "
+            f"{s.health_check_path!r} nor $HEALTH_CHECK_PATH (passed to the container); its tasks may check another endpoint"
+            for index, s in enumerate(self.services)
+            if s.health_check_path != "/health"
+            and tuple(s.container_health_command) != default
+            and not any(s.health_check_path in part or "HEALTH_CHECK_PATH" in part for part in s.container_health_command)
+        ]
 
 
 # --- <target>.yaml ------------------------------------------------------------
@@ -375,6 +389,7 @@ class Config:
                 f"{self.target}: load_balancer.plain_http is true: this protected target serves plain HTTP on port 80, "
                 "without TLS; set a certificate_arn and domain_name to serve HTTPS"
             )
+        found += [f"{PROJECT_FILE}: {line}" for line in self.project.health_command_warnings()]
         return found
 
     @property

@@ -455,3 +455,29 @@ def test_a_service_parameter_accepts_exactly_what_its_declaration_accepts(parame
     for value in SAMPLES[parameter]:
         typed = int(value) if declared["Type"] == "Number" else value
         assert (constraint_problem(value, declared) is None) == (check(typed) is None), (parameter, value)
+
+
+def test_the_container_health_command_is_told_the_health_path(make_config):
+    """The default health command (service_kit.healthcheck) reads HEALTH_CHECK_PATH: a service checked at /ping by
+    its target groups is checked at /ping by its container too."""
+    cfg = make_config(project={"services": [{"name": "api", "route_path": "/api", "health_check_path": "/ping"}]})
+    (container,) = props(service_template(cfg, cfg.project.services[0]), "TaskDefinition")["ContainerDefinitions"]
+    assert {"Name": "HEALTH_CHECK_PATH", "Value": "/ping"} in container["Environment"]
+
+
+@pytest.mark.parametrize(
+    ("command", "warned"),
+    [
+        (None, False),  # the default command reads HEALTH_CHECK_PATH
+        (["CMD-SHELL", "curl -fs http://localhost:8080/ping"], False),  # names the path
+        (["CMD-SHELL", "curl -fs http://localhost:8080$HEALTH_CHECK_PATH"], False),  # reads the variable
+        (["CMD-SHELL", "curl -fs http://localhost:8080/health"], True),  # checks another endpoint
+    ],
+)
+def test_a_health_command_that_cannot_know_the_health_path_is_warned_about(make_config, command, warned):
+    service = {"name": "api", "route_path": "/api", "health_check_path": "/ping", "container_health_command": command}
+    cfg = make_config(project={"services": [{k: v for k, v in service.items() if v is not None}]})
+    lines = [w for w in cfg.warnings if "container_health_command" in w]
+    assert bool(lines) is warned, lines
+    if warned:
+        assert lines[0].startswith("project.yaml: services[0].container_health_command:") and "'/ping'" in lines[0]

@@ -73,25 +73,28 @@ def normalise_prefix(prefix: str) -> str:
 class App:
     """A service: its name, version, route prefix and routes.
 
-    The health endpoint is served at ``/health`` (the target group's health
-    check) and at ``<prefix>/health`` (the ALB forwards ``/api/*`` unchanged, so
-    ``/api/health`` is what the public URL and the canary reach).
+    The health endpoint is served at ``/health`` and at the service's configured
+    health path (``HEALTH_CHECK_PATH``, the target group's health check), and at
+    ``<prefix>/health`` (the ALB forwards ``/api/*`` unchanged, so ``/api/health``
+    is what the public URL and the canary reach).
     """
 
-    def __init__(self, name: str, prefix: str, version: str = "dev"):
+    def __init__(self, name: str, prefix: str, version: str = "dev", health_path: str = "/health"):
         self.name = name
         self.prefix = normalise_prefix(prefix)
         self.version = version
         self._routes: list[Route] = []
-        self.add_route("GET", "/health", self.health, prefixed=False)
+        for path in dict.fromkeys(("/health", health_path)):
+            self.add_route("GET", path, self.health, prefixed=False)
         if self.prefix:
             self.add_route("GET", "/health", self.health)
 
     @classmethod
     def from_env(cls, name: str, default_prefix: str) -> "App":
-        """ROUTE_PREFIX and SERVICE_VERSION from the environment (the task definition sets them)."""
+        """ROUTE_PREFIX, SERVICE_VERSION and HEALTH_CHECK_PATH from the environment (the task definition sets them)."""
         prefix = os.environ.get("ROUTE_PREFIX", default_prefix)
-        return cls(name, prefix, os.environ.get("SERVICE_VERSION", "") or "dev")
+        health_path = os.environ.get("HEALTH_CHECK_PATH", "") or "/health"
+        return cls(name, prefix, os.environ.get("SERVICE_VERSION", "") or "dev", health_path)
 
     def add_route(self, method: str, path: str, handler: Handler, prefixed: bool = True) -> None:
         full_path = (self.prefix if prefixed else "") + path

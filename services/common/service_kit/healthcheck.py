@@ -1,4 +1,7 @@
-"""Container health check: ``python -m service_kit.healthcheck`` exits 0 when /health says ok.
+"""Container health check: ``python -m service_kit.healthcheck`` exits 0 when the health endpoint says ok.
+
+The endpoint is ``HEALTH_CHECK_PATH`` (the service's ``health_check_path``, which the task definition passes
+as the target groups check it), ``/health`` when unset.
 
 The slim base image has no curl; this keeps the Dockerfile's HEALTHCHECK readable.
 """
@@ -10,7 +13,8 @@ import urllib.request
 
 
 def main() -> int:
-    url = f"http://127.0.0.1:{os.environ.get('PORT', '8080')}/health"
+    path = os.environ.get("HEALTH_CHECK_PATH", "") or "/health"
+    url = f"http://127.0.0.1:{os.environ.get('PORT', '8080')}{path}"
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via a proxy
     try:
         with opener.open(url, timeout=2) as response:

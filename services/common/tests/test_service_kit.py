@@ -193,6 +193,28 @@ def test_container_health_check(server_url, monkeypatch):
     assert healthcheck.main() == 0
 
 
+def test_the_container_health_check_asks_the_configured_health_path(monkeypatch):
+    """A service whose health_check_path is /ping: the task passes HEALTH_CHECK_PATH, the kit serves it too."""
+    monkeypatch.setenv("HEALTH_CHECK_PATH", "/ping")
+    requested = []
+
+    class Recording(App):
+        def health(self, request: Request) -> Response:
+            requested.append(request.path)
+            return super().health(request)
+
+    server = GracefulServer(("127.0.0.1", 0), make_handler(Recording.from_env("demo", "/demo")))
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        monkeypatch.setenv("PORT", str(server.server_address[1]))
+        assert healthcheck.main() == 0
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert requested == ["/ping"]
+
+
 def test_container_health_check_fails_when_nothing_listens(monkeypatch):
     server = GracefulServer(("127.0.0.1", 0), make_handler(make_app()))
     port = server.server_address[1]

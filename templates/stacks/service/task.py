@@ -8,7 +8,16 @@ from templates import names
 from templates.config.model import Config
 from templates.stacks.common import tags
 from templates.stacks.service.identity import parameter_arn
-from templates.stacks.service.interface import CONTAINER, CONTAINER_PORT, ROUTE_PATH, SECRET_VARIABLE, SERVICE_NAME, named, repository_name
+from templates.stacks.service.interface import (
+    CONTAINER,
+    CONTAINER_PORT,
+    HEALTH_CHECK_PATH,
+    ROUTE_PATH,
+    SECRET_VARIABLE,
+    SERVICE_NAME,
+    named,
+    repository_name,
+)
 
 
 def image(config: Config, params) -> Sub:
@@ -36,6 +45,8 @@ def add_task_definition(template, config, service, params, group, secret, settin
             ecs.Environment(Name="SERVICE_NAME", Value=Ref(params[SERVICE_NAME])),
             ecs.Environment(Name="SERVICE_VERSION", Value=Ref(params[names.IMAGE_TAG])),
             ecs.Environment(Name="ROUTE_PREFIX", Value=Ref(params[ROUTE_PATH])),
+            # The container health command checks the same path the target groups do (service_kit.healthcheck).
+            ecs.Environment(Name="HEALTH_CHECK_PATH", Value=Ref(params[HEALTH_CHECK_PATH])),
         ],
         Secrets=[ecs.Secret(Name=Ref(params[SECRET_VARIABLE]), ValueFrom=Ref(secret))]
         + [ecs.Secret(Name=variable, ValueFrom=parameter_arn(p)) for variable, p in settings.items()],
