@@ -80,6 +80,19 @@ def check_placeholders(config: Config | PipelineConfig, parameters_dir: Path) ->
         raise Refused("\n".join(problems))
 
 
+def check_certificate_region(config: Config | PipelineConfig, parameters_dir: Path, region: str) -> None:
+    """An ACM certificate serves load balancers of its own region only ("Certificates in ACM are regional
+    resources", ACM User Guide, "Supported Regions"): one of another region is refused before anything changes."""
+    arn = config.environment.load_balancer.certificate_arn if isinstance(config, Config) else ""
+    certificate_region = arn.split(":")[3] if arn else region
+    if certificate_region != region:
+        raise Refused(
+            f"{Path(parameters_dir) / (config.target + '.yaml')}: load_balancer.certificate_arn: {arn!r} is a certificate "
+            f"of {certificate_region}, and {config.target} deploys to {region}; expected a certificate of {region} "
+            "(ACM certificates serve load balancers of their own region); nothing was changed"
+        )
+
+
 def deploy_target(config: Config | PipelineConfig) -> Target:
     return Target(config.target, config.protected, f"python deploy.py --env {config.target} --follow")
 
@@ -156,6 +169,7 @@ def deploy(options: Options, ctx: Context) -> int:
 
     # From here on, AWS.
     identity = announce(ctx, config.target, config.stack_prefix)
+    check_certificate_region(config, options.parameters_dir, ctx.aws.region)
     cfn = ctx.aws.cloudformation
     bucket = assets.find_bucket(cfn, config.project.name, ctx.aws.region, ctx.aws.s3)
     change_set_type = None

@@ -80,14 +80,11 @@ def with_dns_name(text: str, dns_name):
 
 
 def certificate(config: Config) -> elb.Certificate:
-    """The configured ACM certificate, its ARN rebuilt from the id with the stack's partition, region and account.
-
-    An ALB uses ACM certificates of its own region (ELB User Guide, "SSL certificates for your Application
-    Load Balancer") that its account owns; rebuilding the ARN keeps literal ARNs out of the templates.
-    """
-    certificate_id = config.environment.load_balancer.certificate_arn.rsplit("/", 1)[1]
-    arn = f"arn:${{AWS::Partition}}:acm:${{AWS::Region}}:${{AWS::AccountId}}:certificate/{certificate_id}"
-    return elb.Certificate(CertificateArn=Sub(arn))
+    """The configured ACM certificate, used as written: the user's data, not the template's.  "Certificates in ACM
+    are regional resources": a load balancer uses one of its own region (ACM User Guide, "Supported Regions":
+    https://docs.aws.amazon.com/acm/latest/userguide/acm-regions.html); deploy.py refuses a certificate of another
+    region than the one it deploys to, before anything changes."""
+    return elb.Certificate(CertificateArn=config.environment.load_balancer.certificate_arn)
 
 
 def add_security_group(template: Template, config: Config, params: dict[str, Parameter]) -> ec2.SecurityGroup:

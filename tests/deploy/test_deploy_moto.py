@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 
 import pytest
-from deploy_helpers import FIXTURES, fixture_templates, make_context, options, output
+from deploy_helpers import FIXTURES, REGION, fixture_templates, make_context, options, output
 
 import deploy
 from deployer import workflow
@@ -241,3 +242,23 @@ def test_follow_on_a_settled_stack_shows_its_state(moto_aws):
     ctx = make_context(moto_aws)
     assert workflow.follow_stack(options(), ctx) == 0
     assert "demo-staging is CREATE_COMPLETE" in output(ctx.console)
+
+
+@pytest.mark.parametrize(("region", "refused"), [("eu-west-1", True), (REGION, False)])
+def test_a_certificate_of_another_region_is_refused_before_anything_changes(moto_aws, tmp_path, region, refused):
+    """A load balancer serves only certificates of its own region: deploying to us-east-1 with one of eu-west-1
+    would fail at the listener, after the network and more were made."""
+    bootstrap(moto_aws)
+    parameters = tmp_path / "parameters"
+    shutil.copytree(FIXTURES / "parameters", parameters)
+    certificate = f"arn:aws:acm:{region}:210987654321:certificate/11111111-2222-3333-4444-555555555555"
+    settings = "load_balancer:\n  certificate_arn: " + certificate + "\n  domain_name: staging.demoshop.io\n"
+    (parameters / "staging.yaml").write_text(settings)
+    if not refused:
+        assert deploy_once(moto_aws, parameters_dir=parameters)[0] == 0 and STACK in stack_names(moto_aws)
+        return
+    with pytest.raises(DeployError) as error:
+        deploy_once(moto_aws, parameters_dir=parameters)
+    expected = f"load_balancer.certificate_arn: '{certificate}' is a certificate of eu-west-1, and staging deploys to {REGION}"
+    assert expected in str(error.value)
+    assert STACK not in stack_names(moto_aws)
