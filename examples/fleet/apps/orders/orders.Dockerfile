@@ -1,5 +1,5 @@
 # orders image; the build context is apps/ (the stub service in apps/stub is shared).
-FROM python:3.12.7-slim-bookworm
+FROM public.ecr.aws/docker/library/python:3.12.7-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 SERVICE=orders ROUTE=/orders HEALTH_PATH=/status PORT=3000
 WORKDIR /app
 COPY stub/stub_service.py /app/
