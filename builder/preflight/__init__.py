@@ -8,8 +8,9 @@ the rules, their limits and sources.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
-from builder.preflight import cloudformation, codepipeline, collisions, deploy_roles, iam, names, reachability
+from builder.preflight import build_inputs, cloudformation, codepipeline, collisions, deploy_roles, iam, names, reachability
 from builder.preflight.model import Finding, Report
 from builder.preflight.resolve import Target, Unresolvable
 from templates.config import pipeline as pipeline_config
@@ -23,11 +24,13 @@ def run(
     rendered: dict[str, dict[str, dict]],
     configs: list,
     render_missing: Callable[[str], dict[str, dict]] | None = None,
+    parameters: Path | None = None,
 ) -> Report:
     """Check every target of a build.
 
     ``rendered``: target name -> file name -> template; ``configs``: their loaded configurations (for the stack
-    names); ``render_missing(name)`` renders a target the pipeline deploys that this build did not render.
+    names); ``render_missing(name)`` renders a target the pipeline deploys that this build did not render;
+    ``parameters``: the configuration's directory, whose repository the build inputs are looked for in.
     """
     report = Report()
     built = {cfg.target: Target(cfg.target, cfg.stack_prefix, rendered[cfg.target]) for cfg in configs}
@@ -38,6 +41,8 @@ def run(
         if isinstance(cfg, pipeline_config.PipelineConfig):
             deployed = _deployed(cfg, built, render_missing)
             _apply(report, cfg.target, lambda: deploy_roles.check(built[cfg.target], deployed, cfg.project.name))  # noqa: B023
+            if parameters is not None:
+                report.merge(build_inputs.check(cfg, parameters))
     _apply(report, "*", lambda: collisions.check(list(built.values())))
     return report
 

@@ -18,7 +18,7 @@ def check_rendered(configs: list, rendered: Sequence[Rendered], parameters: Path
     by_target: dict[str, dict[str, dict]] = {}
     for item in rendered:
         by_target.setdefault(item.target, {})[item.path.name] = item.template
-    report = run(by_target, configs, lambda name: resource_types_only(parameters, name))
+    report = run(by_target, configs, lambda name: resource_types_only(parameters, name), parameters)
     return {
         "checks": sum(report.checks.values()),
         "findings": [str(finding) for finding in report.findings],
