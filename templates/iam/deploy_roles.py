@@ -102,12 +102,26 @@ TAGGED: dict[str, str] = {
     "application-autoscaling": ":application-autoscaling:${{AWS::Region}}:${{AWS::AccountId}}:scalable-target/*",
     "kms": ":kms:${{AWS::Region}}:${{AWS::AccountId}}:key/*",
 }
-# In a boundary, EC2 is limited to the account and region (see scoped_statements).
+# What the environment's own roles act on at run time that always carries its Target tag (the templates tag
+# listener rules, target groups and keys explicitly; tests/test_invariants_tags.py): a role bounded by one
+# environment's boundary cannot shift another's traffic or decrypt with another's key.  Both services evaluate
+# aws:ResourceTag on these resources (Service Authorization Reference, Elastic Load Balancing V2 and AWS KMS
+# resource types).  EC2 is left to the account and region: a VPC function's network interfaces carry no tag.
+TAGGED_AT_RUNTIME = frozenset({"elasticloadbalancing", "kms", "application-autoscaling"})
 # The actions that create (or tag while creating) a resource of a tagged service: the only ones granted on a
 # resource that has no Target tag yet, and only when the request carries the environment's. KMS checks
 # kms:TagResource on the key while CreateKey creates it with its tags (PutKeyPolicy takes no aws:RequestTag, per
 # the Service Authorization Reference: the key policy admits the deploy role for it instead, templates/stacks/keys.py).
-CREATING_VERBS = ("Create", "Tag", "Add", "Allocate", "Authorize", "Run")
+CREATING_VERBS = ("Create", "Tag", "Add", "Allocate", "Run")
+# Tagging a resource that has no Target tag yet would make it the environment's (then its own statement reaches
+# it): allowed only while the resource is being created, by the service's CreateAction condition key (Service
+# Authorization Reference: ec2:CreateTags and elasticloadbalancing:AddTags take ec2:CreateAction and
+# elasticloadbalancing:CreateAction).  Without it, a role could tag another environment's untagged network
+# interfaces and then delete them.
+TAG_ON_CREATE = {
+    "ec2": ("ec2:CreateTags", "ec2:CreateAction"),
+    "elasticloadbalancing": ("elasticloadbalancing:AddTags", "elasticloadbalancing:CreateAction"),
+}
 CREATING_ACTIONS = {
     "kms": frozenset({"kms:TagResource"}),
     "application-autoscaling": frozenset({"application-autoscaling:RegisterScalableTarget", "application-autoscaling:TagResource"}),
@@ -215,9 +229,10 @@ def _by_service(actions: Iterable[str]) -> dict[str, list[str]]:
 def scoped_statements(actions: Iterable[str], env: Environment, label: str, by_tag: bool = True) -> list[Statement]:
     """Allow ``actions`` on ``env``'s resources only: by name, by Target tag, or "*" for the listed exceptions.
 
-    Without ``by_tag`` (the boundary) the tagged services are limited to this account and region only: a boundary
-    caps, the role's own policy scopes, and resources that AWS creates for a role (a VPC function's network
-    interfaces) carry no tag the boundary could ask for.
+    Without ``by_tag`` (the boundary) the tagged services are limited to the environment's tagged resources where
+    every resource the roles act on carries the tag (``TAGGED_AT_RUNTIME``), and to this account and region
+    otherwise: resources that AWS creates for a role (a VPC function's network interfaces) carry no tag the
+    boundary could ask for.
     """
     actions = set(actions)
     wildcard = sorted(a for a in actions if a in policies.WILDCARD_RESOURCE_ACTIONS and a != "kms:CreateKey")
@@ -248,7 +263,8 @@ def scoped_statements(actions: Iterable[str], env: Environment, label: str, by_t
         if service in TAGGED and by_tag:
             statements += tagged_statements(group, env, service, label)
         elif service in TAGGED:
-            statements.append(policies.allow(group, [_arn(TAGGED[service], env)], sid=f"{label}{camel_case(service)}"))
+            condition = Condition(StringEquals({f"aws:ResourceTag/{TARGET_TAG}": env.target})) if service in TAGGED_AT_RUNTIME else None
+            statements.append(policies.allow(group, [_arn(TAGGED[service], env)], sid=f"{label}{camel_case(service)}", condition=condition))
     return statements
 
 
@@ -318,13 +334,17 @@ def tagged_statements(actions: list[str], env: Environment, service: str, label:
             ]
         ),
     )
-    new = policies.allow(
-        [a for a in actions if creates(a)],
-        resource,
-        sid=f"{label}{camel_case(service)}Create",
-        condition=Condition([StringEquals({f"aws:RequestTag/{TARGET_TAG}": env.target}), Null({f"aws:ResourceTag/{TARGET_TAG}": "true"})]),
-    )
-    return [own, new]
+    request_tag = {f"aws:RequestTag/{TARGET_TAG}": env.target}
+    no_tag_yet = Null({f"aws:ResourceTag/{TARGET_TAG}": "true"})
+    tagging, create_key = TAG_ON_CREATE.get(service, ("", ""))
+    creating = [a for a in actions if creates(a) and a != tagging]
+    untagged = Condition([StringEquals(request_tag), no_tag_yet])
+    statements = [own, policies.allow(creating, resource, sid=f"{label}{camel_case(service)}Create", condition=untagged)]
+    if tagging in actions:
+        while_creating = {**request_tag, create_key: [a.split(":", 1)[1] for a in creating]}
+        on_create = Condition([StringEquals(while_creating), no_tag_yet])
+        statements.append(policies.allow([tagging], resource, sid=f"{label}{camel_case(service)}TagOnCreate", condition=on_create))
+    return statements
 
 
 # --- the deploy role ------------------------------------------------------------------------
