@@ -84,6 +84,10 @@ SUPPRESSED: dict[tuple[str, str], str] = {
         for verb in ("CreateAlias", "DeleteAlias", "UpdateAlias")
         for other in ("key", "alias")
     },
+    ("UNKNOWN_CONDITION_FOR_ACTION", "Unknown condition elasticloadbalancing:CreateAction for action elasticloadbalancing:AddTags"): (
+        "parliament 1.6.4 checks the key against AddTags' resource types only; its own copy of the Service Authorization "
+        "Reference lists elasticloadbalancing:CreateAction among the action's condition keys (tagging while creating)"
+    ),
     **{
         ("UNKNOWN_ACTION", f"Unknown action {action}"): (
             "newer than parliament 1.6.4's action data; cfn-lint's IAM action list (W3037) knows it, and a CloudFormation "
