@@ -103,6 +103,23 @@ is_cidr = described(
 is_route_path = matches(r"(/[a-z0-9][a-z0-9._-]*)+", "a clean path prefix such as /api: lowercase segments, no trailing slash or wildcard")
 
 
+# A path inside the repository, as a build step names it: relative, no ".." segment, no shell metacharacter, no
+# space or newline (the buildspecs quote every value too; docs/security.md).  "*" for the patterns a path field allows.
+_SEGMENT = r"(?!\.\.(?:/|$))[A-Za-z0-9_.*-]+"
+repository_path = matches(
+    rf"{_SEGMENT}(/{_SEGMENT})*", "a relative path inside the repository such as services/common: letters, digits, . _ - * and /, no .."
+)
+optional_repository_path = matches(rf"({_SEGMENT}(/{_SEGMENT})*)?", "a relative path inside the repository such as services/api, or empty")
+
+
+def non_negative_number(value: float) -> str | None:
+    """A finite number, zero or more: NaN and infinities are no JSON, and CloudWatch compares thresholds as numbers."""
+    return None if value == value and 0 <= value < float("inf") else "a finite number, 0 or more"
+
+
+non_negative_number = described(non_negative_number, "a finite number, 0 or more", minimum=0)
+
+
 def checked(default: Any = dataclasses.MISSING, check: Check | None = None, doc: str = "", **kwargs):
     """A dataclass field carrying its value check and a line of documentation."""
     metadata = {"check": check, "doc": doc}
@@ -122,7 +139,32 @@ HOST_NAME = matches(
 )
 
 
-CRON = matches(r"(cron|rate)\(.+\)", "an EventBridge Scheduler expression such as cron(0 19 ? * MON-FRI *), or empty")
+# A schedule as EventBridge and Application Auto Scaling take it: cron() with six fields, one of day-of-month and
+# day-of-week "?", or rate() with a singular unit for 1 and a plural one otherwise (EventBridge User Guide,
+# "Schedule expressions for rules": https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-scheduled-rule-pattern.html).
+_CRON = r"cron\((?P<fields>[0-9A-Za-z*?,/#-]+( [0-9A-Za-z*?,/#-]+){5})\)"
+_RATE = r"rate\((1 (minute|hour|day)|([2-9]|[1-9][0-9]+) (minutes|hours|days))\)"
+SCHEDULE_ACCEPTED = "cron(minutes hours day-of-month month day-of-week year) with one of the days ?, or rate(N units)"
+
+
+def _schedule_problem(value: str, optional: bool) -> str | None:
+    if optional and value == "":
+        return None
+    found = re.fullmatch(_CRON, value)
+    if found:
+        fields = found.group("fields").split()
+        return None if (fields[2] == "?") != (fields[4] == "?") else SCHEDULE_ACCEPTED
+    return None if re.fullmatch(_RATE, value) else SCHEDULE_ACCEPTED
+
+
+CRON = described(lambda v: _schedule_problem(v, True), f"{SCHEDULE_ACCEPTED}, or empty", pattern=f"^(?:{_CRON}|{_RATE})?$")
+SCHEDULE = described(lambda v: _schedule_problem(v, False), SCHEDULE_ACCEPTED, pattern=f"^(?:{_CRON}|{_RATE})$")
+
+
+def shown(value: Any, limit: int = 80) -> str:
+    """A value as a message quotes it: its repr, cut to ``limit`` characters (never a whole file)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
 def declared(model: type, name: str) -> Check:

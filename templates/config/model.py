@@ -15,7 +15,21 @@ import ipaddress
 import re
 from dataclasses import dataclass
 
-from templates.config.fields import CRON, HOST_NAME, NAME, checked, in_range, is_cidr, is_route_path, matches, one_of, zero_or
+from templates.config.fields import (
+    CRON,
+    HOST_NAME,
+    NAME,
+    SCHEDULE,
+    checked,
+    in_range,
+    is_cidr,
+    is_route_path,
+    matches,
+    non_negative_number,
+    one_of,
+    optional_repository_path,
+    zero_or,
+)
 
 PROJECT_FILE = "project.yaml"
 PIPELINE_FILE = "pipeline.yaml"  # the pipeline target's settings (templates/config/pipeline.py)
@@ -82,6 +96,17 @@ REQUIRED_WITHOUT_NAT = ("ecr-api", "ecr-dkr", "logs", "secretsmanager", "ssm", *
 
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 
+# The variables the task definition sets in every container (templates/stacks/service/task.py builds them from
+# this list), the settings it injects, and what the runtime itself sets: a service's secret may not take their names.
+TASK_VARIABLES = ("PORT", "SERVICE_NAME", "SERVICE_VERSION", "ROUTE_PREFIX", "HEALTH_CHECK_PATH")
+SETTING_VARIABLES = ("LOG_LEVEL",)
+RUNTIME_VARIABLES = ("PATH", "HOME", "HOSTNAME", "LANG", "PYTHONPATH")
+RUNTIME_VARIABLE_PREFIXES = ("AWS_", "ECS_")  # ECS sets AWS_REGION, AWS_CONTAINER_CREDENTIALS_RELATIVE_URI, ECS_CONTAINER_METADATA_URI, ...
+
+# How a container health check runs its command: "CMD" to execute it directly, "CMD-SHELL" with the container's
+# shell (ECS API Reference, HealthCheck: https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_HealthCheck.html).
+HEALTH_COMMAND_FORMS = ("CMD", "CMD-SHELL")
+
 # compliance: control-tower -- the AWS Control Tower proactive controls the environment must pass
 # (docs/compliance.md; what they turn on is templates/config/compliance.py).
 COMPLIANCE_MODES = ("none", "control-tower")
@@ -114,13 +139,17 @@ def derived_priority(route_path: str) -> int:
 class Service:
     name: str = checked(check=NAME, doc="service name; also its ECR repository and stack name")
     route_path: str = checked(check=is_route_path, doc="ALB path prefix routed to the service")
-    source_path: str = checked("", doc="directory of the service's sources (default services/<name>)")
-    dockerfile: str = checked("", doc="Dockerfile path (default <source_path>/Dockerfile)")
+    source_path: str = checked("", optional_repository_path, "directory of the service's sources (default services/<name>)")
+    dockerfile: str = checked("", optional_repository_path, "Dockerfile path (default <source_path>/Dockerfile)")
     container_port: int = checked(8080, in_range(1024, 65535), "port the container listens on")
-    health_check_path: str = checked("/health", matches(r"/[A-Za-z0-9/._-]*", "a path starting with /"), "health endpoint")
+    health_check_path: str = checked(
+        "/health",
+        matches(r"/([A-Za-z0-9_-][A-Za-z0-9._-]*)?(/[A-Za-z0-9_-][A-Za-z0-9._-]*)*", "a path starting with /, no segment starting with ."),
+        "health endpoint",
+    )
     cpu: int = checked(256, one_of(*FARGATE_MEMORY), "Fargate cpu units")
     memory: int = checked(512, doc="Fargate memory in MiB, valid for the cpu")
-    build_context: str = checked("", doc="docker build context (default <source_path>)")
+    build_context: str = checked("", optional_repository_path, "docker build context (default <source_path>)")
     secret_variable: str = checked(
         "APP_SECRET",
         matches(r"[A-Z][A-Z0-9_]*", "an environment variable name such as APP_SECRET"),
@@ -311,7 +340,7 @@ class ServiceSettings:
 
 @dataclass(frozen=True)
 class AlarmSpec:
-    threshold: float = checked(doc="the value compared with the metric")
+    threshold: float = checked(check=non_negative_number, doc="the value compared with the metric")
     period_seconds: int = checked(60, one_of(10, 30, 60, 120, 300, 600, 900, 3600), "length of one datapoint")
     evaluation_periods: int = checked(3, in_range(1, 100), "datapoints looked at")
     datapoints_to_alarm: int = checked(3, in_range(1, 100), "of those, how many must breach")
@@ -325,7 +354,7 @@ class Notifications:
 
 @dataclass(frozen=True)
 class Canary:
-    schedule: str = checked("rate(5 minutes)", CRON, "how often the canary checks every public health URL")
+    schedule: str = checked("rate(5 minutes)", SCHEDULE, "how often the canary checks every public health URL")
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from templates.config.fields import NAME, checked, did_you_mean, in_range, matches, one_of
+from templates.config.fields import NAME, checked, did_you_mean, in_range, matches, one_of, repository_path
 from templates.config.loading import available_targets, load, load_project
 from templates.config.model import HOOK_TIMEOUT_MINUTES, LOG_RETENTION_DAYS, PIPELINE_FILE, Config, Project, Service, Subscription
 from templates.config.reader import ConfigError, check_parameters_dir, load_file
@@ -64,7 +65,7 @@ INFRASTRUCTURE_PATHS = (
 )
 
 CONNECTION_ARN = r"arn:aws[a-z-]*:(codestar-connections|codeconnections):[a-z0-9-]+:\d{12}:connection/([0-9a-f-]{36})"
-REPO_PATH = matches(r"[A-Za-z0-9_.*-]+(/[A-Za-z0-9_.*-]+)*", "a relative path such as services/common, without .. or a leading /")
+
 
 
 # --- pipeline.yaml ------------------------------------------------------------
@@ -113,7 +114,9 @@ class Artifacts:
 class UnitTests:
     service: str = checked(check=NAME, doc="a service of project.yaml")
     command: str = checked(doc="the shell command that runs its unit tests")
-    directory: str = checked(".", doc="where the command runs, relative to the repository root (the next steps stay at the root)")
+    directory: str = checked(
+        ".", repository_path, "where the command runs, relative to the repository root (the next steps stay at the root)"
+    )
 
 
 @dataclass(frozen=True)
@@ -207,7 +210,7 @@ class PipelineConfig:
         for entry in self.pipeline.build.test_commands:
             if entry.service == service.name:
                 return entry
-        return UnitTests(service=service.name, command=f"python -m pytest {service.source_dir}")
+        return UnitTests(service=service.name, command=f"python -m pytest {shlex.quote(service.source_dir)}")
 
     def has_own_test_command(self, service: Service) -> bool:
         return any(entry.service == service.name for entry in self.pipeline.build.test_commands)
@@ -277,6 +280,25 @@ def path_filters(config: PipelineConfig) -> list[tuple[str, ...]]:
 # --- cross-field rules --------------------------------------------------------
 
 
+def known_regions(service: str) -> frozenset[str]:
+    """Every region botocore's endpoint data lists ``service`` in, across partitions."""
+    import botocore.session  # here: the rest of the configuration needs no AWS SDK
+
+    session = botocore.session.get_session()
+    return frozenset(r for p in session.get_available_partitions() for r in session.get_available_regions(service, p))
+
+
+def _check_replication_region(ecr: Ecr, filename: str) -> list[str]:
+    region = ecr.replication_region
+    regions = known_regions("ecr")
+    if not region or region in regions:
+        return []
+    return [
+        f"{filename}: ecr.replication_region: {region!r} is not accepted; {did_you_mean(region, regions)}expected a region "
+        "ECR serves, such as eu-west-1, or empty"
+    ]
+
+
 def _check_source(source: Source, filename: str) -> list[str]:
     problems = []
     if source.provider == "codestar":
@@ -341,11 +363,11 @@ def _check_services(settings: PipelineSettings, project: Project, filename: str)
                 problems.append(f"{filename}: {path}.body: {check.body!r} is not accepted; expected a JSON document or empty")
     for key in ("shared_paths",):
         for index, value in enumerate(getattr(settings.build, key)):
-            accepted_path = REPO_PATH(value) if ".." not in value.split("/") else "a path inside the repository"
+            accepted_path = repository_path(value)
             if accepted_path:
                 problems.append(f"{filename}: build.{key}[{index}]: {value!r} is not accepted; expected {accepted_path}")
     for index, value in enumerate(settings.infrastructure_paths):
-        accepted_path = REPO_PATH(value) if ".." not in value.split("/") else "a path inside the repository"
+        accepted_path = repository_path(value)
         if accepted_path:
             problems.append(f"{filename}: infrastructure_paths[{index}]: {value!r} is not accepted; expected {accepted_path}")
     return problems
@@ -387,6 +409,7 @@ def load_settings(parameters_dir: Path, project: Project | None) -> PipelineSett
         problems = _check_source(settings.source, filename)
         problems += _check_targets(settings, parameters_dir, filename)
         problems += check_subscriptions(settings.notifications.subscriptions, filename, "notifications.subscriptions")
+        problems += _check_replication_region(settings.ecr, filename)
         if project is None:  # project.yaml's own problems are reported beside these
             return problems
         problems += _check_services(settings, project, filename)

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from templates.config.fields import Check, did_you_mean
+from templates.config.fields import Check, did_you_mean, shown
 from templates.config.model import PROJECT_FILE
 
 
@@ -36,7 +36,7 @@ class _Reader:
         self.given: set[str] = set()  # the key paths the file itself sets
 
     def problem(self, path: str, value: Any, accepted: str, hint: str = "") -> None:
-        self.problems.append(f"{self.filename}: {path}: {value!r} is not accepted; {hint}expected {accepted}")
+        self.problems.append(f"{self.filename}: {path}: {shown(value)} is not accepted; {hint}expected {accepted}")
 
     def read(self, cls: type, data: Any, path: str, base: Any = None) -> Any:
         """Read ``cls`` from ``data``; keys it omits come from ``base`` (the field's default) or the class."""

