@@ -168,6 +168,9 @@ def render(args: argparse.Namespace, before_rendering: Callable[[], None] = lamb
         rendered = render_targets(configs, args.output)
     except ConfigError as error:
         raise ConfigurationProblems(error.problems) from None
+    except OSError as error:  # a full disk, an output path that is a file: nothing a lint finding would explain
+        where = error.filename or args.output
+        raise ConfigurationProblems([f"{where}: cannot be written ({error.strerror or error}); expected a writable --output"]) from None
     outcome = {"warnings": list(dict.fromkeys(w for cfg in configs for w in getattr(cfg, "warnings", ())))}  # once each
     if wants_preflight(args):
         from builder.preflight.stage import check_rendered

@@ -6,6 +6,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from builder.files import write_atomically
 from builder.stages import BuildResult, Rendered, Stage, TemplateReport, check  # noqa: F401 (TemplateReport: re-exported)
 from templates import config as config_module
 from templates import render as rendering
@@ -21,7 +22,7 @@ def write_target(rendered: dict[str, dict], directory: Path) -> dict[Path, str]:
     written = {}
     for name, template in rendered.items():
         text = rendering.to_json(template)
-        (directory / name).write_text(text, encoding="utf-8")
+        write_atomically(directory / name, text)  # a full disk leaves the earlier file, never half of a new one
         written[directory / name] = text
     return written
 

@@ -40,8 +40,25 @@ def render_environment(config: Config) -> dict[str, dict]:
 
 @lru_cache(maxsize=32)
 def _environment(config: Config) -> dict[str, dict]:
-    children = root.build_children(config)
-    return _files(children, root.build(config, children))
+    try:
+        children = root.build_children(config)
+        return _files(children, root.build(config, children))
+    except ValueError as error:
+        raise quota_error(config, error) from None
+
+
+def quota_error(config: Config | PipelineConfig, error: ValueError) -> Exception:
+    """troposphere refuses a template past CloudFormation's quotas ("Maximum number of resources 500 reached"): a
+    configuration error naming what makes templates grow, instead of a traceback; any other ValueError is a bug."""
+    if not str(error).startswith("Maximum "):
+        return error
+    return ConfigError(
+        [
+            f"{config.target}: a template would pass a CloudFormation quota ({error}); it grows with project.yaml's services "
+            f"({len(config.project.services)} here): expected fewer services in one project, or a target's monitoring and "
+            "subscriptions kept smaller"
+        ]
+    )
 
 
 def render_pipeline(config: PipelineConfig) -> dict[str, dict]:
@@ -52,6 +69,8 @@ def render_pipeline(config: PipelineConfig) -> dict[str, dict]:
         return _files(children, pipeline.build(config, environments, children))
     except UnscopedAction as error:  # a configuration whose deploy role cannot be derived: said as such, no traceback
         raise ConfigError([str(error)]) from None
+    except ValueError as error:
+        raise quota_error(config, error) from None
 
 
 def _files(children: dict[str, Template], root_template: Template) -> dict[str, dict]:

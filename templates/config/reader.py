@@ -132,9 +132,28 @@ def _decode(path: Path, raw: bytes, problems: list[str]) -> str | None:
         return None
 
 
+# A parameter file is a page or two of settings: larger ones, and ones whose aliases expand to more values than
+# this, are refused before their values are read (a few lines of anchors can stand for billions of values).
+MAX_FILE_BYTES = 1024 * 1024
+MAX_EXPANDED_VALUES = 100_000
+
+
+def expanded_size(data: Any, seen: dict[int, int] | None = None) -> int:
+    """How many values ``data`` holds once its aliases are expanded, counted without expanding them."""
+    seen = {} if seen is None else seen
+    if id(data) in seen:
+        return seen[id(data)]
+    children = data.values() if isinstance(data, dict) else data if isinstance(data, list) else ()
+    seen[id(data)] = size = 1 + sum(expanded_size(child, seen) for child in children)
+    return size
+
+
 def _load_yaml(path: Path, problems: list[str]) -> Any:
     """The file's one YAML document; on a fault, one line in ``problems`` and None."""
     try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            problems.append(f"{path}: {path.stat().st_size} bytes; expected a parameter file of at most {MAX_FILE_BYTES} bytes")
+            return None
         raw = path.read_bytes()
     except FileNotFoundError:
         problems.append(f"{path}: file not found")
@@ -145,9 +164,16 @@ def _load_yaml(path: Path, problems: list[str]) -> Any:
     text = _decode(path, raw, problems)
     if text is None:
         return None
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)
+    except yaml.YAMLError as error:  # the reader refuses characters YAML does not allow (a NUL byte, control codes)
+        problems.append(f"{path}: not valid YAML ({getattr(error, 'reason', error)}); expected printable UTF-8 text")
+        return None
     try:
         data = loader.get_single_data()
+    except RecursionError:
+        problems.append(f"{path}: nested too deeply to read; expected settings a few levels deep")
+        return None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
@@ -157,6 +183,9 @@ def _load_yaml(path: Path, problems: list[str]) -> Any:
         return None
     finally:
         loader.dispose()
+    if expanded_size(data) > MAX_EXPANDED_VALUES:
+        problems.append(f"{path}: its aliases expand to more than {MAX_EXPANDED_VALUES} values; expected settings, not a generator")
+        return None
     for key, first, again in loader.repeated:
         problems.append(f"{path}: line {again}: key {key!r} repeats the one at line {first}; expected each key once in a mapping")
     if data is None:

@@ -32,9 +32,19 @@ from templates.config.model import (
     carve_subnets,
 )
 
+# Each subscription is a resource of its topic's template (a Lambda one two), and a template holds at most 500
+# (CloudFormation quotas: https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html);
+# this many keeps the alerts stack inside the preflight's 60% headroom.
+MAX_SUBSCRIPTIONS = 100
+
 
 def check_subscriptions(subscriptions: tuple[Subscription, ...], filename: str, path: str) -> list[str]:
     """One line per subscription whose endpoint does not fit its protocol, or that is listed twice."""
+    if len(subscriptions) > MAX_SUBSCRIPTIONS:
+        return [
+            f"{filename}: {path}: {len(subscriptions)} subscriptions; expected at most {MAX_SUBSCRIPTIONS} (each is a resource of "
+            "the topic's stack, which CloudFormation caps at 500): subscribe a list or a queue that fans out instead"
+        ]
     problems = []
     for index, subscription in enumerate(subscriptions):
         accepted = subscription.endpoint_problem()

@@ -144,3 +144,12 @@ def test_a_further_stage_runs_beside_lint_and_its_findings_follow_in_stage_order
         assert set(report.checks) == {"count", "names"}
         assert [f.rule for f in report.findings] == ["X1"] * (report.resources > 20) + ["X2"]
     assert result.findings == [f for r in result.reports for name in ("count", "names") for f in r.checks[name].findings]
+
+
+def test_an_output_that_cannot_be_written_is_exit_2_naming_the_path(tmp_path, capsys):
+    """A full disk or an output that is a file is no lint finding: exit 2, the path, and no half-written template."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    assert build.main([*ON_SAMPLE, "--env", "dev", "--no-lint", "--output", str(blocker / "out")]) == 2
+    err = capsys.readouterr().err
+    assert f"{blocker / 'out' / 'dev'}: cannot be written (Not a directory); expected a writable --output" in err and "Traceback" not in err

@@ -7,6 +7,7 @@ import re
 import shutil
 
 import pytest
+import yaml
 
 import build
 from templates import config as config_module
@@ -153,3 +154,41 @@ def test_two_documents_in_one_file_are_refused_with_the_reason(parameters):
     assert line == (
         f"{parameters / 'staging.yaml'}: line 2: not valid YAML (expected a single document in the stream, but found another document)"
     )
+
+
+ALIAS_BOMB = "\n".join(
+    ['a0: &a0 ["x","x","x","x","x","x","x","x","x","x"]'] + [f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 9)]
+)
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"protected: false\x00\n", "not valid YAML (special characters are not allowed); expected printable UTF-8 text"),
+        (("x: " + "[" * 5000 + "]" * 5000 + "\n").encode(), "nested too deeply to read"),
+        ((ALIAS_BOMB + "\nprotected: false\n").encode(), "its aliases expand to more than 100000 values"),
+        (b"protected: false\n# " + b"x" * (1024 * 1024) + b"\n", "expected a parameter file of at most 1048576 bytes"),
+    ],
+    ids=["NUL byte", "deep nesting", "alias expansion", "a file too large"],
+)
+def test_a_file_no_settings_file_is_refused_in_one_line_without_reading_it_all(parameters, content, expected):
+    (parameters / "staging.yaml").write_bytes(content)
+    [line] = problems_of(config_module.load, parameters, "staging")
+    assert line.startswith(f"{parameters / 'staging.yaml'}: ") and expected in line and len(line) < 300
+
+
+def test_more_subscriptions_than_a_template_holds_are_refused(parameters):
+    settings = {"notifications": {"subscriptions": [{"protocol": "email", "endpoint": f"a{i}@corp.io"} for i in range(101)]}}
+    (parameters / "staging.yaml").write_text(yaml.safe_dump(settings))
+    [line] = problems_of(config_module.load, parameters, "staging")
+    assert "notifications.subscriptions: 101 subscriptions; expected at most 100" in line
+
+
+def test_a_project_past_a_cloudformation_quota_is_a_configuration_error_naming_its_services(parameters):
+    from templates.render import render
+
+    project = {"name": "shop", "services": [{"name": f"svc-{i:02d}", "route_path": f"/s{i}"} for i in range(65)]}
+    (parameters / "project.yaml").write_text(yaml.safe_dump(project))
+    [line] = problems_of(render, config_module.load(parameters, "production"))
+    assert line.startswith("production: a template would pass a CloudFormation quota (Maximum parameters 200 reached)")
+    assert "project.yaml's services (65 here)" in line
