@@ -119,7 +119,8 @@ def test_request_id_is_reused_only_when_plain(offered, reused):
 @pytest.fixture
 def server_url():
     server = GracefulServer(("127.0.0.1", 0), make_handler(make_app()))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # A short poll interval keeps shutdown() (teardown) quick.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
@@ -359,7 +360,7 @@ def test_worker_threads_are_bounded_and_every_request_is_served():
 
     app.add_route("GET", "/wait", slow)
     server = GracefulServer(("127.0.0.1", 0), make_handler(app), workers=4)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}/slow/wait"
     results = []
     try:
