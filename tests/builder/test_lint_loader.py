@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -43,13 +44,47 @@ def test_an_unknown_region_is_reported_from_the_loader(fixture_templates, loader
         run(lint_stage(["us-nowhere-1"], jobs=2, loader=loader), fixture_templates)
 
 
-def test_a_loader_stops_at_once_whatever_it_is_doing():
-    for wait in (0.0, 3.0):  # loading the rules; waiting for templates
-        started = RuleLoader()
-        time.sleep(wait)
-        began = time.perf_counter()
-        started.stop()
-        assert time.perf_counter() - began < 2 and not started._process.is_alive()
+@pytest.fixture
+def announced(monkeypatch):
+    """``announced(load, when)`` makes the loader's rule load ``load``, announced by a byte down a pipe ``when`` it
+    begins ("before") or has finished ("after"); it returns the wait for that byte. A fixed sleep instead would end
+    before the loader gets there on a slow machine, and only cost time on a fast one."""
+    read, write = os.pipe()
+
+    def install(load, when: str):
+        def announcing():
+            if when == "before":
+                os.write(write, b".")
+            loaded = load()
+            if when == "after":
+                os.write(write, b".")
+            return loaded
+
+        monkeypatch.setattr(lint, "rules", announcing)  # inherited by the forked loader
+
+        def reached() -> None:
+            ready, _, _ = select.select([read], [], [], 60)
+            assert ready, f"the loader never got {when} its rule load"
+
+        return reached
+
+    yield install
+    os.close(read)
+    os.close(write)
+
+
+@pytest.mark.parametrize("phase", ["starting", "loading the rules", "waiting for templates"])
+def test_a_loader_stops_at_once_whatever_it_is_doing(announced, phase):
+    if phase == "loading the rules":  # not this process's cached rules: the loader loads its own
+        reached = announced(lint.rules.__wrapped__, "before")
+    else:
+        reached = announced(lint.rules, "after")
+    started = RuleLoader()
+    if phase != "starting":
+        reached()
+    began = time.perf_counter()
+    started.stop()
+    assert time.perf_counter() - began < 2 and not started._process.is_alive()
 
 
 def test_a_cold_build_lints_in_the_loader_and_never_imports_cfn_lint_itself(tmp_path):
@@ -152,12 +187,11 @@ def swallow_everything_while_loading() -> None:
 
 
 @pytest.mark.parametrize("swallowing", [False, True])
-def test_stopping_a_loader_still_loading_returns_at_once(monkeypatch, swallowing):
+def test_stopping_a_loader_still_loading_returns_at_once(announced, swallowing):
     """A configuration error stops the loader while it may still be importing cfn-lint: stop() must not wait on it."""
-    if swallowing:
-        monkeypatch.setattr(lint, "rules", swallow_everything_while_loading)  # inherited by the forked loader
+    reached = announced(swallow_everything_while_loading if swallowing else lint.rules.__wrapped__, "before")
     started = RuleLoader()
-    time.sleep(0.3)
+    reached()
     began = time.monotonic()
     started.stop()
     assert time.monotonic() - began < 2

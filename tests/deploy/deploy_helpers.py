@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import io
 import json
 import sys
@@ -98,12 +99,20 @@ def options(**overrides) -> Options:
     return Options(**values)
 
 
+@functools.cache
+def stub_session():
+    """The session every stubbed client comes from: it reads botocore's endpoints and service models once, not once
+    per client (a second or so for the five clients of a test)."""
+    import boto3
+
+    return boto3.Session(region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
+
+
 def stubbed(service: str):
     """A real client (so Stubber validates against the API model) and its Stubber, activated."""
-    import boto3
     from botocore.stub import Stubber
 
-    client = boto3.Session(region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x").client(service)
+    client = stub_session().client(service)
     stubber = Stubber(client)
     stubber.activate()
     return client, stubber

@@ -119,7 +119,8 @@ def test_request_id_is_reused_only_when_plain(offered, reused):
 @pytest.fixture
 def server_url():
     server = GracefulServer(("127.0.0.1", 0), make_handler(make_app()))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # A short poll interval keeps shutdown() (teardown) quick.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
@@ -226,12 +227,12 @@ def test_container_health_check_fails_when_nothing_listens(monkeypatch):
 # --- SIGTERM: stop accepting, finish what is in flight, exit 0 -------------------
 
 SLOW_SERVICE = """
-import time
+import sys
 from service_kit import App, Response, logs, run
 app = App("slow-service", "/slow")
 def slow(request):
     logs.info("slow request started")
-    time.sleep(1.0)
+    sys.stdin.readline()  # in flight until the test, once the server has its SIGTERM, lets it finish
     return Response(200, {"done": True})
 app.add_route("GET", "/wait", slow)
 run(app)
@@ -246,7 +247,9 @@ def next_log_line(process, timeout=10) -> dict:
 
 def start_slow_service():
     env = {**os.environ, "PYTHONPATH": str(COMMON), "HOST": "127.0.0.1", "PORT": "0"}
-    process = subprocess.Popen([sys.executable, "-c", SLOW_SERVICE], env=env, stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-c", SLOW_SERVICE], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     return process, next_log_line(process)["port"]  # the "listening" line comes first
 
 
@@ -258,17 +261,21 @@ def test_sigterm_finishes_the_request_in_flight_then_exits_0():
         client.start()
         assert next_log_line(process)["message"] == "slow request started"
         process.send_signal(signal.SIGTERM)
+        stopping = next_log_line(process)["message"]  # the server has the signal; the request is still in flight
+        process.stdin.write("finish\n")
+        process.stdin.flush()
         client.join(timeout=10)
         assert process.wait(timeout=10) == 0
         status, _, body = outcome["result"]
         assert status == 200 and json.loads(body) == {"done": True}
-        messages = [json.loads(line)["message"] for line in process.stdout.read().splitlines()]
+        messages = [stopping] + [json.loads(line)["message"] for line in process.stdout.read().splitlines()]
         assert messages == ["stopping", "request", "stopped"]
         with pytest.raises(urllib.error.URLError):
             NO_PROXY.open(f"http://127.0.0.1:{port}/health", timeout=2)
     finally:
         if process.poll() is None:
             process.kill()
+        process.stdin.close()
         process.stdout.close()
 
 
@@ -353,7 +360,7 @@ def test_worker_threads_are_bounded_and_every_request_is_served():
 
     app.add_route("GET", "/wait", slow)
     server = GracefulServer(("127.0.0.1", 0), make_handler(app), workers=4)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}/slow/wait"
     results = []
     try:
