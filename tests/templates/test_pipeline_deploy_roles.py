@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 
 import pytest
@@ -152,7 +153,9 @@ def reference_supports(action: str, key: str) -> bool | None:
     return False
 
 
+@functools.cache
 def service_reference() -> dict:
+    """Read once per run: the file is large, and every action of every deploy role looks it up."""
     import importlib.util
     from pathlib import Path
 
