@@ -16,20 +16,9 @@ from security import iam_audit
 from templates import names
 from tests.conftest import configured_targets
 from tests.templates import contract
-from tests.templates.helpers import resources_of_type
+from tests.templates.helpers import every
 
 ALARM_TYPES = ("AWS::CloudWatch::Alarm", "AWS::CloudWatch::CompositeAlarm")
-
-
-def every(rendered: dict[str, dict], resource_type: str):
-    for file, template in rendered.items():
-        for logical_id, resource in resources_of_type(template, resource_type).items():
-            yield f"{file}: {logical_id}", template, resource
-
-
-def settings(configured):
-    """The section of the target's file that both environments and the pipeline carry (logs, protected)."""
-    return configured.config.pipeline if configured.is_pipeline else configured.config.environment
 
 
 def test_the_nested_stack_contract_holds(configured_target):
@@ -84,40 +73,6 @@ def test_every_service_deploys_blue_green_through_the_hook_with_rollback(configu
         advanced = balancer["AdvancedConfiguration"]
         assert {"AlternateTargetGroupArn", "ProductionListenerRule", "TestListenerRule", "RoleArn"} <= set(advanced), where
         assert advanced["AlternateTargetGroupArn"] != balancer["TargetGroupArn"], where
-
-
-def test_log_groups_follow_the_files_retention_encryption_and_protection(configured_target):
-    section = settings(configured_target)
-    groups = list(every(configured_target.rendered, "AWS::Logs::LogGroup"))
-    assert groups
-    for where, _, group in groups:
-        assert group["Properties"]["RetentionInDays"] == section.logs.retention_days, where
-        assert ("KmsKeyId" in group["Properties"]) is section.logs.kms_encrypted, where
-        assert (group["DeletionPolicy"] == "Retain") is section.protected, where
-
-
-def test_every_bucket_is_encrypted_versioned_private_and_tls_only(configured_target):
-    for where, template, bucket in every(configured_target.rendered, "AWS::S3::Bucket"):
-        properties = bucket["Properties"]
-        assert properties["BucketEncryption"]["ServerSideEncryptionConfiguration"], where
-        assert properties["VersioningConfiguration"] == {"Status": "Enabled"}, where
-        assert all(properties["PublicAccessBlockConfiguration"].values()) and len(properties["PublicAccessBlockConfiguration"]) == 4, where
-        logical_id = where.split(": ")[1]
-        denies = [
-            s
-            for policy in resources_of_type(template, "AWS::S3::BucketPolicy").values()
-            if policy["Properties"]["Bucket"] == {"Ref": logical_id}
-            for s in policy["Properties"]["PolicyDocument"]["Statement"]
-            if s["Effect"] == "Deny"
-        ]
-        assert any(s.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}} for s in denies), where
-
-
-def test_every_key_rotates_and_every_topic_is_encrypted(configured_target):
-    for where, _, key in every(configured_target.rendered, "AWS::KMS::Key"):
-        assert key["Properties"]["EnableKeyRotation"] is True, where
-    for where, _, topic in every(configured_target.rendered, "AWS::SNS::Topic"):
-        assert "KmsMasterKeyId" in topic["Properties"], where
 
 
 def test_the_approval_waits_as_long_as_the_file_says(configured_pipeline):
