@@ -55,26 +55,6 @@ def test_every_alarm_notifies_the_environments_topic(configured_environment):
             assert f"ALARM({name})".replace('"', '\\"') in rules or properties["AlarmName"] in suppressors, where
 
 
-def test_every_service_deploys_blue_green_through_the_hook_with_rollback(configured_environment):
-    cfg = configured_environment.config
-    services = list(every(configured_environment.deployed, "AWS::ECS::Service"))
-    assert len(services) == len(cfg.project.services)
-    for where, _, resource in services:
-        properties = resource["Properties"]
-        deployment = properties["DeploymentConfiguration"]
-        assert deployment["Strategy"] == "BLUE_GREEN", where
-        assert deployment["BakeTimeInMinutes"] == cfg.environment.services.bake_time_minutes, where
-        # CloudFormation applies the circuit breaker to rolling updates only; blue/green rolls back on the hook and alarms.
-        assert "DeploymentCircuitBreaker" not in deployment, where
-        assert deployment["Alarms"]["Enable"] is True and deployment["Alarms"]["Rollback"] is True, where
-        (hook,) = deployment["LifecycleHooks"]
-        assert hook["LifecycleStages"] == ["POST_TEST_TRAFFIC_SHIFT"] and hook["HookTargetArn"] == {"Ref": names.HOOK_FUNCTION_ARN}, where
-        (balancer,) = properties["LoadBalancers"]
-        advanced = balancer["AdvancedConfiguration"]
-        assert {"AlternateTargetGroupArn", "ProductionListenerRule", "TestListenerRule", "RoleArn"} <= set(advanced), where
-        assert advanced["AlternateTargetGroupArn"] != balancer["TargetGroupArn"], where
-
-
 def test_the_approval_waits_as_long_as_the_file_says(configured_pipeline):
     approvals = [
         action
