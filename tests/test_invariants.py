@@ -55,6 +55,19 @@ def test_every_alarm_notifies_the_environments_topic(configured_environment):
             assert f"ALARM({name})".replace('"', '\\"') in rules or properties["AlarmName"] in suppressors, where
 
 
+def test_every_switch_parameter_accepts_both_settings(configured_target):
+    """A "true"/"false" parameter (a service's Running, the pipeline's CreateRepositories) must accept both: each
+    setting is a documented way to deploy (docs/architecture.md, "First deploy without images")."""
+    switches = 0
+    for file, template in configured_target.rendered.items():
+        for name, parameter in template.get("Parameters", {}).items():
+            allowed = parameter.get("AllowedValues")
+            if allowed and set(allowed) <= {"true", "false"}:
+                assert sorted(allowed) == ["false", "true"] and parameter["Default"] == "true", f"{file}: {name}"
+                switches += 1
+    assert switches
+
+
 def test_the_approval_waits_as_long_as_the_file_says(configured_pipeline):
     approvals = [
         action

@@ -233,6 +233,8 @@ def test_only_the_public_subnets_route_to_the_internet_and_nat_follows_the_file(
     template = configured_environment.rendered[NETWORK]
     _, vpc = only(template, "AWS::EC2::VPC", NETWORK)
     assert vpc["CidrBlock"] == network.vpc_cidr, NETWORK
+    # The interface endpoints' private DNS names need both: without them the tasks resolve AWS APIs to public addresses.
+    assert vpc["EnableDnsSupport"] is True and vpc["EnableDnsHostnames"] is True, NETWORK
     subnets = resources_of_type(template, "AWS::EC2::Subnet")
     assert all(s["Properties"]["MapPublicIpOnLaunch"] is False for s in subnets.values()), f"{NETWORK}: no subnet hands out public IPs"
     public, private = listed(template, names.PUBLIC_SUBNET_IDS), listed(template, names.PRIVATE_SUBNET_IDS)

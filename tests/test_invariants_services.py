@@ -239,6 +239,9 @@ def test_secrets_reach_the_container_by_arn_never_as_plain_environment(configure
             assert arn, f"{where}: {name} must come from the secret or an SSM parameter, by ARN"
         environment = {e["Name"]: e["Value"] for e in container.get("Environment", [])}
         assert not set(environment) & set(secrets), f"{where}: a secret's variable set in plain Environment too"
+        # What the service reads to listen, name itself, report its version and strip its route (services/common).
+        told = {"PORT": service.container_port, "SERVICE_NAME": service.name, "SERVICE_VERSION": {"Ref": names.IMAGE_TAG}}
+        assert environment.items() >= {**told, "ROUTE_PREFIX": service.route_path}.items(), where
         assert all(secret_id not in str(value) for value in environment.values()), where
 
 

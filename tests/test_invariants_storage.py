@@ -10,6 +10,24 @@ from templates import names
 from templates.stacks import bootstrap
 from tests.templates.helpers import every, resources_of_type, target_of
 
+# What the KMS Developer Guide's default key policy lets key administrators do ("Allows key administrators to
+# administer the KMS key"): without it the account could lose control of its own key.
+KEY_ADMINISTRATION = {
+    "kms:Create*",
+    "kms:Describe*",
+    "kms:Enable*",
+    "kms:List*",
+    "kms:Put*",
+    "kms:Update*",
+    "kms:Revoke*",
+    "kms:Disable*",
+    "kms:Get*",
+    "kms:Delete*",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:ScheduleKeyDeletion",
+    "kms:CancelKeyDeletion",
+}
 STATEFUL = ("AWS::S3::Bucket", "AWS::KMS::Key", "AWS::ECR::Repository", "AWS::SecretsManager::Secret")
 # Who delivers logs into a bucket accepts SSE-S3 only: ALB access logs, S3 server access logs.
 LOG_DELIVERY = {"logdelivery.elasticloadbalancing.amazonaws.com", "logging.s3.amazonaws.com"}
@@ -188,6 +206,9 @@ def test_every_key_rotates_and_admits_only_this_account_and_aws_services(configu
             account = {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}
             assert all(p == account for p in statement["Principal"].get("AWS", [])), f"{where}: {statement['Sid']}"
             assert not services(statement) or statement.get("Condition"), f"{where}: {statement['Sid']}: a service, for this account only"
+        account = {"AWS": [{"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}]}
+        administration = {a for s in statements if s["Effect"] == "Allow" and s["Principal"] == account for a in s["Action"]}
+        assert administration >= KEY_ADMINISTRATION and "kms:*" not in administration, f"{where}: the account administers its key"
         grants = [s for s in statements if s["Effect"] == "Deny" and s["Action"] in ("kms:CreateGrant", ["kms:CreateGrant"])]
         assert [s["Condition"] for s in grants] == [
             {"BoolIfExists": {"kms:GrantIsForAWSResource": "false", "aws:PrincipalIsAWSService": "false"}}
