@@ -5,8 +5,10 @@ stateful, never public."""
 from __future__ import annotations
 
 import json
+import re
 
 from templates import names
+from templates.config.compliance import COMPLIANCE_LOG_RETENTION_DAYS
 from templates.stacks import bootstrap
 from tests.templates.helpers import every, resources_of_type, target_of
 
@@ -28,6 +30,10 @@ KEY_ADMINISTRATION = {
     "kms:ScheduleKeyDeletion",
     "kms:CancelKeyDeletion",
 }
+# What the services that encrypt with a target's key need of it: CloudWatch Logs for its log groups (CloudWatch
+# Logs User Guide, "Encrypt log data in CloudWatch Logs using AWS KMS"), the topic's publishers for their messages.
+LOGS_ENCRYPT = {"kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"}
+PUBLISHERS_ENCRYPT = {"kms:Decrypt", "kms:GenerateDataKey*"}
 STATEFUL = ("AWS::S3::Bucket", "AWS::KMS::Key", "AWS::ECR::Repository", "AWS::SecretsManager::Secret")
 # Who delivers logs into a bucket accepts SSE-S3 only: ALB access logs, S3 server access logs.
 LOG_DELIVERY = {"logdelivery.elasticloadbalancing.amazonaws.com", "logging.s3.amazonaws.com"}
@@ -115,12 +121,20 @@ def assert_hardened(where: str, template: dict, logical_id: str, algorithm: str)
     statements = bucket_policy_statements(template, logical_id)
     denies = [s for s in statements if s["Effect"] == "Deny" and s.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}]
     assert denies, f"{where}: no TLS-only deny"
+    bucket_arn = {"Fn::GetAtt": [logical_id, "Arn"]}
+    objects = ({"Fn::Join": ["", [bucket_arn, "/*"]]}, {"Fn::Sub": f"${{{logical_id}.Arn}}/*"})
     for deny in denies:
-        covered = json.dumps(deny["Resource"])
         assert principals(deny) == ["*"] and deny["Action"] in ("s3:*", ["s3:*"]), where
-        assert {"Fn::GetAtt": [logical_id, "Arn"]} in deny["Resource"] and "/*" in covered, f"{where}: the deny must cover the objects too"
+        (bucket, contents) = deny["Resource"]
+        assert bucket == bucket_arn and contents in objects, f"{where}: the deny covers the bucket and its objects"
     for allow in (s for s in statements if s["Effect"] == "Allow"):
         assert "*" not in principals(allow) and services(allow), f"{where}: {allow.get('Sid')} must name a service, never everyone"
+        # For this account only: by condition, or by writing under this account's prefix alone (ALB access logs).
+        assert allow["Resource"], f"{where}: {allow.get('Sid')}"
+        this_account = allow.get("Condition") == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}} or all(
+            "/AWSLogs/${AWS::AccountId}/" in json.dumps(resource) for resource in allow["Resource"]
+        )
+        assert this_account, f"{where}: {allow.get('Sid')}: for this account only"
 
 
 def test_every_bucket_is_encrypted_versioned_private_and_tls_only(configured_target):
@@ -147,18 +161,39 @@ def expiry(template: dict, logical_id: str) -> set[int]:
     return {d for pair in days for d in pair if d}
 
 
+def assert_load_balancer_may_deliver(file: str, template: dict, bucket: str, prefix: str) -> None:
+    """ELB writes the access logs under the prefix for this account: as its service principal, and in the regions
+    opened before August 2022 as that region's ELB account (Elastic Load Balancing guide, "Enable access logs")."""
+    where = f"{file}: {bucket}"
+    (delivery,) = [s for s in bucket_policy_statements(template, bucket) if s["Effect"] == "Allow"]
+    assert services(delivery) == ["logdelivery.elasticloadbalancing.amazonaws.com"], where
+    assert delivery["Action"] in ("s3:PutObject", ["s3:PutObject"]), where
+    assert delivery["Resource"] == [{"Fn::Sub": f"${{{bucket}.Arn}}/{prefix}/AWSLogs/${{AWS::AccountId}}/*"}], where
+    legacy = delivery["Principal"]["AWS"]["Fn::If"]
+    (mapping,) = {v["Fn::FindInMap"][0] for v in legacy[1]["Fn::Sub"][1].values()}
+    accounts = template["Mappings"][mapping]
+    assert accounts and all(re.fullmatch(r"[0-9]{12}", a["Account"]) for a in accounts.values()), f"{file}: {mapping}"
+    regions = {e["Fn::Equals"][1] for group in template["Conditions"][legacy[0]]["Fn::Or"] for e in group["Fn::Or"]}
+    assert regions == set(accounts) and legacy[2] == {"Ref": "AWS::NoValue"}, f"{file}: {legacy[0]}"
+
+
 def test_each_bucket_keeps_its_objects_as_long_as_the_file_says(configured_target):
-    """Access logs, the log archive and the pipeline's artifacts: current and old versions expire alike."""
+    """Access logs, server access logs, the log archive and the pipeline's artifacts: current and old versions alike."""
     cfg, checked = configured_target.config, 0
     for file, template in configured_target.rendered.items():
         kept = {}
         for logical_id, alb in resources_of_type(template, "AWS::ElasticLoadBalancingV2::LoadBalancer").items():
             attributes = {a["Key"]: a["Value"] for a in alb["Properties"]["LoadBalancerAttributes"]}
             assert attributes["access_logs.s3.enabled"] == "true", f"{file}: {logical_id}"
-            kept[target_of(attributes["access_logs.s3.bucket"])] = cfg.environment.load_balancer.access_log_expiry_days
+            bucket = target_of(attributes["access_logs.s3.bucket"])
+            kept[bucket] = cfg.environment.load_balancer.access_log_expiry_days
+            assert_load_balancer_may_deliver(file, template, bucket, attributes["access_logs.s3.prefix"])
         for stream in resources_of_type(template, "AWS::KinesisFirehose::DeliveryStream").values():
             archive = target_of(stream["Properties"]["ExtendedS3DestinationConfiguration"]["BucketARN"])
             kept[archive] = cfg.environment.logs.archive_expiry_days
+        for logical_id in resources_of_type(template, "AWS::S3::Bucket"):
+            if "logging.s3.amazonaws.com" in {p for s in bucket_policy_statements(template, logical_id) for p in services(s)}:
+                kept[logical_id] = COMPLIANCE_LOG_RETENTION_DAYS  # server access logs: a year, as a compliant log group
         for pipeline in resources_of_type(template, "AWS::CodePipeline::Pipeline").values():
             kept[target_of(pipeline["Properties"]["ArtifactStore"]["Location"])] = cfg.pipeline.artifacts.expiry_days
         for logical_id, days in kept.items():
@@ -209,6 +244,15 @@ def test_every_key_rotates_and_admits_only_this_account_and_aws_services(configu
         account = {"AWS": [{"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}]}
         administration = {a for s in statements if s["Effect"] == "Allow" and s["Principal"] == account for a in s["Action"]}
         assert administration >= KEY_ADMINISTRATION and "kms:*" not in administration, f"{where}: the account administers its key"
+        logs = [s for s in statements if s["Effect"] == "Allow" and {"Fn::Sub": "logs.${AWS::Region}.${AWS::URLSuffix}"} in services(s)]
+        assert logs or not settings(configured_target).logs.kms_encrypted, f"{where}: CloudWatch Logs cannot encrypt the log groups"
+        logs_arn = "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*"
+        for statement in logs:
+            assert set(statement["Action"]) >= LOGS_ENCRYPT, f"{where}: {statement['Sid']}"
+            context = {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": {"Fn::Sub": logs_arn}}}
+            assert statement["Condition"] == context, f"{where}: {statement['Sid']}: this account's log groups only"
+        publishers = [s for s in statements if s["Effect"] == "Allow" and "events.amazonaws.com" in services(s)]
+        assert publishers and all(set(s["Action"]) >= PUBLISHERS_ENCRYPT for s in publishers), f"{where}: the topic's publishers encrypt"
         grants = [s for s in statements if s["Effect"] == "Deny" and s["Action"] in ("kms:CreateGrant", ["kms:CreateGrant"])]
         assert [s["Condition"] for s in grants] == [
             {"BoolIfExists": {"kms:GrantIsForAWSResource": "false", "aws:PrincipalIsAWSService": "false"}}
@@ -273,10 +317,13 @@ def test_every_repository_scans_is_immutable_encrypted_and_expires_as_the_file_s
         assert properties["ImageTagMutability"] == "IMMUTABLE", where
         assert properties["EncryptionConfiguration"]["EncryptionType"] in ("KMS", "KMS_DSSE"), where
         rules = json.loads(properties["LifecyclePolicy"]["LifecyclePolicyText"])["rules"]
+        priorities = [r["rulePriority"] for r in rules]
+        assert all(isinstance(p, int) and p > 0 for p in priorities) and len(set(priorities)) == len(rules), where
         selections = {r["selection"]["tagStatus"]: r["selection"] for r in rules if r["action"] == {"type": "expire"}}
         assert selections["untagged"]["countType"] == "sinceImagePushed" and selections["untagged"]["countUnit"] == "days", where
         assert selections["untagged"]["countNumber"] == settings_.untagged_expiry_days, where
-        assert selections["tagged"]["countType"] == "imageCountMoreThan", where
+        # ECR accepts a rule on tagged images only with the tags it selects: every tag here.
+        assert selections["tagged"]["countType"] == "imageCountMoreThan" and selections["tagged"]["tagPatternList"] == ["*"], where
         assert selections["tagged"]["countNumber"] == settings_.keep_tagged_images, where
 
 
