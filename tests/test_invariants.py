@@ -8,12 +8,14 @@ the shipped files: expected values come from the configuration being checked.
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
 from builder import preflight
 from security import iam_audit
 from templates import names
+from templates.iam import handler_permissions
 from tests.conftest import configured_targets
 from tests.templates import contract
 from tests.templates.helpers import every
@@ -53,6 +55,80 @@ def test_every_alarm_notifies_the_environments_topic(configured_environment):
         else:
             name = json.dumps(properties["AlarmName"])
             assert f"ALARM({name})".replace('"', '\\"') in rules or properties["AlarmName"] in suppressors, where
+
+
+# --- what CloudFormation accepts ------------------------------------------------------------------
+
+
+def is_intrinsic(value) -> bool:
+    return isinstance(value, dict) and len(value) == 1 and (next(iter(value)) == "Ref" or next(iter(value)).startswith("Fn::"))
+
+
+def schema_problems(schema: dict, node: dict, value, path: str) -> list[str]:
+    """What the resource type's registry schema refuses in a literal value: a missing required property, an unknown
+    one, a string outside an enumeration.  Values given by an intrinsic function are CloudFormation's to check."""
+    while "$ref" in node:
+        node = schema["definitions"][node["$ref"].rsplit("/", 1)[1]]
+    if is_intrinsic(value):
+        return []
+    found = []
+    if isinstance(value, dict) and ("properties" in node or "required" in node):
+        found += [f"{path}: {key} is required" for key in node.get("required", []) if key not in value]
+        known = node.get("properties", {})
+        for key, item in value.items():
+            if key in known:
+                found += schema_problems(schema, known[key], item, f"{path}.{key}")
+            elif node.get("additionalProperties") is False and not node.get("patternProperties"):
+                found.append(f"{path}: {key} is not a property")
+    elif isinstance(value, list) and "items" in node:
+        for index, item in enumerate(value):
+            found += schema_problems(schema, node["items"], item, f"{path}[{index}]")
+    elif isinstance(value, str) and "enum" in node and value not in node["enum"]:
+        found.append(f"{path}: {value!r} is not one of {node['enum']}")
+    return found
+
+
+def test_every_resource_is_what_its_registry_schema_accepts(configured_target):
+    """The registry schemas cfn-lint ships (templates/iam/handler_permissions.py reads them)."""
+    found = []
+    for file, template in configured_target.rendered.items():
+        for logical_id, resource in template["Resources"].items():
+            schema = handler_permissions._schema(resource["Type"])  # as tests/templates/test_handler_permissions.py reads it
+            found += schema_problems(schema, schema, resource.get("Properties", {}), f"{file}: {logical_id}")
+    assert found == []
+
+
+PARAMETER_TYPE = re.compile(r"String|Number|List<Number>|CommaDelimitedList|(List<)?AWS::[A-Za-z0-9]+::[A-Za-z0-9]+::[A-Za-z]+>?")
+
+
+def refused(parameter: dict, value: str) -> str | None:
+    """Why CloudFormation would refuse ``value`` for ``parameter``, or None."""
+    if "AllowedValues" in parameter and value not in parameter["AllowedValues"]:
+        return f"{value!r} is not one of {parameter['AllowedValues']}"
+    if "AllowedPattern" in parameter and not re.fullmatch(parameter["AllowedPattern"], value):
+        return f"{value!r} does not match {parameter['AllowedPattern']}"
+    if parameter["Type"] == "Number":
+        number = float(value)
+        if not parameter.get("MinValue", number) <= number <= parameter.get("MaxValue", number):
+            return f"{value} is outside {parameter.get('MinValue')}..{parameter.get('MaxValue')}"
+    return None
+
+
+def test_every_parameter_has_a_type_and_every_value_given_to_it_is_accepted(configured_target):
+    """Defaults, and the fixed values a parent passes its nested stacks, within each parameter's constraints."""
+    rendered = configured_target.rendered
+    for file, template in rendered.items():
+        for name, parameter in template.get("Parameters", {}).items():
+            assert PARAMETER_TYPE.fullmatch(parameter["Type"]), f"{file}: {name}: {parameter['Type']}"
+            if "Default" in parameter:
+                assert refused(parameter, str(parameter["Default"])) is None, f"{file}: {name}"
+        for logical_id, stack in template["Resources"].items():
+            if stack["Type"] != "AWS::CloudFormation::Stack":
+                continue
+            child = rendered[stack["Properties"]["TemplateURL"]].get("Parameters", {})
+            for name, value in stack["Properties"].get("Parameters", {}).items():
+                if isinstance(value, str):
+                    assert refused(child[name], value) is None, f"{file}: {logical_id}: {name}: {refused(child[name], value)}"
 
 
 def test_every_switch_parameter_accepts_both_settings(configured_target):

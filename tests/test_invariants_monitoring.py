@@ -163,6 +163,10 @@ def test_failed_and_rolled_back_deployments_reach_the_topic(configured_environme
     events = [(alternative["detail"]["eventName"], alternative["detail"].get("reason")) for alternative in pattern["$or"]]
     assert (["SERVICE_DEPLOYMENT_FAILED"], None) in events, where
     assert (["SERVICE_DEPLOYMENT_IN_PROGRESS"], [{"wildcard": "*roll*back*"}]) in events, where
+    (target,) = rule["Targets"]
+    transformer = target["InputTransformer"]
+    placeholders = set(re.findall(r"<([A-Za-z0-9_.-]+)>", transformer["InputTemplate"]))
+    assert placeholders == set(transformer["InputPathsMap"]) == {"service", "event", "reason"}, f"{where}: the message names all three"
 
 
 # --- the health-check functions ------------------------------------------------------------------
