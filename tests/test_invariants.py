@@ -131,6 +131,39 @@ def test_every_parameter_has_a_type_and_every_value_given_to_it_is_accepted(conf
                     assert refused(child[name], value) is None, f"{file}: {logical_id}: {name}: {refused(child[name], value)}"
 
 
+def policy_documents(template: dict):
+    """(logical id, document) of every IAM policy a template declares: inline, managed, and resource policies."""
+    for logical_id, resource in template["Resources"].items():
+        properties = resource.get("Properties", {})
+        for policy in properties.get("Policies", []) if resource["Type"] == "AWS::IAM::Role" else []:
+            yield logical_id, policy["PolicyDocument"]
+        for key in ("PolicyDocument", "KeyPolicy"):
+            if isinstance(properties.get(key), dict) and "Statement" in properties[key]:
+                yield logical_id, properties[key]
+
+
+def test_every_policy_statement_names_its_effect_actions_and_resources(configured_target):
+    """An empty Action or Resource list is a policy IAM refuses (or one that grants nothing, silently)."""
+    for file, template in configured_target.rendered.items():
+        for logical_id, document in policy_documents(template):
+            assert document["Version"] == "2012-10-17", f"{file}: {logical_id}"
+            for statement in document["Statement"]:
+                where = f"{file}: {logical_id}: {statement.get('Sid', '')}"
+                assert statement["Effect"] in ("Allow", "Deny"), where
+                assert statement.get("Action") or statement.get("NotAction"), where
+                assert statement.get("Resource") or statement.get("NotResource"), where
+
+
+def test_every_nested_stack_carries_the_targets_tags(configured_target):
+    """CloudFormation gives them to every resource the stack creates; the deploy roles authorize by Target."""
+    project = configured_target.config.project.name
+    for file, template in configured_target.rendered.items():
+        for logical_id, stack in template["Resources"].items():
+            if stack["Type"] == "AWS::CloudFormation::Stack":
+                stack_tags = {t["Key"]: t["Value"] for t in stack["Properties"]["Tags"]}
+                assert stack_tags == {"Project": project, "Target": configured_target.name}, f"{file}: {logical_id}"
+
+
 def test_every_switch_parameter_accepts_both_settings(configured_target):
     """A "true"/"false" parameter (a service's Running, the pipeline's CreateRepositories) must accept both: each
     setting is a documented way to deploy (docs/architecture.md, "First deploy without images")."""

@@ -214,6 +214,15 @@ def test_the_dashboard_tiles_its_grid_with_a_row_per_service(configured_environm
     where = f"{MONITORING}: {logical_id}"
     body, variables = dashboard["DashboardBody"]["Fn::Sub"]
     widgets = json.loads(body)["widgets"]
+    statistics = re.compile(r"Sum|Average|Minimum|Maximum|SampleCount|p\d{1,2}(\.\d+)?")
+    for widget in widgets:
+        title, properties = widget["properties"]["title"], widget["properties"]
+        assert widget["type"] == "metric" and properties["view"] == "timeSeries", f"{where}: {title}"
+        assert properties["region"] == "${AWS::Region}" and properties["period"] > 0, f"{where}: {title}"
+        assert properties["metrics"] and statistics.fullmatch(properties["stat"]), f"{where}: {title}"
+        for metric in properties["metrics"]:
+            options = metric[-1] if isinstance(metric[-1], dict) else {}
+            assert statistics.fullmatch(options.get("stat", properties["stat"])), f"{where}: {title}"
     cells = set()
     for widget in widgets:
         x, y, width, height = widget["x"], widget["y"], widget["width"], widget["height"]

@@ -184,8 +184,11 @@ def test_no_security_group_admits_the_world_but_the_load_balancer_on_its_public_
     endpoint_groups = 1 if cfg.environment.network.interface_endpoints else 0
     assert len(groups) == 2 + endpoint_groups + len(cfg.project.services), "ALB, hook, endpoints, one per service"
     load_balancer = output_target(deployed[LOAD_BALANCER], names.LOAD_BALANCER_SECURITY_GROUP_ID)
+    (vpc,) = resources_of_type(deployed[NETWORK], "AWS::EC2::VPC")
     for where, _, group in groups:
         properties = group["Properties"]
+        in_vpc = {"Ref": vpc} if where.startswith(f"{NETWORK}: ") else {"Ref": names.VPC_ID}
+        assert properties["VpcId"] == in_vpc, f"{where}: in the environment's VPC, never the account's default one"
         assert properties.get("SecurityGroupEgress"), f"{where}: no egress rule means all egress"
         for protocol, from_port, to_port, peer in rules(properties.get("SecurityGroupIngress"), "ingress"):
             assert protocol == "tcp" and from_port == to_port, f"{where}: one TCP port per rule"
@@ -254,6 +257,12 @@ def test_only_the_public_subnets_route_to_the_internet_and_nat_follows_the_file(
         assert len(default) == (1 if nat else 0) and all("NatGatewayId" in r for r in default), f"{NETWORK}: {subnet}"
     for logical_id, gateway_ in resources_of_type(template, "AWS::EC2::NatGateway").items():
         assert target_of(gateway_["Properties"]["SubnetId"]) in public, f"{NETWORK}: {logical_id}"
+    # What needs the gateway attached waits for it (CloudFormation User Guide, "DependsOn attribute": the route and
+    # the Elastic IPs of a VPC with an internet gateway).
+    (attachment,) = resources_of_type(template, "AWS::EC2::VPCGatewayAttachment")
+    waiting = [i for i, r in template["Resources"].items() if r["Type"] == "AWS::EC2::EIP" or "GatewayId" in r.get("Properties", {})]
+    for logical_id in waiting:
+        assert attachment in template["Resources"][logical_id].get("DependsOn", []), f"{NETWORK}: {logical_id}"
 
 
 def test_every_service_runs_in_the_private_subnets_without_a_public_ip(configured_environment):
