@@ -36,6 +36,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -363,11 +364,55 @@ class Worker:
         self.root = root
         self.env = environment(root)
         self.tests = test_files(root)
+        self.process: subprocess.Popen | None = None
+        self.stopped = False
+
+    def call(self, command: list[str], timeout: float) -> subprocess.CompletedProcess:
+        """``command`` in the copy; ``stop`` ends it at once (its own process group, so pytest's children too)."""
+        if self.stopped:
+            raise KeyboardInterrupt
+        process = subprocess.Popen(
+            command, cwd=self.root, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+        )
+        self.process = process
+        if self.stopped:  # stopped while it started
+            self.signal_group(process, signal.SIGTERM)
+        try:
+            out, err = process.communicate(timeout=timeout)
+        except BaseException:  # over time, or Ctrl-C in the main thread
+            self.stop_process(process)
+            raise
+        finally:
+            self.process = None
+        if self.stopped:
+            raise KeyboardInterrupt
+        return subprocess.CompletedProcess(command, process.returncode, out, err)
+
+    @staticmethod
+    def signal_group(process: subprocess.Popen, number: int) -> None:
+        try:
+            os.killpg(process.pid, number)
+        except ProcessLookupError:
+            pass
+
+    def stop_process(self, process: subprocess.Popen) -> None:
+        """End ``process`` and its children; by the thread that waits on it."""
+        self.signal_group(process, signal.SIGTERM)
+        try:
+            process.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.signal_group(process, signal.SIGKILL)
+            process.communicate()
+
+    def stop(self) -> None:
+        """From another thread: end the running command; the worker's thread then raises KeyboardInterrupt."""
+        self.stopped = True
+        process = self.process
+        if process is not None:
+            self.signal_group(process, signal.SIGTERM)
 
     def render(self) -> tuple[str | None, str]:
-        done = subprocess.run(
-            [sys.executable, "-c", RENDER, *CONFIGURATIONS], cwd=self.root, env=self.env, capture_output=True, text=True, timeout=300
-        )
+        done = self.call([sys.executable, "-c", RENDER, *CONFIGURATIONS], timeout=300)
         if done.returncode:
             lines = done.stderr.strip().splitlines()
             return None, lines[-1] if lines else f"exit status {done.returncode}"
@@ -375,7 +420,7 @@ class Worker:
 
     def pytest(self) -> tuple[int, str]:
         command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *self.tests]
-        done = subprocess.run(command, cwd=self.root, env=self.env, capture_output=True, text=True, timeout=PYTEST_TIMEOUT_SECONDS)
+        done = self.call(command, timeout=PYTEST_TIMEOUT_SECONDS)
         lines = done.stdout.strip().splitlines()
         failed = [line for line in lines if line.startswith(("FAILED ", "ERROR "))]
         return done.returncode, (failed or lines or [""])[0 if failed else -1]
@@ -409,13 +454,15 @@ def select(mutants: list[Mutant], only: list[str], sample: int | None, seed: int
     return mutants
 
 
-def report(generated: int, results: list[Result], out) -> None:
+def report(generated: int, selected: int, results: list[Result], out) -> None:
     count = {kind: sum(r.outcome == kind for r in results) for kind in ("equivalent", "killed", "crashed", "timeout", "survived")}
     considered = len(results) - count["equivalent"]
     caught = count["killed"] + count["crashed"] + count["timeout"]
     print(f"mutants generated: {generated}", file=out)
-    if len(results) != generated:
-        print(f"mutants run:       {len(results)}", file=out)
+    if selected != generated:
+        print(f"selected:          {selected}", file=out)
+    if len(results) != selected:
+        print(f"run:               {len(results)}", file=out)
     print(f"equivalent:        {count['equivalent']} (rendered JSON byte-identical: not tested)", file=out)
     print(f"killed by a test:  {count['killed']}", file=out)
     print(f"killed by crash:   {count['crashed']} (rendering raised)", file=out)
@@ -453,16 +500,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(chosen)} of {len(everything)} mutants", file=sys.stderr)
         return 0
 
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # a kill cleans up as a Ctrl-C does
     results: dict[Mutant, Result] = {}
     lock = threading.Lock()
     interrupted = threading.Event()
     with tempfile.TemporaryDirectory(prefix="mutations-") as scratch:
         workers = [Worker(copy_repository(Path(scratch) / f"copy{i}")) for i in range(max(1, args.jobs))]
-        baseline, error = workers[0].render()
-        if baseline is None:
-            print(f"the unmutated templates do not render: {error}", file=sys.stderr)
-            return 2
-        status, detail = workers[0].pytest()
+        try:
+            baseline, error = workers[0].render()
+            if baseline is None:
+                print(f"the unmutated templates do not render: {error}", file=sys.stderr)
+                return 2
+            status, detail = workers[0].pytest()
+        except KeyboardInterrupt:
+            print("interrupted before the first mutant", file=sys.stderr)
+            return 130
         if status:
             print(f"the tests fail without any mutation: {detail}", file=sys.stderr)
             return 2
@@ -475,7 +527,10 @@ def main(argv: list[str] | None = None) -> int:
                     if not queue:
                         return
                     mutant = queue.pop()
-                result = worker.run(mutant, baseline)
+                try:
+                    result = worker.run(mutant, baseline)
+                except KeyboardInterrupt:  # stopped: not a result
+                    return
                 with lock:
                     if interrupted.is_set():  # its subprocesses saw the Ctrl-C too: not a result
                         return
@@ -489,18 +544,23 @@ def main(argv: list[str] | None = None) -> int:
 
         pool = concurrent.futures.ThreadPoolExecutor(len(workers))
         try:
-            for future in [pool.submit(work, w) for w in workers]:
+            futures = [pool.submit(work, w) for w in workers]
+            while not all(f.done() for f in futures):
+                concurrent.futures.wait(futures, timeout=1)  # wakes up for Ctrl-C
+            for future in futures:
                 future.result()
         except KeyboardInterrupt:
             interrupted.set()
             with lock:
                 queue.clear()
+            for worker in workers:
+                worker.stop()
             print("interrupted: the figures below are of the mutants finished so far", file=sys.stderr)
         finally:
             pool.shutdown(wait=True)
 
     ordered = [results[m] for m in chosen if m in results]
-    report(len(chosen), ordered, sys.stdout)
+    report(len(everything), len(chosen), ordered, sys.stdout)
     if args.json:
         rows = [{"where": r.mutant.where, "change": r.mutant.change, "outcome": r.outcome, "detail": r.detail} for r in ordered]
         args.json.write_text(json.dumps(rows, indent=2) + "\n")
