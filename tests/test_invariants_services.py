@@ -18,6 +18,12 @@ ALARMS = {
     "runningtasks": ("running_tasks", "LessThanThreshold"),  # below
     "errorlogs": ("error_logs", "GreaterThanOrEqualToThreshold"),  # at or above
 }
+SHIFT_READS = {
+    "elasticloadbalancing:DescribeRules",
+    "elasticloadbalancing:DescribeTargetGroups",
+    "elasticloadbalancing:DescribeTargetHealth",
+    "elasticloadbalancing:DescribeListeners",
+}
 # Alarms on the tasks themselves: every one of them breaches while an off-hours window scales the service to zero.
 QUIET_IN_OFF_HOURS = ("healthyhosts", "runningtasks")
 
@@ -167,6 +173,9 @@ def test_traffic_shifts_between_the_services_own_target_groups_and_rules(configu
             assert action["Type"] == "forward" and weights == [(blue, 100), (green, 0)], rule_where
             shifted.append({"Ref": rule_id})
         role = template["Resources"][target_of(advanced["RoleArn"])]
+        # What ECS reads to shift traffic (ECS guide, "Amazon ECS infrastructure IAM role for load balancers").
+        reads = {a for s in statements(role) if s["Resource"] == ["*"] for a in s["Action"]}
+        assert reads >= SHIFT_READS, f"{where}: ECS cannot read {sorted(SHIFT_READS - reads)}"
         modify = [s for s in statements(role) if "elasticloadbalancing:ModifyRule" in s["Action"]]
         assert [s["Resource"] for s in modify] == [shifted], f"{where}: ECS may modify this service's two rules only"
         moves = [s for s in statements(role) if "elasticloadbalancing:RegisterTargets" in s["Action"]]
