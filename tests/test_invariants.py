@@ -18,7 +18,7 @@ from templates import names
 from templates.iam import handler_permissions
 from tests.conftest import configured_targets
 from tests.templates import contract
-from tests.templates.helpers import every
+from tests.templates.helpers import every, privilege
 
 ALARM_TYPES = ("AWS::CloudWatch::Alarm", "AWS::CloudWatch::CompositeAlarm")
 
@@ -152,6 +152,20 @@ def test_every_policy_statement_names_its_effect_actions_and_resources(configure
                 assert statement["Effect"] in ("Allow", "Deny"), where
                 assert statement.get("Action") or statement.get("NotAction"), where
                 assert statement.get("Resource") or statement.get("NotResource"), where
+
+
+def test_actions_that_act_on_no_resource_are_granted_on_every_resource(configured_target):
+    """An action the service authorization reference lists with no resource type is evaluated on "*": granted on an
+    ARN or under a tag it is granted nothing, and the call that needs it (CloudFormation's, a function's) fails."""
+    for file, template in configured_target.rendered.items():
+        for logical_id, document in policy_documents(template):
+            for statement in document["Statement"]:
+                resources = statement.get("Resource", [])
+                if statement["Effect"] != "Allow" or resources in ("*", ["*"]):
+                    continue
+                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                unscopable = [a for a in actions if (p := privilege(a)) and {r["resource_type"] for r in p["resource_types"]} == {""}]
+                assert not unscopable, f"{file}: {logical_id}: {statement.get('Sid', '')}: {unscopable} on {resources}"
 
 
 def test_every_nested_stack_carries_the_targets_tags(configured_target):

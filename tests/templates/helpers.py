@@ -131,3 +131,20 @@ def only(template: dict, resource_type: str, where: str) -> tuple[str, dict]:
     assert len(found) == 1, f"{where}: {len(found)} resources of type {resource_type}, expected one"
     ((logical_id, resource),) = found.items()
     return logical_id, resource.get("Properties", {})
+
+
+@functools.cache
+def service_reference() -> dict:
+    """The IAM service authorization reference (parliament's copy), by service prefix; read once per run."""
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    location = Path(next(iter(importlib.util.find_spec("parliament").submodule_search_locations)))
+    return {s["prefix"]: s for s in json.loads((location / "iam_definition.json").read_text())}
+
+
+def privilege(action: str) -> dict | None:
+    """The reference's entry for ``service:Verb``; None if unknown (or a pattern such as ``kms:Get*``)."""
+    service, verb = action.split(":", 1)
+    return next((p for p in service_reference().get(service, {}).get("privileges", []) if p["privilege"] == verb), None)

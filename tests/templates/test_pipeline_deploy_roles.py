@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 
 import pytest
@@ -10,7 +9,7 @@ import pytest
 from templates import names
 from templates.iam import deploy_roles, handler_permissions, policies
 from templates.render import render
-from tests.templates.helpers import props, resources_of_type
+from tests.templates.helpers import props, resources_of_type, service_reference
 from tests.templates.test_pipeline import deploy_role_policies, deploy_role_statements
 
 ENVIRONMENTS = (("StagingDeployRole", "staging", "production"), ("ProductionDeployRole", "production", "staging"))
@@ -151,16 +150,6 @@ def reference_supports(action: str, key: str) -> bool | None:
         if any(k.startswith(key) for k in keys):
             return True
     return False
-
-
-@functools.cache
-def service_reference() -> dict:
-    """Read once per run: the file is large, and every action of every deploy role looks it up."""
-    import importlib.util
-    from pathlib import Path
-
-    location = Path(next(iter(importlib.util.find_spec("parliament").submodule_search_locations)))
-    return {s["prefix"]: s for s in json.loads((location / "iam_definition.json").read_text())}
 
 
 @pytest.mark.parametrize("role, target, other", ENVIRONMENTS)
