@@ -29,6 +29,7 @@ VPC_ACCESS = {
 }
 WRITE_LOGS = {"logs:CreateLogStream", "logs:PutLogEvents"}
 DASHBOARD_COLUMNS = 24  # CloudWatch's grid
+ARCHIVE_WRITES = {"s3:PutObject", "s3:AbortMultipartUpload", "s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"}
 
 
 def alarms_by_name(template: dict) -> dict[str, tuple[str, dict]]:
@@ -89,6 +90,27 @@ def test_an_off_hours_window_quiets_the_composite_alarm_exactly_while_it_lasts(c
         assert statement["Action"] == ["cloudwatch:SetAlarmState"] and composite["ActionsSuppressor"] in json.dumps(statement["Resource"])
         states[properties["ScheduleExpression"]] = given["StateValue"]
     assert states == {off_hours.stop: "ALARM", off_hours.start: "OK"}, f"{MONITORING}: the window sets the suppressor's state"
+
+
+def test_every_alarm_is_complete_and_returns_one_series(configured_environment):
+    """What CloudWatch needs of an alarm (PutMetricAlarm): a comparison, periods, a threshold, and either one metric
+    or queries of which exactly one returns data (ReturnData is true when left out)."""
+    alarms = list(every(configured_environment.deployed, "AWS::CloudWatch::Alarm"))
+    assert alarms
+    for where, _, alarm in alarms:
+        properties = alarm["Properties"]
+        assert {"AlarmName", "ComparisonOperator", "EvaluationPeriods", "Threshold"} <= set(properties), where
+        assert 1 <= properties.get("DatapointsToAlarm", properties["EvaluationPeriods"]) <= properties["EvaluationPeriods"], where
+        if "Metrics" in properties:
+            assert not {"MetricName", "Namespace", "Statistic", "Period"} & set(properties), where
+            assert [q.get("ReturnData", True) for q in properties["Metrics"]].count(True) == 1, f"{where}: one series returned"
+            ids = {q["Id"] for q in properties["Metrics"]}
+            for query in properties["Metrics"]:
+                assert ("MetricStat" in query) != ("Expression" in query), f"{where}: {query['Id']}"
+                names_in = set(re.findall(r"\b([a-z][A-Za-z0-9_]*)\b", query.get("Expression", ""))) - {"FILL", "MAX", "MIN"}
+                assert names_in <= ids, f"{where}: {query['Id']} reads {sorted(names_in - ids)}"
+        else:
+            assert {"MetricName", "Namespace", "Statistic", "Period"} <= set(properties), where
 
 
 # --- the canary ---------------------------------------------------------------------------------
@@ -167,6 +189,8 @@ def test_failed_and_rolled_back_deployments_reach_the_topic(configured_environme
     transformer = target["InputTransformer"]
     placeholders = set(re.findall(r"<([A-Za-z0-9_.-]+)>", transformer["InputTemplate"]))
     assert placeholders == set(transformer["InputPathsMap"]) == {"service", "event", "reason"}, f"{where}: the message names all three"
+    message = re.sub(r"<[A-Za-z0-9_.-]+>", "x", transformer["InputTemplate"])
+    assert isinstance(json.loads(message), str), f"{where}: the topic gets a JSON string"
 
 
 # --- the health-check functions ------------------------------------------------------------------
@@ -262,6 +286,11 @@ def test_the_saved_queries_and_the_archive_read_every_services_log_group(configu
         return
     (stream,) = streams
     assert [s["Properties"]["LogGroupName"] for s in subscriptions.values()] == log_groups, MONITORING
+    writer = template["Resources"][target_of(template["Resources"][stream]["Properties"]["ExtendedS3DestinationConfiguration"]["RoleARN"])]
+    statements = writer["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    granted = {a for st in statements for a in st["Action"]}
+    # What Firehose needs of an S3 destination and its key (Firehose Developer Guide, "Grant Firehose access to an S3 destination").
+    assert granted >= ARCHIVE_WRITES | {"kms:GenerateDataKey", "kms:Decrypt"}, f"{MONITORING}: {stream}: {sorted(ARCHIVE_WRITES - granted)}"
     for logical_id, subscription in subscriptions.items():
         properties = subscription["Properties"]
         everything = properties["DestinationArn"] == {"Fn::GetAtt": [stream, "Arn"]} and properties["FilterPattern"] == ""
@@ -269,3 +298,5 @@ def test_the_saved_queries_and_the_archive_read_every_services_log_group(configu
         role = template["Resources"][target_of(properties["RoleArn"])]["Properties"]
         (statement,) = role["Policies"][0]["PolicyDocument"]["Statement"]
         assert statement["Resource"] == [{"Fn::GetAtt": [stream, "Arn"]}], f"{MONITORING}: {logical_id}: sends to the archive only"
+        # What a writer to a Firehose stream calls (Firehose Developer Guide, "Controlling access").
+        assert set(statement["Action"]) == {"firehose:PutRecord", "firehose:PutRecordBatch"}, f"{MONITORING}: {logical_id}"
