@@ -164,6 +164,33 @@ def test_the_builds_run_as_the_file_says_privileged_only_to_build_images(configu
         assert [json.dumps(s["Resource"]).count(json.dumps(logs["GroupName"])) for s in writes] == [1], f"{where}: its own log group"
 
 
+# What CodeBuild sets in every build (CodeBuild User Guide, "Environment variables in build environments").
+CODEBUILD_SETS = re.compile(r"CODEBUILD_[A-Z_]+|AWS_REGION|AWS_DEFAULT_REGION|HOME|PATH")
+ASSIGNED = re.compile(r"(?:^|[\s;(])([A-Z_][A-Z0-9_]*)=")
+READ = re.compile(r"\$\{?([A-Z_][A-Z0-9_]*)")
+
+
+def test_every_build_runs_bash_and_reads_only_variables_it_was_given_or_set(configured_pipeline):
+    """The commands use bash (pipefail, ${VAR%%/*}); a variable read before anything sets it is empty, silently."""
+    cfg = configured_pipeline.config
+    template, logical_id, pipeline = pipeline_of(configured_pipeline)
+    own_commands = [entry.command for entry in cfg.pipeline.build.test_commands]  # the file's own shell, not ours to read
+    for _, _, action in actions(pipeline):
+        if "ProjectName" not in action["Configuration"]:
+            continue
+        where = f"{ROOT}: {target_of(action['Configuration']['ProjectName'])}"
+        spec = buildspec(template, action)
+        assert spec["env"]["shell"] == "bash", where
+        known = set(spec["env"].get("variables", {})) | set(variables_of(action))
+        for phase in ("install", "pre_build", "build", "post_build"):
+            for command in spec["phases"].get(phase, {}).get("commands", []):
+                for own in own_commands:
+                    command = command.replace(own, "")
+                known |= set(ASSIGNED.findall(command))
+                unknown = {v for v in READ.findall(command) if v not in known and not CODEBUILD_SETS.fullmatch(v)}
+                assert not unknown, f"{where}: {phase} reads {sorted(unknown)} that nothing sets"
+
+
 def test_the_integration_tests_check_every_services_health_and_the_files_requests(configured_pipeline):
     cfg = configured_pipeline.config
     template, logical_id, pipeline = pipeline_of(configured_pipeline)
