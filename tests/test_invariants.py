@@ -15,6 +15,7 @@ import pytest
 from builder import preflight
 from security import iam_audit
 from templates import names
+from templates.config.model import MAX_RULE_PRIORITY
 from templates.iam import handler_permissions
 from tests.conftest import configured_targets
 from tests.templates import contract
@@ -176,6 +177,18 @@ def test_every_nested_stack_carries_the_targets_tags(configured_target):
             if stack["Type"] == "AWS::CloudFormation::Stack":
                 stack_tags = {t["Key"]: t["Value"] for t in stack["Properties"]["Tags"]}
                 assert stack_tags == {"Project": project, "Target": configured_target.name}, f"{file}: {logical_id}"
+
+
+def test_a_service_stacks_parameters_accept_every_value_the_configuration_accepts(configured_environment):
+    """CloudFormation re-checks what the loader has checked: its bounds may not be narrower (project.yaml's
+    priority 1 or port 65535 must deploy)."""
+    # The ranges templates/config/model.py accepts: Service.priority (0 is derived, from 1000 up), Service.container_port.
+    bounds = {"RulePriority": (1, MAX_RULE_PRIORITY), "ContainerPort": (1024, 65535)}
+    for file, template in configured_environment.rendered.items():
+        for name, (low, high) in bounds.items():
+            parameter = template.get("Parameters", {}).get(name)
+            if parameter is not None:
+                assert parameter["MinValue"] <= low and parameter["MaxValue"] >= high, f"{file}: {name}"
 
 
 def test_every_switch_parameter_accepts_both_settings(configured_target):

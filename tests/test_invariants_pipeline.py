@@ -191,6 +191,37 @@ def test_every_build_runs_bash_and_reads_only_variables_it_was_given_or_set(conf
                 assert not unknown, f"{where}: {phase} reads {sorted(unknown)} that nothing sets"
 
 
+# The IAM actions behind what the buildspecs run besides `aws <service> <command>` (whose action is the command's
+# name in CamelCase): the registry login, and a push (ECR User Guide, "Pushing an image": the layer uploads).
+CLI_ACTIONS = {("ecr", "get-login-password"): {"ecr:GetAuthorizationToken"}}
+DOCKER_PUSH = {
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:InitiateLayerUpload",
+    "ecr:UploadLayerPart",
+    "ecr:CompleteLayerUpload",
+    "ecr:PutImage",
+}
+
+
+def test_each_build_may_make_the_aws_calls_its_buildspec_makes(configured_pipeline):
+    cfg = configured_pipeline.config
+    template = configured_pipeline.rendered[ROOT]
+    for where, _, project in every({ROOT: template}, "AWS::CodeBuild::Project"):
+        text = project["Properties"]["Source"]["BuildSpec"]
+        needed = set(DOCKER_PUSH if "docker push" in text else ())
+        for service, command in set(re.findall(r"\baws ([a-z0-9-]+) ([a-z][a-z0-9-]+)", text)):
+            needed |= CLI_ACTIONS.get((service, command), {f"{service}:{''.join(w.capitalize() for w in command.split('-'))}"})
+        role = template["Resources"][target_of(project["Properties"]["ServiceRole"])]["Properties"]
+        granted = {a for p in role["Policies"] for st in p["PolicyDocument"]["Statement"] if st["Effect"] == "Allow" for a in st["Action"]}
+        assert needed <= granted, f"{where}: may not {sorted(needed - granted)}"
+        if "docker push" in text:  # its own repository only
+            repositories = [names.ecr_repository_name(cfg.project.name, s.name) for s in cfg.project.services]
+            (own,) = [r for r in repositories if f"REPOSITORY_NAME: {r}\n" in text]
+            repository = f"repository/{own}"
+            pushes = [st for p in role["Policies"] for st in p["PolicyDocument"]["Statement"] if "ecr:PutImage" in st["Action"]]
+            assert [json.dumps(st["Resource"]).count(repository) for st in pushes] == [1] and len(pushes[0]["Resource"]) == 1, where
+
+
 def test_the_integration_tests_check_every_services_health_and_the_files_requests(configured_pipeline):
     cfg = configured_pipeline.config
     template, logical_id, pipeline = pipeline_of(configured_pipeline)
@@ -231,10 +262,20 @@ def test_the_source_is_the_files_branch_and_starts_the_pipeline_on_a_push(config
     assert configuration["PollForSourceChanges"] == "false" and "Triggers" not in pipeline, where
     ((rule_id, rule),) = rules.items()
     properties = rule["Properties"]
-    started = [t["Arn"]["Fn::Sub"][1] for t in properties["Targets"]]
-    assert properties["State"] == "ENABLED" and started == [{"Pipeline": {"Ref": logical_id}}], f"{ROOT}: {rule_id}"
+    (target,) = properties["Targets"]
+    assert properties["State"] == "ENABLED" and target["Arn"]["Fn::Sub"][1] == {"Pipeline": {"Ref": logical_id}}, f"{ROOT}: {rule_id}"
+    starter = template["Resources"][target_of(target["RoleArn"])]["Properties"]
+    assert starter["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": ["events.amazonaws.com"]}, f"{ROOT}: {rule_id}"
+    (start,) = [st for p in starter["Policies"] for st in p["PolicyDocument"]["Statement"]]
+    assert (start["Action"], start["Resource"]) == (["codepipeline:StartPipelineExecution"], [target["Arn"]]), f"{ROOT}: {rule_id}"
+    pattern = properties["EventPattern"]
     if source.provider == "codecommit":
-        assert properties["EventPattern"]["detail"]["referenceName"] == [source.branch], f"{ROOT}: {rule_id}"
+        repository = f"arn:${{AWS::Partition}}:codecommit:${{AWS::Region}}:${{AWS::AccountId}}:{source.repository}"
+        assert pattern["resources"] == [{"Fn::Sub": repository}], f"{ROOT}: {rule_id}: this repository's pushes only"
+        branch = (pattern["detail"]["referenceName"], pattern["detail"]["referenceType"])
+        assert branch == ([source.branch], ["branch"]), f"{ROOT}: {rule_id}"
+    else:
+        assert pattern["detail"] == {"bucket": {"name": [source.repository]}, "object": {"key": [source.object_key]}}, f"{ROOT}: {rule_id}"
 
 
 def test_the_pipeline_may_start_its_builds_invoke_stagings_canary_and_ask_for_approval(configured_pipeline):
@@ -251,6 +292,15 @@ def test_the_pipeline_may_start_its_builds_invoke_stagings_canary_and_ask_for_ap
     canary = f"{cfg.environment_stack(cfg.pipeline.staging_target)}-health-canary"
     function = f"arn:${{AWS::Partition}}:lambda:${{AWS::Region}}:${{AWS::AccountId}}:function:{canary}"
     assert [r["Fn::Sub"] for r in invoke["Resource"]] == [function], where
+    source = cfg.pipeline.source
+    reads = {a for s in statements for a in s["Action"]}
+    # What the source action needs of the pipeline's role (CodePipeline User Guide, its action reference per provider).
+    needed = {
+        "codestar": {f"{source.connection_service}:UseConnection"},
+        "codecommit": {"codecommit:GetBranch", "codecommit:GetCommit", "codecommit:UploadArchive", "codecommit:GetUploadArchiveStatus"},
+        "s3": {"s3:GetObject", "s3:GetObjectVersion", "s3:GetBucketVersioning"},
+    }[source.provider]
+    assert reads >= needed, f"{where}: the source action needs {sorted(needed - reads)}"
     (publish,) = [s for s in statements if "sns:Publish" in s["Action"]]
     (_, _, approval), *_ = [step for step in actions(pipeline) if step[2]["ActionTypeId"]["Category"] == "Approval"]
     assert publish["Resource"] == [approval["Configuration"]["NotificationArn"]], where

@@ -7,6 +7,8 @@ with the values the root passes filled in), against its own entry of project.yam
 
 from __future__ import annotations
 
+import json
+
 from templates import names
 from tests.templates.helpers import deployed_services, every, only, resources_of_type, target_of
 
@@ -254,6 +256,20 @@ def test_secrets_reach_the_container_by_arn_never_as_plain_environment(configure
         assert all(secret_id not in str(value) for value in environment.values()), where
 
 
+def test_the_running_code_may_reread_its_own_settings_and_nothing_else(configured_environment):
+    for _, file, template in deployed_services(configured_environment):
+        _, task = only(template, "AWS::ECS::TaskDefinition", file)
+        role_id = target_of(task["TaskRoleArn"])
+        where = f"{file}: {role_id}"
+        statements = [s for p in template["Resources"][role_id]["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"]]
+        settings = {
+            json.dumps({"Fn::Sub": ["arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${Name}", {"Name": {"Ref": i}}]})
+            for i in resources_of_type(template, "AWS::SSM::Parameter")
+        }
+        ((actions, resources),) = [(set(s["Action"]), {json.dumps(r) for r in s["Resource"]}) for s in statements]
+        assert actions == {"ssm:GetParameter", "ssm:GetParameters"} and resources == settings, where
+
+
 # --- scaling -------------------------------------------------------------------------------------
 
 
@@ -341,4 +357,6 @@ def test_every_service_alarm_follows_the_file(configured_environment):
         (transformation,) = metric_filter["MetricTransformations"]
         assert (errors["Namespace"], errors["MetricName"]) == (transformation["MetricNamespace"], transformation["MetricName"]), file
         assert errors["Statistic"] == "Sum" and metric_filter["FilterPattern"] == '{ $.level = "ERROR" }', file
+        # A period without an ERROR line counts zero, not missing data (which the file may say breaches).
+        assert (transformation["MetricValue"], transformation["DefaultValue"]) == ("1", 0), file
         assert template["Resources"][target_of(metric_filter["LogGroupName"])]["Type"] == "AWS::Logs::LogGroup", file
