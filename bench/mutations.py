@@ -5,6 +5,7 @@
     python bench/mutations.py --sample 150       # a fixed random sample (seed 0), the same one every run
     python bench/mutations.py --only service/    # the mutants of files whose path contains this (or path:line)
     python bench/mutations.py --list             # the mutants, without running anything
+    python bench/mutations.py --json out.json    # also every result; later: --survivors-of out.json reruns the survivors
 
 Each mutant changes one place of one module of ``templates/stacks/**`` or ``templates/iam/policies.py``:
 a number (+1, and to 0), True <-> False, a string given to a template property (a known opposite such as
@@ -446,7 +447,10 @@ class Worker:
             path.write_bytes(original)
 
 
-def select(mutants: list[Mutant], only: list[str], sample: int | None, seed: int) -> list[Mutant]:
+def select(mutants: list[Mutant], only: list[str], sample: int | None, seed: int, survivors_of: Path | None = None) -> list[Mutant]:
+    if survivors_of is not None:
+        survived = {(r["where"], r["change"]) for r in json.loads(survivors_of.read_text()) if r["outcome"] == "survived"}
+        mutants = [m for m in mutants if (m.where, m.change) in survived]
     if only:
         mutants = [m for m in mutants if any(o in m.file or m.where.endswith(o) for o in only)]
     if sample is not None and sample < len(mutants):
@@ -488,12 +492,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="the sample's seed (default 0)")
     parser.add_argument("--only", action="append", default=[], metavar="TEXT", help="mutants of files containing TEXT, or at path:line")
     parser.add_argument("--jobs", type=int, default=2, help="workers, each with its own copy of the repository (default 2)")
+    parser.add_argument("--survivors-of", type=Path, metavar="FILE", help="only the mutants that survived in FILE (an earlier --json)")
     parser.add_argument("--list", action="store_true", help="list the selected mutants and stop")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write every result to FILE")
     args = parser.parse_args(argv)
 
     everything = mutants_of(REPO)
-    chosen = select(everything, args.only, args.sample, args.seed)
+    chosen = select(everything, args.only, args.sample, args.seed, args.survivors_of)
     if args.list:
         for mutant in chosen:
             print(f"{mutant.where}  {mutant.change}")
@@ -562,7 +567,10 @@ def main(argv: list[str] | None = None) -> int:
     ordered = [results[m] for m in chosen if m in results]
     report(len(everything), len(chosen), ordered, sys.stdout)
     if args.json:
-        rows = [{"where": r.mutant.where, "change": r.mutant.change, "outcome": r.outcome, "detail": r.detail} for r in ordered]
+        rows = [
+            {"where": r.mutant.where, "change": r.mutant.change, "outcome": r.outcome, "detail": r.detail, "seconds": round(r.seconds, 1)}
+            for r in ordered
+        ]
         args.json.write_text(json.dumps(rows, indent=2) + "\n")
     return 0
 
