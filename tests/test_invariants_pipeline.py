@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import yaml
 
@@ -220,6 +221,50 @@ def test_each_build_may_make_the_aws_calls_its_buildspec_makes(configured_pipeli
             repository = f"repository/{own}"
             pushes = [st for p in role["Policies"] for st in p["PolicyDocument"]["Statement"] if "ecr:PutImage" in st["Action"]]
             assert [json.dumps(st["Resource"]).count(repository) for st in pushes] == [1] and len(pushes[0]["Resource"]) == 1, where
+
+
+REPO = Path(__file__).resolve().parents[1]
+# deploy.py's clients as deployer/ names them, and the IAM action of an operation whose name is not its own.
+CLIENTS = {"cfn": "cloudformation", "s3": "s3", "ecr": "ecr"}
+OPERATION_ACTIONS = {("s3", "head_object"): "s3:GetObject", ("s3", "head_bucket"): "s3:ListBucket"}
+# Calls the release role is not given, and why.
+NOT_RELEASED = {
+    "cloudformation:DeleteStack": "deploy.py --delete and re-creating the bootstrap stack are run by people; the pipeline "
+    "never deletes (nor can it remove the empty stack a failed CREATE change set leaves)",
+}
+
+
+def deploy_py_calls() -> set[str]:
+    """The IAM actions of every CloudFormation, S3 and ECR call in deployer/ (operations and paginators)."""
+    found = set()
+    for path in sorted((REPO / "deployer").glob("*.py")):
+        text = path.read_text()
+        calls = re.findall(r"\b(cfn|s3|ecr)\.([a-z][a-z_]+)\(", text)
+        calls += re.findall(r"\b(cfn|s3|ecr)\.get_paginator\(\"([a-z_]+)\"\)", text)
+        for client, operation in calls:
+            if operation == "get_paginator":
+                continue
+            service = CLIENTS[client]
+            found.add(OPERATION_ACTIONS.get((service, operation), f"{service}:{''.join(w.capitalize() for w in operation.split('_'))}"))
+    return found
+
+
+def test_each_release_role_may_make_every_call_deploy_py_makes(configured_pipeline):
+    """deploy.py runs in the release builds: a call its role lacks fails the release halfway."""
+    template = configured_pipeline.rendered[ROOT]
+    calls = deploy_py_calls()
+    assert {"cloudformation:CreateChangeSet", "cloudformation:ExecuteChangeSet", "s3:PutObject"} <= calls, "deployer/ read wrongly"
+    releases = [
+        (where, project)
+        for where, _, project in every({ROOT: template}, "AWS::CodeBuild::Project")
+        if "python deploy.py" in project["Properties"]["Source"]["BuildSpec"]
+    ]
+    assert releases
+    for where, project in releases:
+        role = template["Resources"][target_of(project["Properties"]["ServiceRole"])]["Properties"]
+        granted = {a for p in role["Policies"] for st in p["PolicyDocument"]["Statement"] if st["Effect"] == "Allow" for a in st["Action"]}
+        missing = calls - granted - set(NOT_RELEASED)
+        assert not missing, f"{where}: deploy.py calls {sorted(missing)}"
 
 
 def test_the_integration_tests_check_every_services_health_and_the_files_requests(configured_pipeline):

@@ -224,6 +224,7 @@ def test_every_container_is_hardened(configured_environment):
         assert container["Memory"] == int(task["Memory"]), f"{where}: the container's hard limit is the task's memory"
         assert container["PortMappings"] == [{"ContainerPort": service.container_port, "Protocol": "tcp"}], where
         assert container["HealthCheck"]["Command"] == list(service.container_health_command), where
+        assert 1 <= container["StopTimeout"] <= 120, f"{where}: a graceful stop, within Fargate's limit"
         writable = {m["ContainerPath"] for m in container.get("MountPoints", []) if not m.get("ReadOnly")}
         volumes = task.get("Volumes", [])
         assert writable <= {"/tmp"} and all(set(v) == {"Name"} for v in volumes), f"{where}: only a task-local /tmp is writable"
@@ -254,6 +255,35 @@ def test_secrets_reach_the_container_by_arn_never_as_plain_environment(configure
         told = {"PORT": service.container_port, "SERVICE_NAME": service.name, "SERVICE_VERSION": {"Ref": names.IMAGE_TAG}}
         assert environment.items() >= {**told, "ROUTE_PREFIX": service.route_path}.items(), where
         assert all(secret_id not in str(value) for value in environment.values()), where
+
+
+def test_ecs_may_start_each_task_pull_its_image_write_its_logs_and_read_its_secrets(configured_environment):
+    """The execution role: what ECS needs to start the task (ECS guide, "Amazon ECS task execution IAM role")."""
+    cfg = configured_environment.config
+    for service, file, template in deployed_services(configured_environment):
+        _, task = only(template, "AWS::ECS::TaskDefinition", file)
+        role_id = target_of(task["ExecutionRoleArn"])
+        where = f"{file}: {role_id}"
+        role = template["Resources"][role_id]["Properties"]
+        assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": ["ecs-tasks.amazonaws.com"]}, where
+        granted: dict[str, list] = {}
+        for statement in (s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"):
+            for action in statement["Action"]:
+                granted.setdefault(action, []).extend(statement["Resource"])
+        repository = names.ecr_repository_name(cfg.project.name, service.name)
+        for action in ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"):
+            assert [json.dumps(r) for r in granted.get(action, [])] == [
+                json.dumps({"Fn::Sub": f"arn:${{AWS::Partition}}:ecr:${{AWS::Region}}:${{AWS::AccountId}}:repository/{repository}"})
+            ], f"{where}: {action} on its own repository"
+        assert granted.get("ecr:GetAuthorizationToken") == ["*"], where
+        (container,) = task["ContainerDefinitions"]
+        group = container["LogConfiguration"]["Options"]["awslogs-group"]
+        for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
+            assert [json.dumps(group) in json.dumps(r) for r in granted.get(action, [])] == [True], f"{where}: {action} on its log group"
+        for secret in container["Secrets"]:
+            action = "secretsmanager:GetSecretValue" if "Ref" in secret["ValueFrom"] else "ssm:GetParameters"
+            assert secret["ValueFrom"] in granted.get(action, []), f"{where}: {action} for {secret['Name']}"
+        assert granted.get("kms:Decrypt") == [{"Ref": names.ENVIRONMENT_KEY_ARN}], f"{where}: the secret's key"
 
 
 def test_the_running_code_may_reread_its_own_settings_and_nothing_else(configured_environment):
