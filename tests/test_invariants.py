@@ -155,6 +155,35 @@ def test_every_policy_statement_names_its_effect_actions_and_resources(configure
                 assert statement.get("Resource") or statement.get("NotResource"), where
 
 
+# The one service whose roles AWS documents trusted without a condition (ECS guide: the infrastructure role for
+# load balancers, and the role for blue/green lifecycle hooks); ECS sends no aws:SourceAccount for them.
+TRUSTED_WITHOUT_CONDITION = ("ecs.amazonaws.com",)
+
+
+def test_every_role_is_assumed_by_one_aws_service_for_this_account_only(configured_target):
+    """aws:SourceAccount on every trust policy: the service acts for this account's resources, not another's
+    (IAM User Guide, "The confused deputy problem")."""
+    this_account = {"StringEquals": {"aws:SourceAccount": {"Fn::Sub": "${AWS::AccountId}"}}}
+    roles = [r for r in every(configured_target.rendered, "AWS::IAM::Role")]
+    assert roles
+    for where, _, role in roles:
+        (statement,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+        assert statement["Effect"] == "Allow" and statement["Action"] == ["sts:AssumeRole"], where
+        assert set(statement["Principal"]) == {"Service"} and len(statement["Principal"]["Service"]) == 1, where
+        (service,) = statement["Principal"]["Service"]
+        expected = None if service in TRUSTED_WITHOUT_CONDITION else this_account
+        assert statement.get("Condition") == expected, f"{where}: trusted by {service}"
+
+
+def unscopable_action(action: str) -> bool:
+    """Listed with no resource type in the service authorization reference; or, newer than the reference, an EC2
+    Describe call, which the EC2 guide documents as not resource-scoped but for a listed few."""
+    found = privilege(action)
+    if found is None:
+        return action.startswith("ec2:Describe") and "*" not in action
+    return {r["resource_type"] for r in found["resource_types"]} == {""}
+
+
 def test_actions_that_act_on_no_resource_are_granted_on_every_resource(configured_target):
     """An action the service authorization reference lists with no resource type is evaluated on "*": granted on an
     ARN or under a tag it is granted nothing, and the call that needs it (CloudFormation's, a function's) fails."""
@@ -165,7 +194,7 @@ def test_actions_that_act_on_no_resource_are_granted_on_every_resource(configure
                 if statement["Effect"] != "Allow" or resources in ("*", ["*"]):
                     continue
                 actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-                unscopable = [a for a in actions if (p := privilege(a)) and {r["resource_type"] for r in p["resource_types"]} == {""}]
+                unscopable = [a for a in actions if unscopable_action(a)]
                 assert not unscopable, f"{file}: {logical_id}: {statement.get('Sid', '')}: {unscopable} on {resources}"
 
 
