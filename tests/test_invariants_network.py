@@ -286,3 +286,10 @@ def test_the_hook_runs_in_the_private_subnets_and_the_canary_outside_the_vpc(con
     flow_logs = list(every(rendered, "AWS::EC2::FlowLog"))
     (vpc,) = resources_of_type(rendered[NETWORK], "AWS::EC2::VPC")
     assert [(f["Properties"]["ResourceId"], f["Properties"]["TrafficType"]) for _, _, f in flow_logs] == [({"Ref": vpc}, "ALL")], NETWORK
+    ((_, _, flow_log),) = flow_logs
+    group = flow_log["Properties"]["LogGroupName"]
+    role = rendered[NETWORK]["Resources"][target_of(flow_log["Properties"]["DeliverLogsPermissionArn"])]["Properties"]
+    (statement,) = role["Policies"][0]["PolicyDocument"]["Statement"]
+    # What flow logs call on their log group (VPC User Guide, "IAM role for publishing flow logs to CloudWatch Logs").
+    assert {"logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"} <= set(statement["Action"]), NETWORK
+    assert [json.dumps(group) in json.dumps(r) for r in statement["Resource"]] == [True], f"{NETWORK}: its own log group"
