@@ -87,7 +87,9 @@ def test_an_off_hours_window_quiets_the_composite_alarm_exactly_while_it_lasts(c
         assert given["AlarmName"] == composite["ActionsSuppressor"], schedule_where
         role = template["Resources"][target_of(properties["Target"]["RoleArn"])]["Properties"]
         (statement,) = role["Policies"][0]["PolicyDocument"]["Statement"]
-        assert statement["Action"] == ["cloudwatch:SetAlarmState"] and composite["ActionsSuppressor"] in json.dumps(statement["Resource"])
+        suppressor_name = composite["ActionsSuppressor"]
+        sets_it = statement["Action"] == ["cloudwatch:SetAlarmState"] and suppressor_name in json.dumps(statement["Resource"])
+        assert sets_it, f"{schedule_where}: may set the suppressor's state, and only that"
         states[properties["ScheduleExpression"]] = given["StateValue"]
     assert states == {off_hours.stop: "ALARM", off_hours.start: "OK"}, f"{MONITORING}: the window sets the suppressor's state"
 

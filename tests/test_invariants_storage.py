@@ -151,8 +151,9 @@ def test_the_bootstrap_bucket_is_hardened_like_every_other():
     template = json.loads(bootstrap.build().to_json())
     (logical_id,) = resources_of_type(template, "AWS::S3::Bucket")
     assert_hardened(f"bootstrap: {logical_id}", template, logical_id, "AES256")
-    assert template["Resources"][logical_id]["DeletionPolicy"] == "Retain" == template["Resources"][logical_id]["UpdateReplacePolicy"]
-    assert target_of(template["Outputs"][names.ASSETS_BUCKET]["Value"]) == logical_id
+    resource = template["Resources"][logical_id]
+    assert resource["DeletionPolicy"] == "Retain" == resource["UpdateReplacePolicy"], f"bootstrap: {logical_id}"
+    assert target_of(template["Outputs"][names.ASSETS_BUCKET]["Value"]) == logical_id, f"bootstrap: {logical_id}"
 
 
 def expiry(template: dict, logical_id: str) -> set[int]:
