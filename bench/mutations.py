@@ -19,8 +19,9 @@ For each mutant, in a copy of the repository made once per worker (the repositor
 1. render every target of parameters/ and examples/fleet, and the bootstrap stack: an exception is
    *killed by crash*; JSON byte-identical to the unmutated rendering is *equivalent* (not run: on these
    configurations the change makes no difference; tests with other configurations might still see one);
-2. else run the non-snapshot template tests (``tests/test_invariants*.py``, then ``tests/templates`` without
-   ``test_snapshots.py``) with ``-x``: a failure is *killed*, a pass *survived*.
+2. else run the non-snapshot template tests with ``-x``, ``tests/test_invariants*.py`` first and then
+   ``tests/templates`` without ``test_snapshots.py`` (two runs: the second only if the first passes): a
+   failure is *killed*, a pass *survived*.
 
 The file is restored after each mutant, and the copies are deleted on exit, Ctrl-C included.  Printed: mutants
 generated, equivalent, killed (by a test, and by crash), survived, the kill ratio over the non-equivalent
@@ -326,10 +327,12 @@ print(digest.hexdigest())
 """
 
 
-def test_files(root: Path) -> list[str]:
+def test_files(root: Path) -> list[list[str]]:
+    """The tests, in two runs: the invariants (most mutants die there, and they collect in a second), then the
+    template tests (whose collection alone takes several)."""
     invariants = sorted(root.glob("tests/test_invariants*.py"))
     templates = sorted(p for p in root.glob("tests/templates/test_*.py") if p.name != "test_snapshots.py")
-    return [str(p.relative_to(root)) for p in invariants + templates]
+    return [[str(p.relative_to(root)) for p in group] for group in (invariants, templates)]
 
 
 def environment(root: Path) -> dict[str, str]:
@@ -420,11 +423,15 @@ class Worker:
         return done.stdout.strip(), ""
 
     def pytest(self) -> tuple[int, str]:
-        command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *self.tests]
-        done = self.call(command, timeout=PYTEST_TIMEOUT_SECONDS)
-        lines = done.stdout.strip().splitlines()
-        failed = [line for line in lines if line.startswith(("FAILED ", "ERROR "))]
-        return done.returncode, (failed or lines or [""])[0 if failed else -1]
+        """(pytest's exit status, the first failure or the summary): the first run that fails, or the last."""
+        for group in self.tests:
+            command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *group]
+            done = self.call(command, timeout=PYTEST_TIMEOUT_SECONDS)
+            lines = done.stdout.strip().splitlines()
+            failed = [line for line in lines if line.startswith(("FAILED ", "ERROR "))]
+            if done.returncode:
+                return done.returncode, (failed or lines or [""])[0 if failed else -1]
+        return 0, (lines or [""])[-1]
 
     def run(self, mutant: Mutant, baseline: str) -> Result:
         path = self.root / mutant.file
