@@ -115,6 +115,24 @@ def test_every_alarm_is_complete_and_returns_one_series(configured_environment):
             assert {"MetricName", "Namespace", "Statistic", "Period"} <= set(properties), where
 
 
+def test_the_topic_notifies_every_subscriber_of_the_file(configured_target):
+    settings = configured_target.config.pipeline if configured_target.is_pipeline else configured_target.config.environment
+    subscribed = [
+        (where, s["Properties"]) for where, _, s in every(configured_target.rendered, "AWS::SNS::Subscription")
+    ]
+    given = settings.notifications.subscriptions
+    assert len(subscribed) == len(given), "one subscription per entry of notifications.subscriptions"
+    for (where, properties), subscription in zip(subscribed, given, strict=True):
+        assert properties["Protocol"] == subscription.protocol, where
+        endpoint = properties["Endpoint"]
+        if subscription.protocol in ("email", "https") or subscription.endpoint.startswith("arn:"):
+            assert endpoint == subscription.endpoint, where
+        else:  # a bare queue or function name, in this account and region
+            assert endpoint["Fn::Sub"].endswith(subscription.endpoint) and "${AWS::AccountId}" in endpoint["Fn::Sub"], where
+        template = configured_target.rendered[where.split(": ")[0]]
+        assert template["Resources"][target_of(properties["TopicArn"])]["Type"] == "AWS::SNS::Topic", where
+
+
 # --- the canary ---------------------------------------------------------------------------------
 
 

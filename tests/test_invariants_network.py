@@ -198,6 +198,21 @@ def test_no_security_group_admits_the_world_but_the_load_balancer_on_its_public_
             assert protocol == "tcp" and from_port is not None and to_port is not None, f"{where}: egress names TCP ports"
 
 
+def test_the_root_tells_the_public_url_and_each_services_url(configured_environment):
+    cfg = configured_environment.config
+    root = configured_environment.rendered[names.ROOT_TEMPLATE]
+    balancer = configured_environment.rendered[LOAD_BALANCER]
+    settings = cfg.environment.load_balancer
+    base = ("https" if settings.certificate_arn else "http") + "://" + (settings.domain_name or "${Dns}")
+    url = balancer["Outputs"][names.PUBLIC_URL]["Value"]
+    assert (url if isinstance(url, str) else url["Fn::Sub"][0]) == base, f"{LOAD_BALANCER}: {names.PUBLIC_URL}"
+    public = {"Fn::GetAtt": ["LoadBalancerStack", f"Outputs.{names.PUBLIC_URL}"]}
+    assert root["Outputs"][names.PUBLIC_URL]["Value"] == public, names.ROOT_TEMPLATE
+    for service in cfg.project.services:
+        output = root["Outputs"][f"{service.logical_name}Url"]["Value"]
+        assert output == {"Fn::Sub": [f"${{Url}}{service.route_path}", {"Url": public}]}, f"{names.ROOT_TEMPLATE}: {service.name}"
+
+
 # --- what is public -----------------------------------------------------------------------------------
 
 

@@ -74,6 +74,29 @@ def statements(role: dict) -> list[dict]:
     return [s for policy in role["Properties"]["Policies"] for s in policy["PolicyDocument"]["Statement"]]
 
 
+# --- the cluster ----------------------------------------------------------------------------------
+
+
+def test_the_cluster_is_named_as_the_services_arns_expect_and_places_tasks_as_the_file_says(configured_environment):
+    """The hook's policy and the deployment-event rule name services as service/<project>-<target>/...: the
+    cluster's name is that prefix."""
+    cfg = configured_environment.config
+    settings = cfg.environment.cluster
+    file = names.template_file("cluster")
+    logical_id, cluster = only(configured_environment.rendered[file], "AWS::ECS::Cluster", file)
+    where = f"{file}: {logical_id}"
+    assert cluster["ClusterName"] == cfg.stack_prefix, where
+    assert cluster["ClusterSettings"] == [{"Name": "containerInsights", "Value": settings.container_insights}], where
+    strategy = {item["CapacityProvider"]: item for item in cluster["DefaultCapacityProviderStrategy"]}
+    wanted = {"FARGATE": (settings.fargate_weight, settings.fargate_base), "FARGATE_SPOT": (settings.fargate_spot_weight, 0)}
+    # A provider with no weight and no base would never run a task: it is left out.
+    assert strategy.keys() == {p for p, (weight, base) in wanted.items() if weight or base}, where
+    for provider, item in strategy.items():
+        assert (item["Weight"], item.get("Base", 0)) == wanted[provider], f"{where}: {provider}"
+    assert set(strategy) <= set(cluster["CapacityProviders"]) <= set(wanted), f"{where}: the strategy's providers are the cluster's"
+    assert cluster["CapacityProviders"] == ["FARGATE", "FARGATE_SPOT"], f"{where}: both, so a file may move between them"
+
+
 # --- deployments ----------------------------------------------------------------------------------
 
 
