@@ -154,6 +154,8 @@ def test_the_bootstrap_bucket_is_hardened_like_every_other():
     resource = template["Resources"][logical_id]
     assert resource["DeletionPolicy"] == "Retain" == resource["UpdateReplacePolicy"], f"bootstrap: {logical_id}"
     assert target_of(template["Outputs"][names.ASSETS_BUCKET]["Value"]) == logical_id, f"bootstrap: {logical_id}"
+    for policy_id, policy in resources_of_type(template, "AWS::S3::BucketPolicy").items():
+        assert policy["Properties"]["PolicyDocument"]["Version"] == "2012-10-17", f"bootstrap: {policy_id}"
 
 
 def expiry(template: dict, logical_id: str) -> set[int]:
