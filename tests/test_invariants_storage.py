@@ -222,8 +222,13 @@ def test_with_compliance_every_bucket_logs_its_access_to_the_templates_log_bucke
         for logical_id, bucket in buckets.items():
             logging = bucket["Properties"].get("LoggingConfiguration")
             if compliant and logical_id not in log_buckets:
-                assert target_of(logging["DestinationBucketName"]) in log_buckets, f"{file}: {logical_id}"
+                destination = target_of(logging["DestinationBucketName"])
+                assert destination in log_buckets, f"{file}: {logical_id}"
                 assert logging["LogFilePrefix"] == f"{logical_id}/", f"{file}: {logical_id}"
+                # S3 checks it may deliver there when logging is turned on: the destination's policy comes first.
+                bucket_policies = resources_of_type(template, "AWS::S3::BucketPolicy").items()
+                policies = [i for i, p in bucket_policies if target_of(p["Properties"]["Bucket"]) == destination]
+                assert set(policies) <= set(bucket.get("DependsOn", [])), f"{file}: {logical_id}: waits for {policies}"
             else:
                 assert logging is None, f"{file}: {logical_id}"
 
