@@ -8,28 +8,20 @@ the shipped files: expected values come from the configuration being checked.
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
 from builder import preflight
 from security import iam_audit
 from templates import names
+from templates.config.model import MAX_RULE_PRIORITY
+from templates.iam import handler_permissions
 from tests.conftest import configured_targets
 from tests.templates import contract
-from tests.templates.helpers import resources_of_type
+from tests.templates.helpers import every, policy_statements, privilege
 
 ALARM_TYPES = ("AWS::CloudWatch::Alarm", "AWS::CloudWatch::CompositeAlarm")
-
-
-def every(rendered: dict[str, dict], resource_type: str):
-    for file, template in rendered.items():
-        for logical_id, resource in resources_of_type(template, resource_type).items():
-            yield f"{file}: {logical_id}", template, resource
-
-
-def settings(configured):
-    """The section of the target's file that both environments and the pipeline carry (logs, protected)."""
-    return configured.config.pipeline if configured.is_pipeline else configured.config.environment
 
 
 def test_the_nested_stack_contract_holds(configured_target):
@@ -66,58 +58,159 @@ def test_every_alarm_notifies_the_environments_topic(configured_environment):
             assert f"ALARM({name})".replace('"', '\\"') in rules or properties["AlarmName"] in suppressors, where
 
 
-def test_every_service_deploys_blue_green_through_the_hook_with_rollback(configured_environment):
-    cfg = configured_environment.config
-    services = list(every(configured_environment.deployed, "AWS::ECS::Service"))
-    assert len(services) == len(cfg.project.services)
-    for where, _, resource in services:
-        properties = resource["Properties"]
-        deployment = properties["DeploymentConfiguration"]
-        assert deployment["Strategy"] == "BLUE_GREEN", where
-        assert deployment["BakeTimeInMinutes"] == cfg.environment.services.bake_time_minutes, where
-        # A green revision that never becomes healthy never reaches the hook: the circuit breaker rolls it back.
-        assert deployment["DeploymentCircuitBreaker"] == {"Enable": True, "Rollback": True}, where
-        assert deployment["Alarms"]["Enable"] is True and deployment["Alarms"]["Rollback"] is True, where
-        (hook,) = deployment["LifecycleHooks"]
-        assert hook["LifecycleStages"] == ["POST_TEST_TRAFFIC_SHIFT"] and hook["HookTargetArn"] == {"Ref": names.HOOK_FUNCTION_ARN}, where
-        (balancer,) = properties["LoadBalancers"]
-        advanced = balancer["AdvancedConfiguration"]
-        assert {"AlternateTargetGroupArn", "ProductionListenerRule", "TestListenerRule", "RoleArn"} <= set(advanced), where
-        assert advanced["AlternateTargetGroupArn"] != balancer["TargetGroupArn"], where
+# --- what CloudFormation accepts ------------------------------------------------------------------
 
 
-def test_log_groups_follow_the_files_retention_encryption_and_protection(configured_target):
-    section = settings(configured_target)
-    groups = list(every(configured_target.rendered, "AWS::Logs::LogGroup"))
-    assert groups
-    for where, _, group in groups:
-        assert group["Properties"]["RetentionInDays"] == section.logs.retention_days, where
-        assert ("KmsKeyId" in group["Properties"]) is section.logs.kms_encrypted, where
-        assert (group["DeletionPolicy"] == "Retain") is section.protected, where
+def is_intrinsic(value) -> bool:
+    return isinstance(value, dict) and len(value) == 1 and (next(iter(value)) == "Ref" or next(iter(value)).startswith("Fn::"))
 
 
-def test_every_bucket_is_encrypted_versioned_private_and_tls_only(configured_target):
-    for where, template, bucket in every(configured_target.rendered, "AWS::S3::Bucket"):
-        properties = bucket["Properties"]
-        assert properties["BucketEncryption"]["ServerSideEncryptionConfiguration"], where
-        assert properties["VersioningConfiguration"] == {"Status": "Enabled"}, where
-        assert all(properties["PublicAccessBlockConfiguration"].values()) and len(properties["PublicAccessBlockConfiguration"]) == 4, where
-        logical_id = where.split(": ")[1]
-        denies = [
-            s
-            for policy in resources_of_type(template, "AWS::S3::BucketPolicy").values()
-            if policy["Properties"]["Bucket"] == {"Ref": logical_id}
-            for s in policy["Properties"]["PolicyDocument"]["Statement"]
-            if s["Effect"] == "Deny"
-        ]
-        assert any(s.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}} for s in denies), where
+def schema_problems(schema: dict, node: dict, value, path: str) -> list[str]:
+    """What the resource type's registry schema refuses in a literal value: a missing required property, an unknown
+    one, a string outside an enumeration.  Values given by an intrinsic function are CloudFormation's to check."""
+    while "$ref" in node:
+        node = schema["definitions"][node["$ref"].rsplit("/", 1)[1]]
+    if is_intrinsic(value):
+        return []
+    found = []
+    if isinstance(value, dict) and ("properties" in node or "required" in node):
+        found += [f"{path}: {key} is required" for key in node.get("required", []) if key not in value]
+        known = node.get("properties", {})
+        for key, item in value.items():
+            if key in known:
+                found += schema_problems(schema, known[key], item, f"{path}.{key}")
+            elif node.get("additionalProperties") is False and not node.get("patternProperties"):
+                found.append(f"{path}: {key} is not a property")
+    elif isinstance(value, list) and "items" in node:
+        for index, item in enumerate(value):
+            found += schema_problems(schema, node["items"], item, f"{path}[{index}]")
+    elif isinstance(value, str) and "enum" in node and value not in node["enum"]:
+        found.append(f"{path}: {value!r} is not one of {node['enum']}")
+    return found
 
 
-def test_every_key_rotates_and_every_topic_is_encrypted(configured_target):
-    for where, _, key in every(configured_target.rendered, "AWS::KMS::Key"):
-        assert key["Properties"]["EnableKeyRotation"] is True, where
-    for where, _, topic in every(configured_target.rendered, "AWS::SNS::Topic"):
-        assert "KmsMasterKeyId" in topic["Properties"], where
+def test_every_resource_is_what_its_registry_schema_accepts(configured_target):
+    """The registry schemas cfn-lint ships (templates/iam/handler_permissions.py reads them)."""
+    found = []
+    for file, template in configured_target.rendered.items():
+        for logical_id, resource in template["Resources"].items():
+            schema = handler_permissions._schema(resource["Type"])  # as tests/templates/test_handler_permissions.py reads it
+            found += schema_problems(schema, schema, resource.get("Properties", {}), f"{file}: {logical_id}")
+    assert found == []
+
+
+PARAMETER_TYPE = re.compile(r"String|Number|List<Number>|CommaDelimitedList|(List<)?AWS::[A-Za-z0-9]+::[A-Za-z0-9]+::[A-Za-z]+>?")
+
+
+def refused(parameter: dict, value: str) -> str | None:
+    """Why CloudFormation would refuse ``value`` for ``parameter``, or None."""
+    if "AllowedValues" in parameter and value not in parameter["AllowedValues"]:
+        return f"{value!r} is not one of {parameter['AllowedValues']}"
+    if "AllowedPattern" in parameter and not re.fullmatch(parameter["AllowedPattern"], value):
+        return f"{value!r} does not match {parameter['AllowedPattern']}"
+    if parameter["Type"] == "Number":
+        number = float(value)
+        if not parameter.get("MinValue", number) <= number <= parameter.get("MaxValue", number):
+            return f"{value} is outside {parameter.get('MinValue')}..{parameter.get('MaxValue')}"
+    return None
+
+
+def test_every_parameter_has_a_type_and_every_value_given_to_it_is_accepted(configured_target):
+    """Defaults, and the fixed values a parent passes its nested stacks, within each parameter's constraints."""
+    rendered = configured_target.rendered
+    for file, template in rendered.items():
+        for name, parameter in template.get("Parameters", {}).items():
+            assert PARAMETER_TYPE.fullmatch(parameter["Type"]), f"{file}: {name}: {parameter['Type']}"
+            if "Default" in parameter:
+                assert refused(parameter, str(parameter["Default"])) is None, f"{file}: {name}"
+        for logical_id, stack in template["Resources"].items():
+            if stack["Type"] != "AWS::CloudFormation::Stack":
+                continue
+            child = rendered[stack["Properties"]["TemplateURL"]].get("Parameters", {})
+            for name, value in stack["Properties"].get("Parameters", {}).items():
+                if isinstance(value, str):
+                    assert refused(child[name], value) is None, f"{file}: {logical_id}: {name}: {refused(child[name], value)}"
+
+
+def policy_documents(template: dict):
+    """(logical id, document) of every IAM policy a template declares: inline, managed, and resource policies."""
+    for logical_id, resource in template["Resources"].items():
+        properties = resource.get("Properties", {})
+        for policy in properties.get("Policies", []) if resource["Type"] == "AWS::IAM::Role" else []:
+            yield logical_id, policy["PolicyDocument"]
+        for key in ("PolicyDocument", "KeyPolicy"):
+            if isinstance(properties.get(key), dict) and "Statement" in properties[key]:
+                yield logical_id, properties[key]
+
+
+def test_every_policy_statement_names_its_effect_actions_and_resources(configured_target):
+    """An empty Action or Resource list is a policy IAM refuses (or one that grants nothing, silently)."""
+    for file, template in configured_target.rendered.items():
+        for logical_id, document in policy_documents(template):
+            assert document["Version"] == "2012-10-17", f"{file}: {logical_id}"
+            for statement in policy_statements(document):
+                where = f"{file}: {logical_id}: {statement.get('Sid', '')}"
+                assert statement["Effect"] in ("Allow", "Deny"), where
+                assert statement.get("Action") or statement.get("NotAction"), where
+                assert statement.get("Resource") or statement.get("NotResource"), where
+
+
+def unscopable_action(action: str) -> bool:
+    """Listed with no resource type in the service authorization reference; or, newer than the reference, an EC2
+    Describe call, which the EC2 guide documents as not resource-scoped but for a listed few."""
+    found = privilege(action)
+    if found is None:
+        return action.startswith("ec2:Describe") and "*" not in action
+    return {r["resource_type"] for r in found["resource_types"]} == {""}
+
+
+def test_actions_that_act_on_no_resource_are_granted_on_every_resource(configured_target):
+    """An action the service authorization reference lists with no resource type is evaluated on "*": granted on an
+    ARN or under a tag it is granted nothing, and the call that needs it (CloudFormation's, a function's) fails."""
+    for file, template in configured_target.rendered.items():
+        for logical_id, document in policy_documents(template):
+            for statement in policy_statements(document):
+                resources = statement.get("Resource", [])
+                if statement["Effect"] != "Allow" or resources in ("*", ["*"]):
+                    continue
+                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                unscopable = [a for a in actions if unscopable_action(a)]
+                assert not unscopable, f"{file}: {logical_id}: {statement.get('Sid', '')}: {unscopable} on {resources}"
+
+
+def test_every_nested_stack_carries_the_targets_tags(configured_target):
+    """CloudFormation gives them to every resource the stack creates; the deploy roles authorize by Target."""
+    project = configured_target.config.project.name
+    for file, template in configured_target.rendered.items():
+        for logical_id, stack in template["Resources"].items():
+            if stack["Type"] == "AWS::CloudFormation::Stack":
+                stack_tags = {t["Key"]: t["Value"] for t in stack["Properties"]["Tags"]}
+                assert stack_tags == {"Project": project, "Target": configured_target.name}, f"{file}: {logical_id}"
+
+
+def test_a_service_stacks_parameters_accept_every_value_the_configuration_accepts(configured_environment):
+    """CloudFormation re-checks what the loader has checked: its bounds may not be narrower (project.yaml's
+    priority 1 or port 65535 must deploy)."""
+    # The ranges templates/config/model.py accepts: Service.priority (0 is derived, from 1000 up), Service.container_port.
+    bounds = {"RulePriority": (1, MAX_RULE_PRIORITY), "ContainerPort": (1024, 65535)}
+    for file, template in configured_environment.rendered.items():
+        for name, (low, high) in bounds.items():
+            parameter = template.get("Parameters", {}).get(name)
+            if parameter is not None:
+                assert parameter["MinValue"] <= low and parameter["MaxValue"] >= high, f"{file}: {name}"
+
+
+def test_every_switch_parameter_accepts_both_settings(configured_target):
+    """A "true"/"false" parameter (a service's Running, the pipeline's CreateRepositories) must accept both: each
+    setting is a documented way to deploy (docs/architecture.md, "First deploy without images")."""
+    switches = 0
+    for file, template in configured_target.rendered.items():
+        for name, parameter in template.get("Parameters", {}).items():
+            allowed = parameter.get("AllowedValues")
+            if allowed and set(allowed) <= {"true", "false"}:
+                assert sorted(allowed) == ["false", "true"] and parameter["Default"] in allowed, f"{file}: {name}"
+                switches += 1
+    assert switches
 
 
 def test_the_approval_waits_as_long_as_the_file_says(configured_pipeline):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 
 def resources_of_type(template: dict, resource_type: str) -> dict[str, dict]:
     return {name: r for name, r in template["Resources"].items() if r["Type"] == resource_type}
@@ -92,3 +94,66 @@ def as_deployed(rendered: dict[str, dict], root: str = "root.json") -> dict[str,
     shared = {file for file, _ in stacks}
     kept = {name: template for name, template in rendered.items() if name not in shared}
     return {**kept, **{f"service:{name}": template for name, template in _filled(rendered, stacks).items()}}
+
+
+def every(rendered: dict[str, dict], resource_type: str):
+    """(``"<file>: <logical id>"``, template, resource) of each resource of the type, in every template."""
+    for file, template in rendered.items():
+        for logical_id, resource in resources_of_type(template, resource_type).items():
+            yield f"{file}: {logical_id}", template, resource
+
+
+def target_of(value) -> str | None:
+    """The logical id (or parameter) a bare Ref or GetAtt names; None for anything else."""
+    if isinstance(value, dict) and set(value) == {"Ref"}:
+        return value["Ref"]
+    if isinstance(value, dict) and set(value) == {"Fn::GetAtt"}:
+        return value["Fn::GetAtt"][0]
+    return None
+
+
+def output_target(template: dict, output: str) -> str | None:
+    """The logical id an output of ``template`` refers to."""
+    return target_of(template["Outputs"][output]["Value"])
+
+
+@functools.cache
+def deployed_services(configured) -> list[tuple[object, str, dict]]:
+    """(the service's configuration, ``service:<name>``, its stack's template as deployed) of each service of an
+    environment target, in project.yaml's order; computed once per target (``configured`` is a ConfiguredTarget)."""
+    deployed = configured.deployed
+    return [(s, f"service:{s.name}", deployed[f"service:{s.name}"]) for s in configured.config.project.services]
+
+
+def only(template: dict, resource_type: str, where: str) -> tuple[str, dict]:
+    """(logical id, properties) of the one resource of the type in ``template``."""
+    found = resources_of_type(template, resource_type)
+    assert len(found) == 1, f"{where}: {len(found)} resources of type {resource_type}, expected one"
+    ((logical_id, resource),) = found.items()
+    return logical_id, resource.get("Properties", {})
+
+
+@functools.cache
+def service_reference() -> dict:
+    """The IAM service authorization reference (parliament's copy), by service prefix; read once per run."""
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    location = Path(next(iter(importlib.util.find_spec("parliament").submodule_search_locations)))
+    return {s["prefix"]: s for s in json.loads((location / "iam_definition.json").read_text())}
+
+
+def privilege(action: str) -> dict | None:
+    """The reference's entry for ``service:Verb``; None if unknown (or a pattern such as ``kms:Get*``)."""
+    service, verb = action.split(":", 1)
+    return next((p for p in service_reference().get(service, {}).get("privileges", []) if p["privilege"] == verb), None)
+
+
+def policy_statements(document: dict) -> list[dict]:
+    """The document's statements, a conditional one (``Fn::If``) as each of its branches that is a statement."""
+    found = []
+    for statement in document["Statement"]:
+        branches = statement["Fn::If"][1:] if set(statement) == {"Fn::If"} else [statement]
+        found += [branch for branch in branches if branch != {"Ref": "AWS::NoValue"}]
+    return found

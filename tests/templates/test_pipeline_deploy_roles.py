@@ -10,7 +10,7 @@ import pytest
 from templates import names
 from templates.iam import deploy_roles, handler_permissions, policies
 from templates.render import render
-from tests.templates.helpers import props, resources_of_type
+from tests.templates.helpers import props, resources_of_type, service_reference
 from tests.templates.test_pipeline import deploy_role_policies, deploy_role_statements
 
 ENVIRONMENTS = (("StagingDeployRole", "staging", "production"), ("ProductionDeployRole", "production", "staging"))
@@ -157,14 +157,6 @@ def action_condition_keys() -> dict[str, list[list[str]]]:
             rows = [row["condition_keys"] + resources.get(row["resource_type"].rstrip("*"), []) for row in privilege["resource_types"]]
             index.setdefault(f"{prefix}:{privilege['privilege']}", rows)  # a service's first entry of a privilege, if listed twice
     return index
-
-
-def service_reference() -> dict:
-    import importlib.util
-    from pathlib import Path
-
-    location = Path(next(iter(importlib.util.find_spec("parliament").submodule_search_locations)))
-    return {s["prefix"]: s for s in json.loads((location / "iam_definition.json").read_text())}
 
 
 @pytest.mark.parametrize("role, target, other", ENVIRONMENTS)
