@@ -16,7 +16,7 @@ alone.
 
 For each mutant, in a copy of the repository made once per worker (the repository itself is never written):
 
-1. render every target of parameters/ and examples/fleet, and the bootstrap stack: an exception is
+1. render every target of examples/shop, examples/complete and examples/fleet, and the bootstrap stack: an exception is
    *killed by crash*; JSON byte-identical to the unmutated rendering is *equivalent* (not run: on these
    configurations the change makes no difference; tests with other configurations might still see one);
 2. else run the non-snapshot template tests with ``-x``, ``tests/test_invariants*.py`` first and then
@@ -48,7 +48,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 SOURCES = ("templates/stacks/**/*.py", "templates/iam/policies.py")
-CONFIGURATIONS = ("parameters", "examples/fleet")
+# the examples, not parameters/ (the user's): the sample, every optional key on, and the different fleet
+CONFIGURATIONS = ("examples/shop", "examples/complete", "examples/fleet")
 PYTEST_TIMEOUT_SECONDS = 900
 # Properties that are text for people: neither dropped nor changed (a mutant there would only survive, harmlessly).
 FOR_PEOPLE = ("Description", "AlarmDescription", "Label")
