@@ -48,6 +48,27 @@ from dataclasses import dataclass
 from . import aws, checks, logs, settings
 
 GATED_STAGE = "POST_TEST_TRAFFIC_SHIFT"
+# Every stage ECS may run a blue/green lifecycle hook at: the seven that the ECS API
+# reference lists under DeploymentLifecycleHook.lifecycleStages
+# (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeploymentLifecycleHook.html),
+# and PRE_PRODUCTION_TRAFFIC_SHIFT, which the ECS API model's DeploymentLifecycleHookStage
+# enum names besides them (boto3 reference, ECS > Enums > DeploymentLifecycleHookStage).
+# A known stage other than the gated one passes unchecked (a rollback must never be
+# blocked); a missing or unknown stage fails: the hook cannot tell what it is asked.
+KNOWN_STAGES = frozenset(
+    {
+        "RECONCILE_SERVICE",
+        "PRE_SCALE_UP",
+        "POST_SCALE_UP",
+        "TEST_TRAFFIC_SHIFT",
+        GATED_STAGE,
+        "PRE_PRODUCTION_TRAFFIC_SHIFT",
+        "PRODUCTION_TRAFFIC_SHIFT",
+        "POST_PRODUCTION_TRAFFIC_SHIFT",
+    }
+)
+# Keys of the event ECS sends to a lifecycle hook; any one of them makes an event a hook's.
+HOOK_EVENT_KEYS = ("executionDetails", "lifecycleStage", "hookDetails")
 FIRST_ATTEMPT_KEY = "healthCheckFirstAttemptAt"
 ATTEMPT_KEY = "healthCheckAttempt"
 SKIPPED_TARGET_STATES = {"draining", "unhealthy.draining", "unused"}
@@ -61,7 +82,8 @@ class HookConfigError(ValueError):
 
 
 def is_lifecycle_hook_event(event) -> bool:
-    return isinstance(event, dict) and "executionDetails" in event and "lifecycleStage" in event
+    """An event with any key of ECS's hook payload: one that lacks ``lifecycleStage`` still gets a hookStatus (FAILED)."""
+    return isinstance(event, dict) and any(key in event for key in HOOK_EVENT_KEYS)
 
 
 @dataclass(frozen=True)
@@ -129,6 +151,9 @@ def in_progress(details: dict, first_attempt_at: float, attempt: int) -> dict:
 def handle(event: dict, context) -> dict:
     """Answer one hook invocation; raises only on configuration/AWS errors (the caller fails those)."""
     stage = event.get("lifecycleStage")
+    if not isinstance(stage, str) or stage not in KNOWN_STAGES:
+        logs.error("missing or unknown lifecycle stage; failing", lifecycle_stage=stage)
+        return failed()
     if stage != GATED_STAGE:
         # ECS re-runs some stages' hooks during a rollback; never block a rollback.
         logs.warning("not a gated lifecycle stage; letting it pass", lifecycle_stage=stage)

@@ -264,10 +264,52 @@ def test_instance_targets_fail(elbv2, context):
     assert handler(hook_event(), context) == {"hookStatus": "FAILED"}
 
 
-@pytest.mark.parametrize("stage", ["TEST_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT", "POST_SCALE_UP"])
-def test_other_stages_pass_without_checking(stage, stub_aws, context):
-    stub_aws("elbv2")  # no call expected: a rollback must never be blocked
+OTHER_KNOWN_STAGES = [
+    "RECONCILE_SERVICE",
+    "PRE_SCALE_UP",
+    "POST_SCALE_UP",
+    "TEST_TRAFFIC_SHIFT",
+    "PRE_PRODUCTION_TRAFFIC_SHIFT",
+    "PRODUCTION_TRAFFIC_SHIFT",
+    "POST_PRODUCTION_TRAFFIC_SHIFT",
+]
+
+
+@pytest.mark.parametrize("stage", OTHER_KNOWN_STAGES)
+def test_other_known_stages_pass_without_checking(stage, stub_aws, context):
+    elbv2, ecs = stub_aws("elbv2"), stub_aws("ecs")  # no call expected: a rollback must never be blocked
     assert handler(hook_event(stage=stage), context) == {"hookStatus": "SUCCEEDED"}
+    assert elbv2.calls == ecs.calls == []
+
+
+@pytest.mark.parametrize(
+    "stage",
+    [None, "", "post_test_traffic_shift", "SCALE_UP", "BAKE_TIME", "SOME_FUTURE_STAGE", 42, ["POST_TEST_TRAFFIC_SHIFT"], {}],
+    ids=repr,
+)
+def test_an_unknown_lifecycle_stage_fails(stage, stub_aws, context, logged):
+    elbv2, ecs = stub_aws("elbv2"), stub_aws("ecs")  # nothing is checked for a stage the hook does not know
+    assert handler(hook_event(stage=stage), context) == {"hookStatus": "FAILED"}
+    assert elbv2.calls == ecs.calls == []
+    (line,) = [line for line in logged() if line["level"] == "ERROR"]
+    assert line["message"] == "missing or unknown lifecycle stage; failing"
+
+
+@pytest.mark.parametrize("keys", [("executionDetails", "hookDetails"), ("executionDetails",), ("hookDetails",)])
+def test_a_hook_event_without_a_lifecycle_stage_fails(keys, stub_aws, context):
+    stub_aws("elbv2")
+    stub_aws("ecs")
+    event = {key: value for key, value in hook_event().items() if key in keys}
+    assert handler(event, context) == {"hookStatus": "FAILED"}
+
+
+def test_the_known_stages_are_those_of_the_ecs_api_model():
+    """The stages the ECS API model lets a lifecycle hook run at (botocore's copy of it)."""
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("ecs")
+    assert lifecycle_hook.KNOWN_STAGES == set(model.shape_for("DeploymentLifecycleHookStage").enum)
+    assert lifecycle_hook.KNOWN_STAGES == {*OTHER_KNOWN_STAGES, "POST_TEST_TRAFFIC_SHIFT"}
 
 
 def test_judge_prefers_failure_over_waiting():
