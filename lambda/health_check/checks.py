@@ -13,6 +13,7 @@ but fails at once on ``status``/``bad_body`` (a task that is up and wrong).
 """
 
 import json
+import math
 import time
 import urllib.error
 import urllib.parse
@@ -125,8 +126,9 @@ def _endpoint(item, index: int, default_timeout: float) -> Endpoint:
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
         raise ValueError(f"endpoints[{index}].url must be an http:// or https:// URL")
     timeout = item.get("timeoutSeconds", default_timeout)
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
-        raise ValueError(f"endpoints[{index}].timeoutSeconds must be a positive number")
+    # json.loads accepts NaN and Infinity; neither is a timeout.
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < math.inf:
+        raise ValueError(f"endpoints[{index}].timeoutSeconds must be a positive finite number")
     return Endpoint(service=service, url=url, timeout=float(timeout))
 
 

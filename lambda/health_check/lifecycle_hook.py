@@ -27,7 +27,11 @@ Bounding the wait: the event carries no timestamp and Lambda keeps no state, but
 ECS hands back the ``hookDetails`` we return with IN_PROGRESS.  So the first
 invocation records its wall-clock time there (``healthCheckFirstAttemptAt``), and
 every later one measures the wait from it: once the next attempt would fall past
-HOOK_MAX_WAIT_SECONDS, a not-yet-ready answer becomes FAILED.  Should that state
+HOOK_MAX_WAIT_SECONDS, a not-yet-ready answer becomes FAILED.  The attempt count
+travels along too (``healthCheckAttempt``), and since ECS waits ``callBackDelay``
+between calls, n attempts mean at least n - 1 delays: the wait is the longer of the
+two measures, so a carried time that is NaN, infinite or in the future (which
+restarts the clock) cannot stretch it past the maximum.  Should that state
 ever not come back, the hook's ``timeoutConfiguration`` (default 24 h, ROLLBACK)
 is the last bound, so the template should set it to a few times the max wait.
 
@@ -42,6 +46,7 @@ registered target is "not ready yet" and, past the bound, a failure as before.
 
 import ipaddress
 import json
+import math
 import time
 from dataclasses import dataclass
 
@@ -160,15 +165,17 @@ def handle(event: dict, context) -> dict:
         return succeeded()
     details = hook_details(event)
     config = HookConfig.from_details(details)
-    attempt = int(details.get(ATTEMPT_KEY, 0)) + 1
-    first_attempt_at = float(details.get(FIRST_ATTEMPT_KEY, time.time()))
+    attempt = carried_attempts(details) + 1
+    first_attempt_at = carried_first_attempt_at(details, time.time())
 
     if desired_task_count(event) == 0:
         logs.info("the service runs no tasks: nothing to check", service=config.service_name)
         return succeeded()
     verdict, reason = check_green_tasks(config, context)
-    if verdict == WAITING and _out_of_time(first_attempt_at):
-        verdict, reason = FAILED, f"still not ready after {time.time() - first_attempt_at:.0f}s: {reason}"
+    if verdict == WAITING:
+        waited = waited_seconds(first_attempt_at, attempt)
+        if waited + settings.hook_callback_delay_seconds() > settings.hook_max_wait_seconds():
+            verdict, reason = FAILED, f"still not ready after {waited:.0f}s: {reason}"
     fields = {"service": config.service_name, "attempt": attempt, "verdict": verdict, "reason": reason}
     if verdict == HEALTHY:
         logs.info("green tasks healthy", **fields)
@@ -189,9 +196,62 @@ def check_green_tasks(config: HookConfig, context) -> tuple[str, str]:
     return judge(results, target_group)
 
 
-def _out_of_time(first_attempt_at: float) -> bool:
-    next_attempt_at = time.time() + settings.hook_callback_delay_seconds()
-    return next_attempt_at - first_attempt_at > settings.hook_max_wait_seconds()
+# --- the state carried between attempts ----------------------------------------
+
+
+def carried_first_attempt_at(details: dict, now: float) -> float:
+    """When the first attempt ran (epoch seconds), from the carried state; ``now`` on the first call.
+
+    A value that is not a finite number (NaN, infinity, a string, a boolean) or lies
+    in the future cannot bound a wait: NaN and +inf never compare as "too long", and
+    a future time postpones the bound.  Such a value restarts the clock at ``now``,
+    with a warning line; the attempt counter still bounds the wait (waited_seconds).
+    """
+    raw = details.get(FIRST_ATTEMPT_KEY)
+    if raw is None:
+        return now
+    value = _finite_number(raw)
+    if value is None or value > now:
+        logs.warning("unusable first-attempt time in hookDetails; counting from now", value=repr(raw))
+        return now
+    return value
+
+
+def carried_attempts(details: dict) -> int:
+    """How many attempts ran before this one (0 on the first call, or when the count is unusable)."""
+    raw = details.get(ATTEMPT_KEY, 0)
+    value = _finite_number(raw)
+    if value is None or value < 0 or not value.is_integer():
+        logs.warning("unusable attempt count in hookDetails; counting from zero", value=repr(raw))
+        return 0
+    return int(value)
+
+
+def _finite_number(raw) -> float | None:
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, str):  # ECS passes back what we returned; accept a number that was stringified
+        try:
+            raw = float(raw)
+        except ValueError:
+            return None
+    if not isinstance(raw, (int, float)):
+        return None
+    try:
+        value = float(raw)
+    except OverflowError:  # an int too large for a float
+        return None
+    return value if math.isfinite(value) else None
+
+
+def waited_seconds(first_attempt_at: float, attempt: int) -> float:
+    """How long the green tasks have been waited for: the clock, or the attempts, whichever says longer.
+
+    ECS calls again no sooner than ``callBackDelay`` after an IN_PROGRESS answer, so
+    attempt n has waited at least (n - 1) delays, whatever the carried time says.
+    """
+    by_attempts = (attempt - 1) * settings.hook_callback_delay_seconds()
+    return max(time.time() - first_attempt_at, by_attempts)
 
 
 def judge(results: list, target_group: str) -> tuple[str, str]:
