@@ -47,6 +47,7 @@ registered target is "not ready yet" and, past the bound, a failure as before.
 import ipaddress
 import json
 import math
+import re
 import time
 from dataclasses import dataclass
 
@@ -77,6 +78,7 @@ HOOK_EVENT_KEYS = ("executionDetails", "lifecycleStage", "hookDetails")
 FIRST_ATTEMPT_KEY = "healthCheckFirstAttemptAt"
 ATTEMPT_KEY = "healthCheckAttempt"
 SKIPPED_TARGET_STATES = {"draining", "unhealthy.draining", "unused"}
+PORT_DIGITS = re.compile(r"[0-9]{1,5}")
 
 # Verdicts on the green tasks.
 HEALTHY, WAITING, FAILED = "healthy", "waiting", "failed"
@@ -110,13 +112,23 @@ class HookConfig:
 
 
 def _port(value) -> int | None:
-    if value in (None, ""):
+    """An integer (a JSON number without a fraction), or ASCII digits: CloudFormation may hand numbers over as strings.
+
+    Refused: booleans (``true`` is the int 1 to Python), fractions, NaN and infinity,
+    and digits int() would take but a port is not written with ("８０８０", " 80").
+    """
+    if value is None or value == "":
         return None
-    try:
-        port = int(value)  # CloudFormation may hand numbers over as strings
-    except (TypeError, ValueError):
-        raise HookConfigError(f"hookDetails.port {value!r} is not a port number") from None
-    if not 1 <= port <= 65535:
+    port = None
+    if isinstance(value, bool):
+        pass
+    elif isinstance(value, int):
+        port = value
+    elif isinstance(value, float) and value.is_integer():
+        port = int(value)
+    elif isinstance(value, str) and PORT_DIGITS.fullmatch(value):
+        port = int(value)
+    if port is None or not 1 <= port <= 65535:
         raise HookConfigError(f"hookDetails.port {value!r} is not a port number")
     return port
 

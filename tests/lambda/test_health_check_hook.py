@@ -238,11 +238,40 @@ def test_an_unclear_test_rule_fails(action, elbv2, context):
         {"healthPath": "health"},
         {"port": "eighty"},
         {"port": 70000},
+        {"port": True},
+        {"port": False},
+        {"port": 0},
+        {"port": 8080.5},
+        {"port": float("nan")},
+        {"port": float("inf")},
+        {"port": "８０８０"},
+        {"port": " 8080"},
+        {"port": "-1"},
+        {"port": [8080]},
     ],
+    ids=repr,
 )
-def test_unusable_hook_details_fail_without_calling_aws(details, stub_aws, context):
-    stub_aws("elbv2")  # no call expected
+def test_unusable_hook_details_fail_without_calling_aws(details, stub_aws, context, logged):
+    elbv2, ecs = stub_aws("elbv2"), stub_aws("ecs")  # no call expected
     assert handler(hook_event(**details), context) == {"hookStatus": "FAILED"}
+    assert elbv2.calls == ecs.calls == []
+    (crash,) = [line for line in logged() if line["message"] == "health check failed unexpectedly"]
+    assert "HookConfigError" in crash["error"]
+
+
+def test_port_true_is_not_port_1(services, stub_aws, context, logged):
+    """JSON true is the int 1 to Python: it must be refused, not checked as port 1 (refused there: IN_PROGRESS)."""
+    elbv2, ecs = stub_aws("elbv2"), stub_aws("ecs")
+    assert handler(hook_event(port=True), context) == {"hookStatus": "FAILED"}
+    assert elbv2.calls == ecs.calls == []
+    (crash,) = [line for line in logged() if line["message"] == "health check failed unexpectedly"]
+    assert "hookDetails.port True is not a port number" in crash["error"]
+
+
+@pytest.mark.parametrize("port", [lambda p: p, lambda p: str(p), lambda p: float(p)], ids=["int", "digits", "whole-float"])
+def test_a_port_as_an_integer_digits_or_a_whole_float_is_used(port, services, elbv2, context):
+    expect_green(elbv2, (1, "healthy"))  # registered port 1 would be refused
+    assert handler(hook_event(port=port(services["api-service"].port)), context) == {"hookStatus": "SUCCEEDED"}
 
 
 def test_an_elb_error_fails_and_is_logged(elbv2, context, logged):
