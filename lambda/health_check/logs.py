@@ -2,15 +2,40 @@
 
 CloudWatch Logs Insights parses such lines without configuration, and a test can
 read them back with ``json.loads``.
+
+No credentials in a line: any ``user:password@`` in a URL is stripped from the
+message, from every text field (inside lists and objects too) and from the
+traceback, whoever wrote it.
 """
 
 import json
 import logging
 import os
+import re
 import sys
 import time
 
 LOGGER_NAME = "health_check"
+
+# The userinfo of a URL: from "scheme://" to the last "@" before the path, query,
+# fragment or the end of the word (a password may hold a raw "@" or ":").
+_URL_USERINFO = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]*://)[^/?#\s]*@")
+
+
+def without_credentials(text: str) -> str:
+    """``text`` with ``user:password@`` taken out of every URL in it."""
+    return _URL_USERINFO.sub(r"\1", text)
+
+
+def _clean(value):
+    """A field's value, fit for a log line: text without credentials; lists and objects item by item."""
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_clean(item) for item in value]
+    if isinstance(value, dict):
+        return {without_credentials(str(key)): _clean(item) for key, item in value.items()}
+    return without_credentials(value if isinstance(value, str) else str(value))
 
 
 class JsonLineFormatter(logging.Formatter):
@@ -18,11 +43,11 @@ class JsonLineFormatter(logging.Formatter):
         entry = {
             "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
             "level": record.levelname,
-            "message": record.getMessage(),
+            "message": without_credentials(record.getMessage()),
         }
-        entry.update(getattr(record, "fields", {}))
+        entry.update({str(key): _clean(value) for key, value in getattr(record, "fields", {}).items()})
         if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+            entry["exception"] = without_credentials(self.formatException(record.exc_info))
         return json.dumps(entry, default=str)
 
 
