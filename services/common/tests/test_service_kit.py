@@ -91,6 +91,22 @@ def test_bad_json_bodies_are_400(body, error):
     assert (response.status, response.body) == (400, {"error": error})
 
 
+def test_a_header_is_found_whatever_the_case_of_its_name():
+    request = Request("GET", "/", headers={"authorization": "Bearer x", "X-Other": "y"})
+    assert (request.header("Authorization"), request.header("x-other"), request.header("Missing", "none")) == ("Bearer x", "y", "none")
+
+
+def test_an_http_error_can_carry_headers():
+    app = App("demo-service", "/demo")
+
+    @app.route("GET", "/private")
+    def private(request):
+        raise HttpError(401, "who are you", headers={"WWW-Authenticate": "Bearer"})
+
+    response = app.dispatch(Request("GET", "/demo/private"))
+    assert (response.status, response.body, response.headers) == (401, {"error": "who are you"}, {"WWW-Authenticate": "Bearer"})
+
+
 @pytest.mark.parametrize("raw, expected", [("/api", "/api"), ("api/", "/api"), ("/", ""), ("", ""), ("/a/b/", "/a/b")])
 def test_normalise_prefix(raw, expected):
     assert normalise_prefix(raw) == expected
