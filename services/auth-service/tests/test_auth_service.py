@@ -1,9 +1,10 @@
 import json
 import os
-import select
+import queue
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import auth_service
@@ -237,11 +238,16 @@ def start_service(**env_vars):
     env = {key: value for key, value in os.environ.items() if not key.startswith("AUTH_")}
     env.update(PYTHONPATH=str(service_dir.parent / "common"), PORT="0", HOST="127.0.0.1", AUTH_SIGNING_KEY="s" * 40, **env_vars)
     process = subprocess.Popen([sys.executable, str(service_dir / "auth_service.py")], env=env, stdout=subprocess.PIPE, text=True)
+    # A thread reads the lines: select() on the pipe would miss a line already in the reader's buffer.
+    queued: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [queued.put(line) for line in process.stdout], daemon=True).start()
     lines = []
     while True:
-        ready, _, _ = select.select([process.stdout], [], [], 15)
-        assert ready, "auth-service did not start within 15s"
-        line = json.loads(process.stdout.readline())
+        try:
+            line = json.loads(queued.get(timeout=15))
+        except queue.Empty:
+            stop_service(process)
+            raise AssertionError("auth-service did not start within 15s") from None
         lines.append(line)
         if line["message"] == "listening":
             return process, line["port"], lines
@@ -254,7 +260,6 @@ def stop_service(process) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=10)
-    process.stdout.close()
 
 
 @pytest.fixture
