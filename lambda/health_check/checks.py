@@ -12,13 +12,17 @@ the lifecycle hook waits on connection-level failures (a task still starting)
 but fails at once on ``status``/``bad_body`` (a task that is up and wrong).
 """
 
+import base64
 import json
+import math
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
+
+from . import logs
 
 HEALTHY_STATUSES = {"ok", "healthy", "pass", "up"}
 MAX_BODY_BYTES = 64 * 1024
@@ -67,8 +71,28 @@ _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), SameOrigi
 @dataclass(frozen=True)
 class Endpoint:
     service: str
-    url: str
+    url: str  # as configured; it may carry user:password@, so log and report display_url
     timeout: float
+
+    @property
+    def display_url(self) -> str:
+        """The URL without its credentials: the only form that goes into a log line or a result message."""
+        return logs.without_credentials(self.url)
+
+
+def request_for(url: str) -> urllib.request.Request:
+    """The request for a check.  Credentials in the URL (``https://user:password@host/...``) are sent
+    as HTTP Basic authentication and taken out of the URL: left in, urllib would look up
+    ``user:password@host`` as a host name, sending the password to the DNS resolver."""
+    headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
+    parts = urllib.parse.urlsplit(url)
+    userinfo, at, host = parts.netloc.rpartition("@")
+    if at:
+        user, _, password = userinfo.partition(":")
+        pair = f"{urllib.parse.unquote(user)}:{urllib.parse.unquote(password)}".encode()
+        headers["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
+        url = urllib.parse.urlunsplit(parts._replace(netloc=host))
+    return urllib.request.Request(url, headers=headers)
 
 
 @dataclass(frozen=True)
@@ -86,12 +110,12 @@ class CheckResult:
 
     def describe(self) -> str:
         verdict = "healthy" if self.passed else self.reason
-        return f"{self.endpoint.service} {self.endpoint.url}: {verdict}"
+        return f"{self.endpoint.service} {self.endpoint.display_url}: {verdict}"
 
     def as_log_fields(self) -> dict:
         return {
             "service": self.endpoint.service,
-            "url": self.endpoint.url,
+            "url": self.endpoint.display_url,
             "passed": self.passed,
             "category": self.category,
             "reason": self.reason,
@@ -125,8 +149,9 @@ def _endpoint(item, index: int, default_timeout: float) -> Endpoint:
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
         raise ValueError(f"endpoints[{index}].url must be an http:// or https:// URL")
     timeout = item.get("timeoutSeconds", default_timeout)
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
-        raise ValueError(f"endpoints[{index}].timeoutSeconds must be a positive number")
+    # json.loads accepts NaN and Infinity; neither is a timeout.
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < math.inf:
+        raise ValueError(f"endpoints[{index}].timeoutSeconds must be a positive finite number")
     return Endpoint(service=service, url=url, timeout=float(timeout))
 
 
@@ -143,7 +168,10 @@ def check_endpoint(endpoint: Endpoint, timeout: float | None = None) -> CheckRes
 
 
 def _call(endpoint: Endpoint, timeout: float) -> tuple[str, str, int | None, int | None]:
-    request = urllib.request.Request(endpoint.url, headers={"Accept": "application/json", "User-Agent": USER_AGENT})
+    try:
+        request = request_for(endpoint.url)
+    except ValueError:  # urlsplit refuses some malformed authorities, such as an unclosed "[" (IPv6)
+        return ERROR, "connection failed: not a usable URL", None, None
     try:
         with _opener.open(request, timeout=timeout) as response:
             status = response.status

@@ -71,7 +71,7 @@ def _canary_crashed(event, error) -> dict:
         canary.publish(canary.failure_metric_data(services))
     except Exception as publish_error:
         logs.exception("could not publish the canary's failure metrics", error=repr(publish_error))
-    return {"healthy": [], "failed": [f"canary could not run: {error!r}"]}
+    return {"healthy": [], "failed": [logs.without_credentials(f"canary could not run: {error!r}")]}
 
 
 def _safe_job_id(event):

@@ -27,7 +27,11 @@ Bounding the wait: the event carries no timestamp and Lambda keeps no state, but
 ECS hands back the ``hookDetails`` we return with IN_PROGRESS.  So the first
 invocation records its wall-clock time there (``healthCheckFirstAttemptAt``), and
 every later one measures the wait from it: once the next attempt would fall past
-HOOK_MAX_WAIT_SECONDS, a not-yet-ready answer becomes FAILED.  Should that state
+HOOK_MAX_WAIT_SECONDS, a not-yet-ready answer becomes FAILED.  The attempt count
+travels along too (``healthCheckAttempt``), and since ECS waits ``callBackDelay``
+between calls, n attempts mean at least n - 1 delays: the wait is the longer of the
+two measures, so a carried time that is NaN, infinite or in the future (which
+restarts the clock) cannot stretch it past the maximum.  Should that state
 ever not come back, the hook's ``timeoutConfiguration`` (default 24 h, ROLLBACK)
 is the last bound, so the template should set it to a few times the max wait.
 
@@ -42,15 +46,39 @@ registered target is "not ready yet" and, past the bound, a failure as before.
 
 import ipaddress
 import json
+import math
+import re
 import time
 from dataclasses import dataclass
 
 from . import aws, checks, logs, settings
 
 GATED_STAGE = "POST_TEST_TRAFFIC_SHIFT"
+# Every stage ECS may run a blue/green lifecycle hook at: the seven that the ECS API
+# reference lists under DeploymentLifecycleHook.lifecycleStages
+# (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeploymentLifecycleHook.html),
+# and PRE_PRODUCTION_TRAFFIC_SHIFT, which the ECS API model's DeploymentLifecycleHookStage
+# enum names besides them (boto3 reference, ECS > Enums > DeploymentLifecycleHookStage).
+# A known stage other than the gated one passes unchecked (a rollback must never be
+# blocked); a missing or unknown stage fails: the hook cannot tell what it is asked.
+KNOWN_STAGES = frozenset(
+    {
+        "RECONCILE_SERVICE",
+        "PRE_SCALE_UP",
+        "POST_SCALE_UP",
+        "TEST_TRAFFIC_SHIFT",
+        GATED_STAGE,
+        "PRE_PRODUCTION_TRAFFIC_SHIFT",
+        "PRODUCTION_TRAFFIC_SHIFT",
+        "POST_PRODUCTION_TRAFFIC_SHIFT",
+    }
+)
+# Keys of the event ECS sends to a lifecycle hook; any one of them makes an event a hook's.
+HOOK_EVENT_KEYS = ("executionDetails", "lifecycleStage", "hookDetails")
 FIRST_ATTEMPT_KEY = "healthCheckFirstAttemptAt"
 ATTEMPT_KEY = "healthCheckAttempt"
 SKIPPED_TARGET_STATES = {"draining", "unhealthy.draining", "unused"}
+PORT_DIGITS = re.compile(r"[0-9]{1,5}")
 
 # Verdicts on the green tasks.
 HEALTHY, WAITING, FAILED = "healthy", "waiting", "failed"
@@ -61,7 +89,8 @@ class HookConfigError(ValueError):
 
 
 def is_lifecycle_hook_event(event) -> bool:
-    return isinstance(event, dict) and "executionDetails" in event and "lifecycleStage" in event
+    """An event with any key of ECS's hook payload: one that lacks ``lifecycleStage`` still gets a hookStatus (FAILED)."""
+    return isinstance(event, dict) and any(key in event for key in HOOK_EVENT_KEYS)
 
 
 @dataclass(frozen=True)
@@ -83,13 +112,23 @@ class HookConfig:
 
 
 def _port(value) -> int | None:
-    if value in (None, ""):
+    """An integer (a JSON number without a fraction), or ASCII digits: CloudFormation may hand numbers over as strings.
+
+    Refused: booleans (``true`` is the int 1 to Python), fractions, NaN and infinity,
+    and digits int() would take but a port is not written with ("８０８０", " 80").
+    """
+    if value is None or value == "":
         return None
-    try:
-        port = int(value)  # CloudFormation may hand numbers over as strings
-    except (TypeError, ValueError):
-        raise HookConfigError(f"hookDetails.port {value!r} is not a port number") from None
-    if not 1 <= port <= 65535:
+    port = None
+    if isinstance(value, bool):
+        pass
+    elif isinstance(value, int):
+        port = value
+    elif isinstance(value, float) and value.is_integer():
+        port = int(value)
+    elif isinstance(value, str) and PORT_DIGITS.fullmatch(value):
+        port = int(value)
+    if port is None or not 1 <= port <= 65535:
         raise HookConfigError(f"hookDetails.port {value!r} is not a port number")
     return port
 
@@ -129,21 +168,26 @@ def in_progress(details: dict, first_attempt_at: float, attempt: int) -> dict:
 def handle(event: dict, context) -> dict:
     """Answer one hook invocation; raises only on configuration/AWS errors (the caller fails those)."""
     stage = event.get("lifecycleStage")
+    if not isinstance(stage, str) or stage not in KNOWN_STAGES:
+        logs.error("missing or unknown lifecycle stage; failing", lifecycle_stage=stage)
+        return failed()
     if stage != GATED_STAGE:
         # ECS re-runs some stages' hooks during a rollback; never block a rollback.
         logs.warning("not a gated lifecycle stage; letting it pass", lifecycle_stage=stage)
         return succeeded()
     details = hook_details(event)
     config = HookConfig.from_details(details)
-    attempt = int(details.get(ATTEMPT_KEY, 0)) + 1
-    first_attempt_at = float(details.get(FIRST_ATTEMPT_KEY, time.time()))
+    attempt = carried_attempts(details) + 1
+    first_attempt_at = carried_first_attempt_at(details, time.time())
 
     if desired_task_count(event) == 0:
         logs.info("the service runs no tasks: nothing to check", service=config.service_name)
         return succeeded()
     verdict, reason = check_green_tasks(config, context)
-    if verdict == WAITING and _out_of_time(first_attempt_at):
-        verdict, reason = FAILED, f"still not ready after {time.time() - first_attempt_at:.0f}s: {reason}"
+    if verdict == WAITING:
+        waited = waited_seconds(first_attempt_at, attempt)
+        if waited + settings.hook_callback_delay_seconds() > settings.hook_max_wait_seconds():
+            verdict, reason = FAILED, f"still not ready after {waited:.0f}s: {reason}"
     fields = {"service": config.service_name, "attempt": attempt, "verdict": verdict, "reason": reason}
     if verdict == HEALTHY:
         logs.info("green tasks healthy", **fields)
@@ -164,9 +208,62 @@ def check_green_tasks(config: HookConfig, context) -> tuple[str, str]:
     return judge(results, target_group)
 
 
-def _out_of_time(first_attempt_at: float) -> bool:
-    next_attempt_at = time.time() + settings.hook_callback_delay_seconds()
-    return next_attempt_at - first_attempt_at > settings.hook_max_wait_seconds()
+# --- the state carried between attempts ----------------------------------------
+
+
+def carried_first_attempt_at(details: dict, now: float) -> float:
+    """When the first attempt ran (epoch seconds), from the carried state; ``now`` on the first call.
+
+    A value that is not a finite number (NaN, infinity, a string, a boolean) or lies
+    in the future cannot bound a wait: NaN and +inf never compare as "too long", and
+    a future time postpones the bound.  Such a value restarts the clock at ``now``,
+    with a warning line; the attempt counter still bounds the wait (waited_seconds).
+    """
+    raw = details.get(FIRST_ATTEMPT_KEY)
+    if raw is None:
+        return now
+    value = _finite_number(raw)
+    if value is None or value > now:
+        logs.warning("unusable first-attempt time in hookDetails; counting from now", value=repr(raw))
+        return now
+    return value
+
+
+def carried_attempts(details: dict) -> int:
+    """How many attempts ran before this one (0 on the first call, or when the count is unusable)."""
+    raw = details.get(ATTEMPT_KEY, 0)
+    value = _finite_number(raw)
+    if value is None or value < 0 or not value.is_integer():
+        logs.warning("unusable attempt count in hookDetails; counting from zero", value=repr(raw))
+        return 0
+    return int(value)
+
+
+def _finite_number(raw) -> float | None:
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, str):  # ECS passes back what we returned; accept a number that was stringified
+        try:
+            raw = float(raw)
+        except ValueError:
+            return None
+    if not isinstance(raw, (int, float)):
+        return None
+    try:
+        value = float(raw)
+    except OverflowError:  # an int too large for a float
+        return None
+    return value if math.isfinite(value) else None
+
+
+def waited_seconds(first_attempt_at: float, attempt: int) -> float:
+    """How long the green tasks have been waited for: the clock, or the attempts, whichever says longer.
+
+    ECS calls again no sooner than ``callBackDelay`` after an IN_PROGRESS answer, so
+    attempt n has waited at least (n - 1) delays, whatever the carried time says.
+    """
+    by_attempts = (attempt - 1) * settings.hook_callback_delay_seconds()
+    return max(time.time() - first_attempt_at, by_attempts)
 
 
 def judge(results: list, target_group: str) -> tuple[str, str]:

@@ -68,11 +68,14 @@ def truncate(text: str, limit: int) -> str:
 
 
 def report_success(job: str, summary: str) -> None:
+    summary = logs.without_credentials(summary)
     aws.client("codepipeline").put_job_success_result(jobId=job, executionDetails={"summary": truncate(summary, SUMMARY_LIMIT)})
     logs.info("pipeline job succeeded", job_id=job, summary=summary)
 
 
 def report_failure(job: str, message: str, failure_type: str = "JobFailed") -> None:
+    # The message may quote an error about a URL: no credentials reach CodePipeline's console.
+    message = logs.without_credentials(message)
     aws.client("codepipeline").put_job_failure_result(
         jobId=job, failureDetails={"type": failure_type, "message": truncate(message, FAILURE_MESSAGE_LIMIT)}
     )

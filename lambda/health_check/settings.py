@@ -9,9 +9,17 @@
 | CANARY_ENDPOINTS             | (none)         | JSON ``{"endpoints": [...]}`` the canary checks        |
 | METRICS_NAMESPACE            | HealthCheck    | CloudWatch namespace of the canary's metrics         |
 | LOG_LEVEL                    | INFO           | level of the JSON log lines                          |
+
+A value that is not a number, or is negative, is an error (the call fails, saying
+which variable).  ``nan``, ``inf`` and ``-inf`` (which float() accepts, and which
+would make every comparison with them false or never true) fall back to the
+default, with a warning line: a wait bounded by NaN would never end.
 """
 
+import math
 import os
+
+from . import logs
 
 
 def _number(name: str, default: float) -> float:
@@ -22,6 +30,9 @@ def _number(name: str, default: float) -> float:
         value = float(raw)
     except ValueError:
         raise ValueError(f"environment variable {name}={raw!r} is not a number") from None
+    if not math.isfinite(value):
+        logs.warning("setting is not a finite number; using its default", variable=name, value=raw, default=default)
+        return default
     if value < 0:
         raise ValueError(f"environment variable {name}={raw!r} must not be negative")
     return value

@@ -1,14 +1,24 @@
 """auth-service: issues and verifies HMAC-SHA256 signed tokens, under /auth.
 
-    POST /auth/token   {"subject", "ttlSeconds"?} -> 200 {"token", "tokenType", "expiresAt"}
+    POST /auth/token   Authorization: Bearer <client secret>
+                       {"subject", "ttlSeconds"?} -> 200 {"token", "tokenType", "expiresAt"}
+                                                     401 no or a wrong client credential
+                                                     503 minting disabled (no AUTH_CLIENT_SECRET)
     POST /auth/verify  {"token"}                  -> 200 {"valid": true, "subject", "expiresAt"}
                                                      401 {"valid": false, "error": why}
     GET  /health, /auth/health -> 200 {"status": "ok", ...}
 
 Token: base64url(claims JSON) "." base64url(HMAC-SHA256(key, that first part)).
 The key comes from AUTH_SIGNING_KEY (injected from Secrets Manager by the task
-definition); the service refuses to start without one.  A sample: it does not
-authenticate who asks for a token.
+definition); the service refuses to start without one.
+
+Minting needs a client credential: AUTH_CLIENT_SECRET, a separate secret the
+callers allowed to mint present as ``Authorization: Bearer <secret>`` (compared in
+constant time).  It is not the signing key: whoever holds the signing key can forge
+tokens without asking, so it must never leave the service.  Unset, the service still
+starts (health checks and /verify keep working) but refuses every token request;
+set but shorter than 32 characters, or equal to the signing key, it refuses to
+start.  Verifying needs no credential: it reveals nothing a token's holder lacks.
 """
 
 import base64
@@ -23,6 +33,8 @@ import time
 from service_kit import App, HttpError, Request, Response, logs, run
 
 MIN_KEY_LENGTH = 32
+CLIENT_SECRET_VARIABLE = "AUTH_CLIENT_SECRET"
+BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="auth-service"'}
 DEFAULT_TTL_SECONDS = 900
 MAX_TTL_SECONDS = 3600
 SUBJECT_MAX_LENGTH = 128
@@ -80,6 +92,39 @@ def signing_key_from_env() -> bytes:
     return key.encode("utf-8")
 
 
+def client_secret_from_env(signing_key: bytes) -> bytes | None:
+    """AUTH_CLIENT_SECRET, None when unset (minting disabled), or a ValueError saying what is wrong with it."""
+    secret = os.environ.get(CLIENT_SECRET_VARIABLE, "")
+    if not secret:
+        return None
+    if len(secret) < MIN_KEY_LENGTH:
+        raise ValueError(f"{CLIENT_SECRET_VARIABLE} is shorter than {MIN_KEY_LENGTH} characters")
+    if secret.encode("utf-8") == signing_key:
+        raise ValueError(f"{CLIENT_SECRET_VARIABLE} must differ from AUTH_SIGNING_KEY: a client holding the signing key could forge tokens")
+    return secret.encode("utf-8")
+
+
+def bearer_credential(authorization: str) -> str | None:
+    """The credential of an ``Authorization: Bearer <credential>`` header (the scheme in any case), or None."""
+    scheme, _, credential = authorization.strip().partition(" ")
+    credential = credential.strip()
+    return credential if scheme.lower() == "bearer" and credential else None
+
+
+def authenticate_client(request: Request, client_secret: bytes | None) -> None:
+    """Raises the 401 (or 503) a token request without the right client credential gets."""
+    offered = bearer_credential(request.header("Authorization"))
+    if offered is None:
+        raise HttpError(401, "a client credential is required: Authorization: Bearer <client secret>", headers=BEARER_CHALLENGE)
+    if client_secret is None:
+        raise HttpError(503, f"token minting is disabled: the service has no {CLIENT_SECRET_VARIABLE}")
+    # Digests of equal length, compared in constant time: neither the secret's content
+    # nor its length shows in how long a wrong guess takes to refuse.
+    offered_digest = hashlib.sha256(offered.encode("utf-8", "replace")).digest()
+    if not hmac.compare_digest(offered_digest, hashlib.sha256(client_secret).digest()):
+        raise HttpError(401, "invalid client credential", headers=BEARER_CHALLENGE)
+
+
 def _token_request(data: dict) -> tuple[str, int]:
     subject = data.get("subject")
     ttl = data.get("ttlSeconds", DEFAULT_TTL_SECONDS)
@@ -93,11 +138,13 @@ def _token_request(data: dict) -> tuple[str, int]:
     return subject, ttl
 
 
-def create_app(signing_key: bytes, clock=time.time) -> App:
+def create_app(signing_key: bytes, client_secret: bytes | None = None, clock=time.time) -> App:
+    """The service; ``client_secret`` None refuses every token request (minting disabled)."""
     app = App.from_env("auth-service", default_prefix="/auth")
 
     @app.route("POST", "/token")
     def token(request: Request) -> Response:
+        authenticate_client(request, client_secret)  # before the body is even read
         subject, ttl = _token_request(request.json())
         issued, expires_at = issue_token(signing_key, subject, ttl, clock())
         return Response(200, {"token": issued, "tokenType": "Bearer", "expiresAt": expires_at})
@@ -119,10 +166,18 @@ def create_app(signing_key: bytes, clock=time.time) -> App:
 def main() -> int:
     try:
         key = signing_key_from_env()
+        client_secret = client_secret_from_env(key)
     except ValueError as error:
         logs.error("cannot start", service="auth-service", reason=str(error))
         return 2
-    run(create_app(key))
+    if client_secret is None:
+        logs.log(
+            "WARNING",
+            "token minting disabled",
+            service="auth-service",
+            reason=f"{CLIENT_SECRET_VARIABLE} is not set: POST /auth/token refuses every request (401 without a credential, 503 with one)",
+        )
+    run(create_app(key, client_secret))
     return 0
 
 

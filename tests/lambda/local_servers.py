@@ -80,16 +80,19 @@ class MisbehavingHandler(BaseHTTPRequestHandler):
     """behaviour: "hang" (never answers), "error" (500, with a healthy-looking body),
     "not_json" (200 with HTML), "degraded" (200 with {"status": "degraded"}),
     "leaky" (200, not JSON, with a secret-looking body: it must never be logged),
-    "redirect" (302 to ``location``, then a healthy answer at /moved on this server).
-    Every request's path is recorded in ``hits``."""
+    "redirect" (302 to ``location``, then a healthy answer at /moved on this server),
+    "healthy" (200 with {"status": "ok"}).
+    Every request's path is recorded in ``hits``, and its headers in ``headers``."""
 
     behaviour = "hang"
     release: threading.Event
     location = ""
     hits: list
+    headers_seen: list
 
     def do_GET(self):
         self.hits.append(self.path)
+        self.headers_seen.append(dict(self.headers))
         if self.behaviour == "hang":
             self.release.wait(HANG_LIMIT_SECONDS)
             return
@@ -123,9 +126,15 @@ class MisbehavingServers:
         self.release = threading.Event()
         self.servers = []
 
-    def start(self, behaviour: str, location: str = "", hits: list | None = None) -> str:
-        """Start one server; return its base URL.  ``hits`` receives the paths it is asked for."""
-        attributes = {"behaviour": behaviour, "release": self.release, "location": location, "hits": [] if hits is None else hits}
+    def start(self, behaviour: str, location: str = "", hits: list | None = None, headers: list | None = None) -> str:
+        """Start one server; return its base URL.  ``hits`` receives the paths it is asked for, ``headers`` each request's headers."""
+        attributes = {
+            "behaviour": behaviour,
+            "release": self.release,
+            "location": location,
+            "hits": [] if hits is None else hits,
+            "headers_seen": [] if headers is None else headers,
+        }
         handler = type("Handler", (MisbehavingHandler,), attributes)
         server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         # A short poll interval keeps shutdown() (teardown) quick.

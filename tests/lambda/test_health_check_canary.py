@@ -78,3 +78,12 @@ def test_cloudwatch_failure_is_retried_as_zeros_then_logged(services, stub_aws, 
     cloudwatch.expect("put_metric_data", {}, {"Namespace": "HealthCheck", "MetricData": [success("api-service", 0.0)]})
     result = handler(SCHEDULED_EVENT, context)
     assert result["healthy"] == [] and "InternalServiceError" in result["failed"][0]
+
+
+def test_credentials_in_an_endpoint_url_stay_out_of_the_summary_and_logs(stopped_service, stub_aws, context, monkeypatch, logged):
+    scheme, rest = stopped_service.health_url.split("://", 1)
+    configure(monkeypatch, {"notification-service": f"{scheme}://canary:hunter2@{rest}"})
+    stub_aws("cloudwatch").expect("put_metric_data", {}, {"Namespace": "HealthCheck", "MetricData": [success("notification-service", 0.0)]})
+    result = handler(SCHEDULED_EVENT, context)
+    assert result["failed"] == [f"notification-service {stopped_service.health_url}: connection refused"]
+    assert "hunter2" not in json.dumps(result) + json.dumps(logged())

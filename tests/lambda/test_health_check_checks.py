@@ -34,6 +34,9 @@ def test_parse_endpoints_with_defaults_and_overrides():
         ('{"endpoints": [{"service": "a", "url": "ftp://x"}]}', "endpoints[0].url"),
         ('{"endpoints": [{"service": "a", "url": "http://x", "timeoutSeconds": 0}]}', "timeoutSeconds"),
         ('{"endpoints": [{"service": "a", "url": "http://x", "timeoutSeconds": true}]}', "timeoutSeconds"),
+        ('{"endpoints": [{"service": "a", "url": "http://x", "timeoutSeconds": NaN}]}', "timeoutSeconds"),
+        ('{"endpoints": [{"service": "a", "url": "http://x", "timeoutSeconds": Infinity}]}', "timeoutSeconds"),
+        ('{"endpoints": [{"service": "a", "url": "http://x", "timeoutSeconds": 1e999}]}', "timeoutSeconds"),
     ],
 )
 def test_parse_endpoints_rejects_bad_shapes(raw, problem):

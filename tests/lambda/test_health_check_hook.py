@@ -238,11 +238,40 @@ def test_an_unclear_test_rule_fails(action, elbv2, context):
         {"healthPath": "health"},
         {"port": "eighty"},
         {"port": 70000},
+        {"port": True},
+        {"port": False},
+        {"port": 0},
+        {"port": 8080.5},
+        {"port": float("nan")},
+        {"port": float("inf")},
+        {"port": "８０８０"},
+        {"port": " 8080"},
+        {"port": "-1"},
+        {"port": [8080]},
     ],
+    ids=repr,
 )
-def test_unusable_hook_details_fail_without_calling_aws(details, stub_aws, context):
-    stub_aws("elbv2")  # no call expected
+def test_unusable_hook_details_fail_without_calling_aws(details, stub_aws, context, logged):
+    elbv2, ecs = stub_aws("elbv2"), stub_aws("ecs")  # no call expected
     assert handler(hook_event(**details), context) == {"hookStatus": "FAILED"}
+    assert elbv2.calls == ecs.calls == []
+    (crash,) = [line for line in logged() if line["message"] == "health check failed unexpectedly"]
+    assert "HookConfigError" in crash["error"]
+
+
+def test_port_true_is_not_port_1(services, stub_aws, context, logged):
+    """JSON true is the int 1 to Python: it must be refused, not checked as port 1 (refused there: IN_PROGRESS)."""
+    elbv2, ecs = stub_aws("elbv2"), stub_aws("ecs")
+    assert handler(hook_event(port=True), context) == {"hookStatus": "FAILED"}
+    assert elbv2.calls == ecs.calls == []
+    (crash,) = [line for line in logged() if line["message"] == "health check failed unexpectedly"]
+    assert "hookDetails.port True is not a port number" in crash["error"]
+
+
+@pytest.mark.parametrize("port", [lambda p: p, lambda p: str(p), lambda p: float(p)], ids=["int", "digits", "whole-float"])
+def test_a_port_as_an_integer_digits_or_a_whole_float_is_used(port, services, elbv2, context):
+    expect_green(elbv2, (1, "healthy"))  # registered port 1 would be refused
+    assert handler(hook_event(port=port(services["api-service"].port)), context) == {"hookStatus": "SUCCEEDED"}
 
 
 def test_an_elb_error_fails_and_is_logged(elbv2, context, logged):
@@ -264,10 +293,52 @@ def test_instance_targets_fail(elbv2, context):
     assert handler(hook_event(), context) == {"hookStatus": "FAILED"}
 
 
-@pytest.mark.parametrize("stage", ["TEST_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT", "POST_SCALE_UP"])
-def test_other_stages_pass_without_checking(stage, stub_aws, context):
-    stub_aws("elbv2")  # no call expected: a rollback must never be blocked
+OTHER_KNOWN_STAGES = [
+    "RECONCILE_SERVICE",
+    "PRE_SCALE_UP",
+    "POST_SCALE_UP",
+    "TEST_TRAFFIC_SHIFT",
+    "PRE_PRODUCTION_TRAFFIC_SHIFT",
+    "PRODUCTION_TRAFFIC_SHIFT",
+    "POST_PRODUCTION_TRAFFIC_SHIFT",
+]
+
+
+@pytest.mark.parametrize("stage", OTHER_KNOWN_STAGES)
+def test_other_known_stages_pass_without_checking(stage, stub_aws, context):
+    elbv2, ecs = stub_aws("elbv2"), stub_aws("ecs")  # no call expected: a rollback must never be blocked
     assert handler(hook_event(stage=stage), context) == {"hookStatus": "SUCCEEDED"}
+    assert elbv2.calls == ecs.calls == []
+
+
+@pytest.mark.parametrize(
+    "stage",
+    [None, "", "post_test_traffic_shift", "SCALE_UP", "BAKE_TIME", "SOME_FUTURE_STAGE", 42, ["POST_TEST_TRAFFIC_SHIFT"], {}],
+    ids=repr,
+)
+def test_an_unknown_lifecycle_stage_fails(stage, stub_aws, context, logged):
+    elbv2, ecs = stub_aws("elbv2"), stub_aws("ecs")  # nothing is checked for a stage the hook does not know
+    assert handler(hook_event(stage=stage), context) == {"hookStatus": "FAILED"}
+    assert elbv2.calls == ecs.calls == []
+    (line,) = [line for line in logged() if line["level"] == "ERROR"]
+    assert line["message"] == "missing or unknown lifecycle stage; failing"
+
+
+@pytest.mark.parametrize("keys", [("executionDetails", "hookDetails"), ("executionDetails",), ("hookDetails",)])
+def test_a_hook_event_without_a_lifecycle_stage_fails(keys, stub_aws, context):
+    stub_aws("elbv2")
+    stub_aws("ecs")
+    event = {key: value for key, value in hook_event().items() if key in keys}
+    assert handler(event, context) == {"hookStatus": "FAILED"}
+
+
+def test_the_known_stages_are_those_of_the_ecs_api_model():
+    """The stages the ECS API model lets a lifecycle hook run at (botocore's copy of it)."""
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("ecs")
+    assert lifecycle_hook.KNOWN_STAGES == set(model.shape_for("DeploymentLifecycleHookStage").enum)
+    assert lifecycle_hook.KNOWN_STAGES == {*OTHER_KNOWN_STAGES, "POST_TEST_TRAFFIC_SHIFT"}
 
 
 def test_judge_prefers_failure_over_waiting():
@@ -305,3 +376,96 @@ def test_an_event_without_a_usable_service_arn_fails(service_arn, stub_aws, cont
     event = hook_event()
     event["executionDetails"]["serviceArn"] = service_arn
     assert handler(event, context) == {"hookStatus": "FAILED"}
+
+
+# --- the wait stays bounded, whatever the carried state or the settings say ----------
+
+
+def call_as_ecs_does(elbv2, context, port: int, details: dict, calls: int) -> list:
+    """Invoke the hook up to ``calls`` times, passing back its hookDetails as ECS does; the answers."""
+    answers = []
+    event = hook_event(**details)
+    for _ in range(calls):
+        expect_green(elbv2, (port, "initial"))
+        answer = handler(event, context)
+        answers.append(answer)
+        if answer["hookStatus"] != "IN_PROGRESS":
+            break
+        json.dumps(answer, allow_nan=False)  # ECS gets it as JSON: no NaN, no Infinity
+        event = hook_event()
+        event["hookDetails"] = answer["hookDetails"]
+    return answers
+
+
+@pytest.mark.parametrize(
+    "first_attempt_at",
+    [float("nan"), float("inf"), float("-inf"), "nan", "then", True, 10**400, "future"],
+    ids=["nan", "inf", "-inf", "nan-string", "text", "bool", "huge-int", "future"],
+)
+def test_an_unusable_first_attempt_time_still_gives_up_at_the_maximum(first_attempt_at, stopped_service, elbv2, context, monkeypatch):
+    """60s at 15s a call: attempts 1-4 wait (0, 15, 30, 45s waited), the 5th would end past 60s and fails."""
+    monkeypatch.setenv("HOOK_MAX_WAIT_SECONDS", "60")
+    monkeypatch.setenv("HOOK_CALLBACK_DELAY_SECONDS", "15")
+    if first_attempt_at == "future":
+        first_attempt_at = time.time() + 86_400
+    before = time.time()
+    answers = call_as_ecs_does(elbv2, context, stopped_service.port, {"healthCheckFirstAttemptAt": first_attempt_at}, calls=6)
+    assert [a["hookStatus"] for a in answers] == ["IN_PROGRESS"] * 4 + ["FAILED"]
+    restarted = answers[0]["hookDetails"]["healthCheckFirstAttemptAt"]
+    assert before <= restarted <= time.time()  # the clock restarted at the first call
+
+
+def test_a_future_first_attempt_time_at_the_attempt_bound_fails(stopped_service, elbv2, context, monkeypatch, logged):
+    monkeypatch.setenv("HOOK_MAX_WAIT_SECONDS", "300")
+    monkeypatch.setenv("HOOK_CALLBACK_DELAY_SECONDS", "15")
+    expect_green(elbv2, (stopped_service.port, "initial"))
+    event = hook_event(healthCheckFirstAttemptAt=time.time() + 10**9, healthCheckAttempt=20)
+    assert handler(event, context) == {"hookStatus": "FAILED"}
+    lines = logged()
+    (verdict,) = [line for line in lines if line["message"] == "green tasks failed the health check"]
+    assert verdict["reason"].startswith("still not ready after 300s: ")  # 20 delays of 15s, and 15s more would pass 300s
+    assert any(line["message"] == "unusable first-attempt time in hookDetails; counting from now" for line in lines)
+
+
+@pytest.mark.parametrize("attempt", ["x", float("nan"), float("inf"), -3, 2.5, True, None, [1]], ids=repr)
+def test_an_unusable_attempt_count_counts_from_zero(attempt, stopped_service, elbv2, context):
+    expect_green(elbv2, (stopped_service.port, "initial"))
+    answer = handler(hook_event(healthCheckFirstAttemptAt=time.time() - 10, healthCheckAttempt=attempt), context)
+    assert answer["hookStatus"] == "IN_PROGRESS"
+    assert answer["hookDetails"]["healthCheckAttempt"] == 1
+
+
+@pytest.mark.parametrize("value", ["nan", "NaN", "inf", "-inf", "Infinity", "1e999"])
+def test_a_non_finite_max_wait_falls_back_to_the_default(value, stopped_service, elbv2, context, monkeypatch, logged):
+    monkeypatch.setenv("HOOK_MAX_WAIT_SECONDS", value)
+    expect_green(elbv2, (stopped_service.port, "initial"))
+    assert handler(hook_event(healthCheckFirstAttemptAt=time.time() - 100), context)["hookStatus"] == "IN_PROGRESS"
+    expect_green(elbv2, (stopped_service.port, "initial"))  # the default, 300s, is past
+    assert handler(hook_event(healthCheckFirstAttemptAt=time.time() - 290), context) == {"hookStatus": "FAILED"}
+    warnings = [line for line in logged() if line["message"] == "setting is not a finite number; using its default"]
+    assert warnings and {(w["variable"], w["default"]) for w in warnings} == {("HOOK_MAX_WAIT_SECONDS", 300.0)}
+
+
+@pytest.mark.parametrize("value", ["nan", "inf"])
+def test_a_non_finite_callback_delay_falls_back_to_the_default(value, stopped_service, elbv2, context, monkeypatch):
+    monkeypatch.setenv("HOOK_CALLBACK_DELAY_SECONDS", value)
+    expect_green(elbv2, (stopped_service.port, "initial"))
+    answer = handler(hook_event(), context)
+    assert (answer["hookStatus"], answer["callBackDelay"]) == ("IN_PROGRESS", 15)
+
+
+@pytest.mark.parametrize(
+    "name, read, default",
+    [
+        ("CHECK_TIMEOUT_SECONDS", "check_timeout_seconds", 5.0),
+        ("DEADLINE_MARGIN_MS", "deadline_margin_seconds", 3.0),
+        ("HOOK_CALLBACK_DELAY_SECONDS", "hook_callback_delay_seconds", 15),
+        ("HOOK_MAX_WAIT_SECONDS", "hook_max_wait_seconds", 300.0),
+    ],
+)
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_every_numeric_setting_refuses_non_finite_values(name, read, default, value, monkeypatch):
+    from health_check import settings
+
+    monkeypatch.setenv(name, value)
+    assert getattr(settings, read)() == default

@@ -136,3 +136,61 @@ def test_response_bodies_reach_neither_the_pipeline_nor_the_logs(misbehaving, st
     assert f"bad body ({len(LEAKY_BODY)} bytes): not JSON" in message
     everything = message + json.dumps(logged())
     assert "SECRET" not in everything and "hunter2" not in everything
+
+
+# --- credentials in a configured URL: used for the check, never logged or reported ----------
+
+SECRET = "s3cr3t-P@ss"  # a raw "@" in the password too
+
+
+def with_credentials(url: str, user: str = "monitor", password: str = SECRET) -> str:
+    scheme, rest = url.split("://", 1)
+    return f"{scheme}://{user}:{password}@{rest}"
+
+
+def test_credentials_in_a_url_reach_neither_the_logs_nor_the_pipeline(services, stopped_service, stub_aws, context, logged):
+    codepipeline = stub_aws("codepipeline")
+    codepipeline.expect("put_job_failure_result", {}, {"jobId": JOB_ID, "failureDetails": ANY})
+    endpoints = {
+        "endpoints": [
+            {"service": "api-service", "url": with_credentials(services["api-service"].health_url)},
+            {"service": "notification-service", "url": with_credentials(stopped_service.health_url)},
+        ]
+    }
+    assert handler(pipeline_event(endpoints), context) == {"jobId": JOB_ID, "passed": False}
+    message = codepipeline.calls[0][1]["failureDetails"]["message"]
+    # The failure names the bare URL; the healthy service passed with its credentials taken out of the URL.
+    assert message == f"1 of 2 endpoints failed:\nnotification-service {stopped_service.health_url}: connection refused"
+    lines = logged()
+    checked = {line["service"]: line for line in lines if line["message"] == "endpoint checked"}
+    assert checked["api-service"]["url"] == services["api-service"].health_url and checked["api-service"]["passed"] is True
+    everything = message + json.dumps(lines)
+    assert "monitor" not in everything and "s3cr3t" not in everything
+
+
+def test_credentials_in_a_url_are_sent_as_basic_authentication(misbehaving, stub_aws, context):
+    import base64
+
+    headers = []
+    url = misbehaving.start("healthy", headers=headers) + "/api/health"
+    codepipeline = stub_aws("codepipeline")
+    codepipeline.expect("put_job_success_result", {}, {"jobId": JOB_ID, "executionDetails": {"summary": "1 of 1 endpoints healthy"}})
+    encoded = with_credentials(url, user="mon%3Aitor", password="p%40ss")  # percent-encoded ":" and "@"
+    assert handler(pipeline_event({"endpoints": [{"service": "api-service", "url": encoded}]}), context)["passed"] is True
+    (seen,) = headers
+    assert seen["Authorization"] == "Basic " + base64.b64encode(b"mon:itor:p@ss").decode()
+    assert seen["Host"] == url.split("//", 1)[1].split("/", 1)[0]  # the host, without the credentials
+
+
+def test_credentials_in_an_error_reported_to_the_pipeline_are_stripped(stub_aws, context, monkeypatch, logged):
+    def explode(event):
+        raise RuntimeError(f"cannot reach {with_credentials('https://shop.example.com/health')}")
+
+    monkeypatch.setattr(pipeline_job, "job_endpoints", explode)
+    codepipeline = stub_aws("codepipeline")
+    codepipeline.expect("put_job_failure_result", {}, {"jobId": JOB_ID, "failureDetails": ANY})
+    handler(pipeline_event({"endpoints": []}), context)
+    message = codepipeline.calls[0][1]["failureDetails"]["message"]
+    assert "cannot reach https://shop.example.com/health" in message
+    everything = message + json.dumps(logged())
+    assert "s3cr3t" not in everything and "monitor" not in everything

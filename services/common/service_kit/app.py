@@ -14,11 +14,12 @@ Handler = Callable[["Request"], "Response"]
 class HttpError(Exception):
     """Raised by a route to answer with an error status and a JSON body."""
 
-    def __init__(self, status: int, message: str, details: dict | None = None):
+    def __init__(self, status: int, message: str, details: dict | None = None, headers: dict | None = None):
         super().__init__(message)
         self.status = status
         self.message = message
         self.details = details
+        self.headers = dict(headers or {})  # sent with the answer (WWW-Authenticate, say)
 
 
 @dataclass
@@ -29,6 +30,14 @@ class Request:
     headers: dict = field(default_factory=dict)
     request_id: str = ""
     params: dict = field(default_factory=dict)
+
+    def header(self, name: str, default: str = "") -> str:
+        """A request header's value, whatever the case of its name as sent (the first, if repeated)."""
+        wanted = name.lower()
+        for key, value in self.headers.items():
+            if key.lower() == wanted:
+                return value
+        return default
 
     def json(self) -> dict:
         """The body as a JSON object, or a 400."""
@@ -148,5 +157,7 @@ def error_response(error: HttpError) -> Response:
     body = {"error": error.message}
     if error.details:
         body["details"] = error.details
-    headers = {"Allow": ", ".join(error.allowed)} if isinstance(error, MethodNotAllowed) else {}
+    headers = dict(error.headers)
+    if isinstance(error, MethodNotAllowed):
+        headers["Allow"] = ", ".join(error.allowed)
     return Response(error.status, body, headers)

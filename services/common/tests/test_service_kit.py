@@ -91,6 +91,22 @@ def test_bad_json_bodies_are_400(body, error):
     assert (response.status, response.body) == (400, {"error": error})
 
 
+def test_a_header_is_found_whatever_the_case_of_its_name():
+    request = Request("GET", "/", headers={"authorization": "Bearer x", "X-Other": "y"})
+    assert (request.header("Authorization"), request.header("x-other"), request.header("Missing", "none")) == ("Bearer x", "y", "none")
+
+
+def test_an_http_error_can_carry_headers():
+    app = App("demo-service", "/demo")
+
+    @app.route("GET", "/private")
+    def private(request):
+        raise HttpError(401, "who are you", headers={"WWW-Authenticate": "Bearer"})
+
+    response = app.dispatch(Request("GET", "/demo/private"))
+    assert (response.status, response.body, response.headers) == (401, {"error": "who are you"}, {"WWW-Authenticate": "Bearer"})
+
+
 @pytest.mark.parametrize("raw, expected", [("/api", "/api"), ("api/", "/api"), ("/", ""), ("", ""), ("/a/b/", "/a/b")])
 def test_normalise_prefix(raw, expected):
     assert normalise_prefix(raw) == expected
@@ -370,3 +386,163 @@ def test_worker_threads_are_bounded_and_every_request_is_served():
         server.server_close()
     assert results == [200] * 40
     assert most[0] == 4
+
+
+# --- slow and idle clients: the request head has a deadline, and costs no worker ------------
+
+
+@pytest.fixture
+def start_server():
+    """Start a GracefulServer with the given options; every one started is stopped at teardown."""
+    started = []
+
+    def start(**options) -> tuple[GracefulServer, int]:
+        server = GracefulServer(("127.0.0.1", 0), make_handler(make_app()), **options)
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        thread.start()
+        started.append((server, thread))
+        return server, server.server_address[1]
+
+    yield start
+    for server, thread in started:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+def open_idle_connections(port: int, count: int, partial: bytes = b"GET /hea") -> list:
+    """``count`` connections that send the start of a request line and never finish it."""
+    connections = []
+    for _ in range(count):
+        connection = socket.create_connection(("127.0.0.1", port), timeout=5)
+        connection.sendall(partial)
+        connections.append(connection)
+    return connections
+
+
+def read_answer(connection: socket.socket, timeout: float) -> bytes:
+    """Everything the server sends until it closes the connection; waits at most ``timeout``."""
+    connection.settimeout(timeout)
+    chunks = []
+    try:
+        while chunk := connection.recv(65536):
+            chunks.append(chunk)
+    except ConnectionResetError:
+        pass
+    return b"".join(chunks)
+
+
+def status_of(answer: bytes) -> int:
+    return int(answer.split(b"\r\n", 1)[0].split(b" ")[1])
+
+
+def test_idle_connections_that_never_finish_their_request_line_do_not_starve_health(start_server):
+    """More idle clients than workers: /health is still answered at once, not after their deadline."""
+    server, port = start_server()  # the defaults: 32 workers, a 5s head deadline
+    idle = open_idle_connections(port, 50)
+    try:
+        started = time.monotonic()
+        status, _, body = fetch(f"http://127.0.0.1:{port}/health")
+        elapsed = time.monotonic() - started
+        assert status == 200 and json.loads(body)["status"] == "ok"
+        assert elapsed < 2, f"/health took {elapsed:.2f}s"
+    finally:
+        for connection in idle:
+            connection.close()
+
+
+def test_an_idle_client_is_answered_408_and_dropped_at_the_head_deadline(start_server):
+    server, port = start_server(head_deadline=0.5)
+    (idle,) = open_idle_connections(port, 1)
+    with idle:
+        started = time.monotonic()
+        answer = read_answer(idle, timeout=10)
+        elapsed = time.monotonic() - started
+    assert status_of(answer) == 408 and json.loads(answer.split(b"\r\n\r\n", 1)[1]) == {"error": "request head not received within 0.5s"}
+    assert 0.4 <= elapsed < 5, f"dropped after {elapsed:.2f}s"
+
+
+def test_a_client_trickling_its_headers_is_dropped_at_the_deadline_all_the_same(start_server):
+    """A byte every 50 ms keeps any per-read timeout happy; the deadline is on the whole head."""
+    server, port = start_server(head_deadline=0.5)
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+        connection.sendall(b"GET /health HTTP/1.0\r\nX-Slow: ")
+        started = time.monotonic()
+        while time.monotonic() - started < 10:
+            readable, _, _ = select.select([connection], [], [], 0.05)  # the server answered, or 50 ms passed
+            if readable:
+                break
+            connection.sendall(b"a")
+        elapsed = time.monotonic() - started
+        assert status_of(read_answer(connection, timeout=5)) == 408
+    assert 0.4 <= elapsed < 5, f"dropped after {elapsed:.2f}s"
+
+
+def test_a_head_arriving_in_pieces_within_the_deadline_is_served(start_server):
+    server, port = start_server(head_deadline=5)
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+        for piece in (b"POST /demo/ec", b"ho HTTP/1.0\r\nContent-Le", b"ngth: 8\r\n", b"\r\n{\"a\"", b": 1}"):
+            connection.sendall(piece)
+        answer = read_answer(connection, timeout=5)
+    assert status_of(answer) == 200 and json.loads(answer.split(b"\r\n\r\n", 1)[1]) == {"a": 1}
+
+
+def test_a_head_and_body_in_one_packet_reach_the_route_whole(start_server):
+    server, port = start_server()
+    body = json.dumps({"text": "x" * 50_000}).encode()
+    request = b"POST /demo/echo HTTP/1.0\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+        connection.sendall(request)
+        answer = read_answer(connection, timeout=5)
+    assert status_of(answer) == 200 and json.loads(answer.split(b"\r\n\r\n", 1)[1]) == json.loads(body)
+
+
+def test_an_oversized_head_is_431(start_server):
+    from service_kit.server import MAX_HEAD_BYTES
+
+    server, port = start_server()
+    head = b"GET /health HTTP/1.0\r\nX-Big: " + b"a" * MAX_HEAD_BYTES  # no blank line: the head never ends
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+        connection.sendall(head[: MAX_HEAD_BYTES + 1])
+        assert status_of(read_answer(connection, timeout=5)) == 431
+
+
+def test_a_trickled_body_holds_a_worker_until_the_body_deadline_only(start_server):
+    server, port = start_server(body_deadline=0.5)
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+        connection.sendall(b"POST /demo/echo HTTP/1.0\r\nContent-Length: 10\r\n\r\n{}")  # 8 bytes never come
+        started = time.monotonic()
+        answer = read_answer(connection, timeout=10)
+        elapsed = time.monotonic() - started
+    assert status_of(answer) == 400 and b"body shorter than its Content-Length" in answer
+    assert elapsed < 5, f"answered after {elapsed:.2f}s"
+
+
+def test_past_the_pending_limit_new_connections_wait_in_the_backlog_until_a_slot_frees(start_server):
+    server, port = start_server(head_deadline=0.5, max_pending=4)
+    idle = open_idle_connections(port, 4)
+    try:
+        started = time.monotonic()
+        status, _, _ = fetch(f"http://127.0.0.1:{port}/health")
+        elapsed = time.monotonic() - started
+    finally:
+        for connection in idle:
+            connection.close()
+    assert status == 200
+    assert 0.4 <= elapsed < 5, f"answered after {elapsed:.2f}s"  # once the idle ones were dropped
+
+
+def test_shutdown_waits_for_a_head_still_arriving_then_serves_it(start_server):
+    server, port = start_server(head_deadline=5)
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+        connection.sendall(b"GET /health HTTP/1.0\r\n")
+        deadline = time.monotonic() + 5
+        while not server._pending and time.monotonic() < deadline:  # accepted: the loop is reading its head
+            select.select([], [], [], 0.01)
+        stopper = threading.Thread(target=server.shutdown)
+        stopper.start()
+        connection.sendall(b"\r\n")
+        answer = read_answer(connection, timeout=5)
+        stopper.join(timeout=10)
+    assert status_of(answer) == 200
+    assert not stopper.is_alive()
