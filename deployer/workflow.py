@@ -192,13 +192,14 @@ def deploy(options: Options, ctx: Context) -> int:
     check_queues(ctx, config, identity)
 
     uploader = Uploader(ctx.aws.s3, bucket, warn=lambda line: warn(ctx, line))
+    prefix = names.packages_prefix(config.target)  # the only prefix this target's roles may write
     lambda_keys = {}
     for key, body in zips.items():
-        lambda_keys[key] = packaging.content_key(f"lambda/{Path(plan.lambda_assets[key]).name}", body, "zip")
+        lambda_keys[key] = packaging.content_key(f"{prefix}/lambda/{Path(plan.lambda_assets[key]).name}", body, "zip")
         uploader.ensure(lambda_keys[key], body, ZIP)
 
     def publish(name: str, body: bytes) -> str:
-        key = packaging.content_key(f"templates/{Path(name).stem}", body, "json")
+        key = packaging.content_key(f"{prefix}/templates/{Path(name).stem}", body, "json")
         uploader.ensure(key, body, JSON)
         return ctx.aws.template_url(bucket, key)
 

@@ -7,6 +7,8 @@ included), and with botocore's Stubber for the exact requests and the answers mo
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 from deploy_helpers import FIXTURES, make_context, options, output, stubbed
 from test_deploy_moto import STACK, bootstrap
@@ -19,7 +21,7 @@ BUILT = packaging.zip_directory(FIXTURES / "lambda" / "health_check")
 
 def zip_key() -> str:
     """The key the fixture target's deploy gives its Lambda zip."""
-    return packaging.content_key("lambda/health_check", BUILT, "zip")
+    return packaging.content_key("targets/staging/lambda/health_check", BUILT, "zip")
 
 
 def deployed_code_key(aws) -> str:
@@ -73,6 +75,32 @@ def test_a_verified_object_is_not_uploaded_again(moto_aws):
     assert body_of(moto_aws, bucket, zip_key()) == BUILT
 
 
+def parameters_of(aws, stack: str) -> dict[str, str]:
+    found = aws.cloudformation.describe_stacks(StackName=stack)["Stacks"][0]
+    return {p["ParameterKey"]: p["ParameterValue"] for p in found["Parameters"]}
+
+
+def test_each_target_writes_its_packages_and_records_under_its_own_prefixes(moto_aws, tmp_path):
+    bucket = bootstrap(moto_aws)
+    parameters = tmp_path / "parameters"
+    shutil.copytree(FIXTURES / "parameters", parameters)
+    (parameters / "qa.yaml").write_text("protected: false\n")  # a second target in the account (moto refuses stack policies)
+    for target in ("staging", "qa"):
+        ctx = make_context(moto_aws, interactive=False)
+        assert workflow.deploy(options(target=target, parameters_dir=parameters, yes=True), ctx) == 0
+    listed = sorted(o["Key"] for o in moto_aws.s3.list_objects_v2(Bucket=bucket)["Contents"])
+    for target in ("staging", "qa"):
+        own = [k for k in listed if k.startswith((f"targets/{target}/", f"deploys/{target}/"))]
+        assert len(own) == 4 + 5, target  # 3 templates and the zip; the record's 3 templates, parameters and manifest
+        code_key = parameters_of(moto_aws, f"demo-{target}")["HealthCheckCodeKey"]
+        assert code_key.startswith(f"targets/{target}/lambda/health_check/")
+    assert len(listed) == 2 * (4 + 5)  # nothing outside the two targets' prefixes
+    # The same bytes, each target's own copy: the zip is not shared across the targets' prefixes.
+    assert parameters_of(moto_aws, "demo-staging")["HealthCheckCodeKey"].split("/")[-1] == (
+        parameters_of(moto_aws, "demo-qa")["HealthCheckCodeKey"].split("/")[-1]
+    )
+
+
 def test_every_object_is_written_with_its_sha256_checksum(moto_aws):
     bucket = bootstrap(moto_aws)
     deploy(moto_aws)
@@ -81,7 +109,7 @@ def test_every_object_is_written_with_its_sha256_checksum(moto_aws):
         assert head["ChecksumSHA256"] == sha256_checksum(body_of(moto_aws, bucket, listed["Key"])), listed["Key"]
 
 
-BUCKET, KEY = "assets-1", "lambda/health_check/0123.zip"
+BUCKET, KEY = "assets-1", "targets/staging/lambda/health_check/0123.zip"
 
 
 def stubbed_uploader():
