@@ -1,4 +1,4 @@
-"""The archive of successful deploys: ``deploys/<target>/<UTC time>/`` in the assets bucket.
+"""The archive of successful deploys: ``deploys/<target>/<UTC time>/`` in the assets bucket (``names.records_prefix``).
 
 Each record holds the packaged templates exactly as deployed (their nested
 ``TemplateURL``s point at the content-hashed objects, which the bucket never
@@ -13,13 +13,13 @@ from datetime import datetime
 
 from deployer.nested import PackagedTemplates
 from deployer.uploads import Uploader
+from templates import names
 
-PREFIX = "deploys"
 JSON = "application/json"
 
 
 def record_prefix(target: str, when: datetime) -> str:
-    return f"{PREFIX}/{target}/{when.strftime('%Y%m%dT%H%M%SZ')}"
+    return f"{names.records_prefix(target)}/{when.strftime('%Y%m%dT%H%M%SZ')}"
 
 
 def parameter_file(parameters: dict[str, str]) -> bytes:

@@ -191,14 +191,15 @@ def deploy(options: Options, ctx: Context) -> int:
             )
     check_queues(ctx, config, identity)
 
-    uploader = Uploader(ctx.aws.s3, bucket)
+    uploader = Uploader(ctx.aws.s3, bucket, warn=lambda line: warn(ctx, line))
+    prefix = names.packages_prefix(config.target)  # the only prefix this target's roles may write
     lambda_keys = {}
     for key, body in zips.items():
-        lambda_keys[key] = packaging.content_key(f"lambda/{Path(plan.lambda_assets[key]).name}", body, "zip")
+        lambda_keys[key] = packaging.content_key(f"{prefix}/lambda/{Path(plan.lambda_assets[key]).name}", body, "zip")
         uploader.ensure(lambda_keys[key], body, ZIP)
 
     def publish(name: str, body: bytes) -> str:
-        key = packaging.content_key(f"templates/{Path(name).stem}", body, "json")
+        key = packaging.content_key(f"{prefix}/templates/{Path(name).stem}", body, "json")
         uploader.ensure(key, body, JSON)
         return ctx.aws.template_url(bucket, key)
 
@@ -206,9 +207,10 @@ def deploy(options: Options, ctx: Context) -> int:
     stats = uploader.stats
     ctx.result.uploaded = len(stats.uploaded)
     why = " (content-addressed: harmless, and the next deploy reuses them; CloudFormation reads nested templates from S3)"
+    replaced = f" ({len(stats.replaced)} of them in place of other bytes)" if stats.replaced else ""
     ctx.console.say(
-        f"uploaded {len(stats.uploaded)} object(s), {size(stats.bytes_uploaded)}; {len(stats.skipped)} already in s3://{bucket}"
-        + (why if options.dry_run else "")
+        f"uploaded {len(stats.uploaded)} object(s), {size(stats.bytes_uploaded)}{replaced}; "
+        f"{len(stats.skipped)} already in s3://{bucket}, verified by their SHA-256 checksum" + (why if options.dry_run else "")
     )
     previous = stacks.parameters(stack) if change_set_type == "UPDATE" else {}
     values = parameters.resolve(plan, bucket, lambda_keys, running, previous, options.role_arn)

@@ -55,6 +55,23 @@ BOUNDARY_SUFFIX = "boundary"
 LAMBDA_ASSETS = {HEALTH_CHECK_CODE_KEY: "lambda/health_check"}
 HEALTH_CHECK_HANDLER = "health_check.handler.handler"
 
+# The assets bucket is shared by the account's targets; each writes under prefixes of its own, which only its roles
+# may write and its deploy role read: its packages (nested templates, Lambda zips) under ``targets/<target>/``, its
+# deploy records under ``deploys/<target>/``. The fixed first segment keeps every target's prefixes out of every
+# other's whatever the targets are called (target names hold no "/"; a target named "deploys" cannot reach records).
+PACKAGES_PREFIX = "targets"
+RECORDS_PREFIX = "deploys"
+
+
+def packages_prefix(target: str) -> str:
+    """Where one target's packaged templates and Lambda zips go in the assets bucket (no trailing "/")."""
+    return f"{PACKAGES_PREFIX}/{target}"
+
+
+def records_prefix(target: str) -> str:
+    """Where one target's deploy records go in the assets bucket (no trailing "/")."""
+    return f"{RECORDS_PREFIX}/{target}"
+
 
 def canary_metrics_namespace(project_name: str, target: str) -> str:
     """The namespace of one target's canary metrics (HealthCheckSuccess, HealthCheckLatency by Service).

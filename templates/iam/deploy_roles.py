@@ -423,10 +423,10 @@ def iam_statements(actions: set[str], env: Environment, assets_bucket) -> list[S
                 condition=Condition(StringEquals({"iam:AWSServiceName": list(SERVICE_LINKED_ROLES)})),
             )
         )
-    # CloudFormation reads the packaged nested templates, and Lambda the code zip, with this role's credentials.
-    statements.append(
-        policies.allow(["s3:GetObject"], [Sub("arn:${AWS::Partition}:s3:::${Bucket}/*", Bucket=assets_bucket)], sid="PackagedAssets")
-    )
+    # CloudFormation reads the packaged nested templates, and Lambda the code zip, with this role's credentials: only
+    # this environment's packages (names.packages_prefix), not another target's, nor the deploy records.
+    packages = Sub(f"arn:${{AWS::Partition}}:s3:::${{Bucket}}/{names.packages_prefix(env.target)}/*", Bucket=assets_bucket)
+    statements.append(policies.allow(["s3:GetObject"], [packages], sid="PackagedAssets"))
     return statements
 
 

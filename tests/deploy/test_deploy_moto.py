@@ -72,13 +72,19 @@ def test_first_deploy_creates_nested_stacks_and_an_unchanged_redeploy_uploads_no
         "Network": "AWS::CloudFormation::Stack",
         "Setting": "AWS::SSM::Parameter",
     }
-    artefacts = keys(moto_aws, bucket, "templates/") + keys(moto_aws, bucket, "lambda/")
+    artefacts = keys(moto_aws, bucket, "targets/staging/")
+    assert [key.rsplit("/", 1)[0] for key in artefacts] == [
+        "targets/staging/lambda/health_check",
+        "targets/staging/templates/network",
+        "targets/staging/templates/root",
+        "targets/staging/templates/subnets",
+    ]
 
     code, second = deploy_once(moto_aws)
     assert code == 0
     assert "uploaded 0 object(s), 0 B; 4 already in" in second
     assert "no changes: demo-staging is up to date" in second
-    assert keys(moto_aws, bucket, "templates/") + keys(moto_aws, bucket, "lambda/") == artefacts
+    assert keys(moto_aws, bucket, "targets/staging/") == artefacts
     assert [c for c in change_sets(moto_aws) if c["ExecutionStatus"] != "EXECUTE_COMPLETE"] == []
 
 
@@ -103,7 +109,7 @@ def test_the_parameters_reach_the_stack(moto_aws):
     assert values["ImageTag"] == "v1"
     assert values["Greeting"] == "hi"
     assert values["ApiServiceRunning"] == "false"
-    assert values["HealthCheckCodeKey"].startswith("lambda/health_check/") and values["HealthCheckCodeKey"].endswith(".zip")
+    assert values["HealthCheckCodeKey"].startswith("targets/staging/lambda/health_check/") and values["HealthCheckCodeKey"].endswith(".zip")
     # Nothing that changes per deploy: stack tags reach every resource, so a commit tag would update them all.
     assert {t["Key"]: t["Value"] for t in stack["Tags"]} == {"project": "demo", "target": "staging"}
 
@@ -175,7 +181,7 @@ def test_package_only_writes_the_packaged_root_and_its_configuration(moto_aws, t
     assert code == 0
     root = json.loads((tmp_path / "root.json").read_text())
     url = root["Resources"]["Network"]["Properties"]["TemplateURL"]
-    assert url.startswith(f"https://{bucket}.s3.amazonaws.com/templates/network/")
+    assert url.startswith(f"https://{bucket}.s3.amazonaws.com/targets/staging/templates/network/")
     configuration = json.loads((tmp_path / "root.config.json").read_text())
     assert configuration["Parameters"]["ImageTag"] == "v1"
     assert configuration["Tags"] == {"project": "demo", "target": "staging"}

@@ -225,6 +225,32 @@ def test_each_release_role_passes_only_its_own_deploy_role_to_cloudformation(cfg
     assert not any(a.startswith(("cloudformation:", "iam:")) for a in pipeline_actions)
 
 
+def on_the_assets_bucket(resource) -> str | None:
+    """The ARN pattern of an assets-bucket resource (``Sub`` on the AssetsBucket parameter), else None."""
+    sub = resource.get("Fn::Sub") if isinstance(resource, dict) else None
+    if isinstance(sub, list) and sub[1] == {"Bucket": {"Ref": names.ASSETS_BUCKET}}:
+        return sub[0]
+    return None
+
+
+def test_each_release_role_writes_the_assets_bucket_only_under_its_own_prefixes(cfg):
+    """The bucket is the account's, shared by its targets: a staging build must not put an object under a key production deploys."""
+    root = rendered_root(cfg)
+    bucket = "arn:${AWS::Partition}:s3:::${Bucket}"
+    for release, target in (("StagingReleaseRole", "staging"), ("ProductionReleaseRole", "production")):
+        granted: dict[str, set[str]] = {}
+        for statement in statements(root, release):
+            for resource in statement["Resource"]:
+                pattern = on_the_assets_bucket(resource)
+                if pattern is not None:
+                    granted.setdefault(pattern, set()).update(a for a in statement["Action"] if a.startswith("s3:"))
+        assert granted == {
+            bucket: {"s3:ListBucket"},  # HeadBucket, and a 404 for a missing key: no object is read or written
+            f"{bucket}/targets/{target}/*": {"s3:GetObject", "s3:PutObject"},
+            f"{bucket}/deploys/{target}/*": {"s3:PutObject"},
+        }, release
+
+
 def test_each_deploy_role_is_scoped_to_its_environments_prefix(cfg):
     root = rendered_root(cfg)
     for role, prefix, other in (

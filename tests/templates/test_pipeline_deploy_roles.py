@@ -79,8 +79,11 @@ def test_every_grant_is_limited_to_its_environment_by_name_tag_or_listed_wildcar
             assert all(a in policies.WILDCARD_RESOURCE_ACTIONS for a in actions), statement
             if "kms:CreateKey" in actions:
                 assert statement["Condition"] == {"StringEquals": {"aws:RequestTag/Target": target}}
-        elif statement.get("Sid") == "PackagedAssets":  # the bootstrap bucket: nested templates and code, read only
+        elif statement.get("Sid") == "PackagedAssets":  # the bootstrap bucket: its own nested templates and code, read only
             assert actions == ["s3:GetObject"]
+            assert resources == [
+                {"Fn::Sub": [f"arn:${{AWS::Partition}}:s3:::${{Bucket}}/targets/{target}/*", {"Bucket": {"Ref": names.ASSETS_BUCKET}}]}
+            ]
         elif tag_condition(statement):
             assert set(tag_condition(statement).values()) == {target}
             if "aws:ResourceTag/Target" not in statement["Condition"].get("StringEquals", {}):

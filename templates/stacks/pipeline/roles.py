@@ -6,6 +6,7 @@ from __future__ import annotations
 from awacs.aws import Condition, StringEquals
 from troposphere import GetAtt, Parameter, Ref, Sub, Template, iam, logs
 
+from templates import names
 from templates.config.model import Service, camel_case
 from templates.config.pipeline import PipelineConfig
 from templates.iam import deploy_roles, policies
@@ -57,14 +58,20 @@ def push_statements(config: PipelineConfig, service: Service) -> list:
     ]
 
 
+def assets_objects(assets_bucket, prefix: str) -> Sub:
+    """The assets bucket's objects under one prefix (``names.packages_prefix``, ``names.records_prefix``)."""
+    return Sub(f"arn:${{AWS::Partition}}:s3:::${{Bucket}}/{prefix}/*", Bucket=Ref(assets_bucket))
+
+
 def release_statements(config: PipelineConfig, environment: str, deploy_role: iam.Role, assets_bucket: Parameter) -> list:
     """What deploy.py calls when it deploys, plans or executes one environment with its CloudFormation role.
 
     CloudFormation on this environment's stacks only (change sets, their nested change sets, stack policies,
     termination protection, events, and deleting a stack that holds nothing to keep: the ROLLBACK_COMPLETE stack
     of a failed first create, the empty REVIEW_IN_PROGRESS stack of a discarded plan, as deploy.py does), the
-    bootstrap stack's output, the assets bucket (packages, deploy record), image look-ups, and passing this
-    environment's deploy role to CloudFormation only.
+    bootstrap stack's output, the assets bucket (its packages and its deploy records, each under this
+    environment's own prefix: a staging build cannot put an object under a key production deploys), image
+    look-ups, and passing this environment's deploy role to CloudFormation only.
     """
     stack = config.environment_stack(environment)
     bootstrap = f"{config.project.name}-bootstrap"
@@ -88,10 +95,13 @@ def release_statements(config: PipelineConfig, environment: str, deploy_role: ia
             [regional_arn("cloudformation", f"stack/{bootstrap}/*")],
             sid="FindTheAssetsBucket",
         ),
+        # HeadBucket is authorised as s3:ListBucket, which names the bucket, not a prefix; it also turns a HEAD of a
+        # missing key into 404 rather than 403 (S3 API Reference, HeadObject).
         policies.allow(["s3:ListBucket"], [bucket], sid="ListAssets"),
         policies.allow(
-            ["s3:GetObject", "s3:PutObject"], [Sub("arn:${AWS::Partition}:s3:::${Bucket}/*", Bucket=Ref(assets_bucket))], sid="UploadAssets"
+            ["s3:GetObject", "s3:PutObject"], [assets_objects(assets_bucket, names.packages_prefix(environment))], sid="UploadOwnPackages"
         ),
+        policies.allow(["s3:PutObject"], [assets_objects(assets_bucket, names.records_prefix(environment))], sid="RecordOwnDeploys"),
         policies.allow(["ecr:DescribeImages"], [ecr.repository_arn(config, s) for s in config.project.services], sid="CheckImages"),
         policies.allow(
             ["iam:PassRole"],
