@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import stat
 import zipfile
 from pathlib import Path
@@ -32,6 +33,27 @@ def _included(relative: Path) -> bool:
     return relative.suffix not in EXCLUDED_SUFFIXES and relative.name not in EXCLUDED_NAMES
 
 
+def own_files(source: Path) -> list[Path]:
+    """The regular files under ``source``; a symbolic link anywhere (the directory included) is refused, since what it
+    points at, maybe outside the repository, would be packaged and uploaded as the function's code."""
+    links = [source] if source.is_symlink() else []
+    found = []
+    for directory, subdirectories, names in os.walk(source):
+        for name in sorted(subdirectories + names):
+            path = Path(directory) / name
+            if path.is_symlink():
+                links.append(path)
+            elif path.is_file():
+                found.append(path)
+    if links:
+        link = links[0]
+        raise UsageError(
+            f"{link}: a symbolic link (to {os.readlink(link)}) in the Lambda source: only the function's own files are "
+            f"packaged; replace it with the file itself{f' ({len(links) - 1} more link(s))' if len(links) > 1 else ''}"
+        )
+    return found
+
+
 def zip_directory(source: Path) -> bytes:
     """The directory's files as a reproducible zip, under the directory's own name.
 
@@ -40,9 +62,7 @@ def zip_directory(source: Path) -> bytes:
     """
     if not source.is_dir():
         raise UsageError(f"{source}: Lambda source directory not found")
-    files = sorted(
-        (path.relative_to(source).as_posix(), path) for path in source.rglob("*") if path.is_file() and _included(path.relative_to(source))
-    )
+    files = sorted((path.relative_to(source).as_posix(), path) for path in own_files(source) if _included(path.relative_to(source)))
     if not files:
         raise UsageError(f"{source}: Lambda source directory has no files to package")
     buffer = io.BytesIO()

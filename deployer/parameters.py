@@ -9,6 +9,7 @@ filled in by :func:`resolve` afterwards.
 
 from __future__ import annotations
 
+import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,12 +30,18 @@ class ImageCheck:
     repository: str
 
 
+# A tag the image builds can give and the task definition can name: Docker's grammar
+# (https://docs.docker.com/engine/reference/commandline/image_tag/), within ECR's 300 (API ImageIdentifier).
+IMAGE_TAG_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+
+
 @dataclass(frozen=True)
 class Plan:
     given: dict[str, str]  # --param values and the image tag
     image_tag: str | None
     assets_bucket: bool  # the root declares names.ASSETS_BUCKET
     lambda_assets: dict[str, str]  # root parameter -> source directory, for those the root declares
+    code_versions: dict[str, str]  # a lambda_assets parameter -> the one pinning its S3 version, where declared
     image_checks: tuple[ImageCheck, ...]
     keep_counts: dict[str, str]  # KeepDesiredCount parameter -> its service's Running parameter, unless given
     deploy_role: bool  # the root declares names.DEPLOY_ROLE_ARN: the --role-arn, or the one deployed before
@@ -81,6 +88,8 @@ def plan(template: dict, config: Config, overrides: list[str] | tuple[str, ...],
     lambda_assets = {key: path for key, path in names.LAMBDA_ASSETS.items() if key in declared}
     computed = {names.ASSETS_BUCKET: "the bootstrap stack's bucket", names.IMAGE_TAG: "--image-tag", names.DEPLOY_ROLE_ARN: "--role-arn"}
     computed.update({key: f"the uploaded {path} zip" for key, path in lambda_assets.items()})
+    versions = {key: names.code_version_parameter(key) for key in lambda_assets if names.code_version_parameter(key) in declared}
+    computed.update({version: f"the uploaded {lambda_assets[key]} zip's S3 version" for key, version in versions.items()})
 
     for key in sorted(given):
         if key not in declared:
@@ -94,6 +103,11 @@ def plan(template: dict, config: Config, overrides: list[str] | tuple[str, ...],
     tag = image_tag or (commit if needs_tag else None)
     if needs_tag and not tag:
         problems.append("no image tag: pass --image-tag TAG (the default, the git commit, needs a git checkout with a commit)")
+    if tag and not IMAGE_TAG_PATTERN.fullmatch(tag):
+        problems.append(
+            f"--image-tag {tag[:60]!r}{'...' if len(tag) > 60 else ''}: not an image tag; expected up to 128 letters, digits, "
+            "'_', '.' and '-', not starting with '.' or '-' (as docker build -t takes it, and the pipeline's commit ids are)"
+        )
     if names.IMAGE_TAG in declared and tag:
         given[names.IMAGE_TAG] = tag
 
@@ -114,7 +128,7 @@ def plan(template: dict, config: Config, overrides: list[str] | tuple[str, ...],
         if key not in given
     )
     keeps = {keep: run for keep, run in keep_counts.items() if keep not in given}
-    return Plan(given, tag, names.ASSETS_BUCKET in declared, lambda_assets, checks, keeps, names.DEPLOY_ROLE_ARN in declared)
+    return Plan(given, tag, names.ASSETS_BUCKET in declared, lambda_assets, versions, checks, keeps, names.DEPLOY_ROLE_ARN in declared)
 
 
 def image_exists(ecr, repository: str, tag: str) -> bool:

@@ -149,6 +149,17 @@ def warn(ctx: Context, line: str) -> None:
     ctx.result.warnings.append(line)
 
 
+def pinned_version(bucket: str, key: str, version: str | None) -> str:
+    """The S3 version the function is pinned to; an unversioned bucket cannot pin one, and is refused."""
+    if not version or version == "null":  # "null": put while versioning was suspended, replaceable
+        raise Refused(
+            f"s3://{bucket}/{key} has no version id: the assets bucket is not versioned, so the object the function runs "
+            f"could be replaced after this deploy; turn versioning on (python deploy.py --bootstrap creates it versioned, "
+            f"or: aws s3api put-bucket-versioning --bucket {bucket} --versioning-configuration Status=Enabled)"
+        )
+    return version
+
+
 def deploy(options: Options, ctx: Context) -> int:
     config = load_config(options)
     check_placeholders(config, options.parameters_dir)
@@ -196,7 +207,9 @@ def deploy(options: Options, ctx: Context) -> int:
     lambda_keys = {}
     for key, body in zips.items():
         lambda_keys[key] = packaging.content_key(f"{prefix}/lambda/{Path(plan.lambda_assets[key]).name}", body, "zip")
-        uploader.ensure(lambda_keys[key], body, ZIP)
+        version = uploader.ensure(lambda_keys[key], body, ZIP)
+        if key in plan.code_versions:
+            lambda_keys[plan.code_versions[key]] = pinned_version(bucket, lambda_keys[key], version)
 
     def publish(name: str, body: bytes) -> str:
         key = packaging.content_key(f"{prefix}/templates/{Path(name).stem}", body, "json")

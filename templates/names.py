@@ -53,6 +53,11 @@ BOUNDARY_SUFFIX = "boundary"
 # Lambda code packages: the root parameter naming the zip's S3 key -> source directory.
 # The zip holds the directory itself (health_check/...), so the handler is a package path.
 LAMBDA_ASSETS = {HEALTH_CHECK_CODE_KEY: "lambda/health_check"}
+
+
+def code_version_parameter(code_key_parameter: str) -> str:
+    """The root parameter pinning the S3 version of a zip (``HealthCheckCodeKey`` -> ``HealthCheckCodeVersion``)."""
+    return code_key_parameter.removesuffix("Key") + "Version"
 HEALTH_CHECK_HANDLER = "health_check.handler.handler"
 
 # The assets bucket is shared by the account's targets; each writes under prefixes of its own, which only its roles

@@ -42,7 +42,9 @@ DEFAULT_PSEUDO = Pseudo()
 # CloudFormation generates for the bootstrap stack, so it can be as long as a bucket name gets (63).
 ROOT_PARAMETER_SAMPLES = {
     names.ASSETS_BUCKET: ("bootstrap-assetsbucket-" + "0a1b2c3d4e5f" * 4)[:63],
-    names.HEALTH_CHECK_CODE_KEY: "lambda/health_check-0123456789abcdef0123456789abcdef01234567.zip",
+    names.HEALTH_CHECK_CODE_KEY: "targets/production/lambda/health_check/" + "0123456789abcdef" * 4 + ".zip",
+    # an S3 version id: 32 URL-safe characters
+    names.code_version_parameter(names.HEALTH_CHECK_CODE_KEY): "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY",
     names.IMAGE_TAG: "0123456789abcdef0123456789abcdef01234567",
 }
 

@@ -426,7 +426,9 @@ def iam_statements(actions: set[str], env: Environment, assets_bucket) -> list[S
     # CloudFormation reads the packaged nested templates, and Lambda the code zip, with this role's credentials: only
     # this environment's packages (names.packages_prefix), not another target's, nor the deploy records.
     packages = Sub(f"arn:${{AWS::Partition}}:s3:::${{Bucket}}/{names.packages_prefix(env.target)}/*", Bucket=assets_bucket)
-    statements.append(policies.allow(["s3:GetObject"], [packages], sid="PackagedAssets"))
+    # The zip is read at its pinned version, which takes s3:GetObjectVersion, not s3:GetObject (S3 API Reference,
+    # GetObject: https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html); the templates at their key.
+    statements.append(policies.allow(["s3:GetObject", "s3:GetObjectVersion"], [packages], sid="PackagedAssets"))
     return statements
 
 

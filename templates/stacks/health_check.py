@@ -31,6 +31,7 @@ def add_parameters(template: Template, config: Config) -> dict[str, Parameter]:
     kinds = {
         names.ASSETS_BUCKET: "String",
         names.HEALTH_CHECK_CODE_KEY: "String",
+        names.code_version_parameter(names.HEALTH_CHECK_CODE_KEY): "String",
         names.VPC_ID: "AWS::EC2::VPC::Id",
         names.VPC_CIDR: "String",
         names.PRIVATE_SUBNET_IDS: "List<AWS::EC2::Subnet::Id>",
@@ -146,6 +147,16 @@ def canary_endpoints(config: Config, dns_name) -> Sub:
     return load_balancer.with_dns_name(text, dns_name)
 
 
+def code(params) -> awslambda.Code:
+    """The zip deploy.py uploaded, pinned to its S3 version (Code.S3ObjectVersion, "for versioned objects, the version
+    of the deployment package object to use": https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-lambda-function-code.html)."""
+    return awslambda.Code(
+        S3Bucket=Ref(params[names.ASSETS_BUCKET]),
+        S3Key=Ref(params[names.HEALTH_CHECK_CODE_KEY]),
+        S3ObjectVersion=Ref(params[names.code_version_parameter(names.HEALTH_CHECK_CODE_KEY)]),
+    )
+
+
 def add_function(template: Template, config: Config, params, role_name: str, role, group, timeout: int, environment: dict, **extra):
     function = awslambda.Function(
         f"{camel_case(role_name)}Function",
@@ -153,7 +164,7 @@ def add_function(template: Template, config: Config, params, role_name: str, rol
         Description=f"{config.stack_prefix} health check ({role_name})",
         Runtime=RUNTIME,
         Handler=names.HEALTH_CHECK_HANDLER,
-        Code=awslambda.Code(S3Bucket=Ref(params[names.ASSETS_BUCKET]), S3Key=Ref(params[names.HEALTH_CHECK_CODE_KEY])),
+        Code=code(params),
         Role=GetAtt(role, "Arn"),
         Timeout=timeout,
         MemorySize=256,

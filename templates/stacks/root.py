@@ -109,6 +109,8 @@ def add_parameters(template: Template, config: Config) -> None:
     """What deploy.py supplies: where the Lambda code is, which image tag runs, which services have one."""
     template.add_parameter(Parameter(names.ASSETS_BUCKET, Type="String", Description="bucket holding the packaged Lambda code"))
     template.add_parameter(Parameter(names.HEALTH_CHECK_CODE_KEY, Type="String", Description="S3 key of the health-check zip"))
+    version = "S3 version of the health-check zip: the function runs the object deploy.py uploaded, whatever is put there later"
+    template.add_parameter(Parameter(names.code_version_parameter(names.HEALTH_CHECK_CODE_KEY), Type="String", Description=version))
     template.add_parameter(Parameter(names.IMAGE_TAG, Type="String", Description="image tag every service runs (the commit)"))
     deploy_role = "the role CloudFormation deploys with (deploy.py --role-arn), which the key policy admits"
     template.add_parameter(Parameter(names.DEPLOY_ROLE_ARN, Type="String", Default="", Description=deploy_role))

@@ -120,7 +120,7 @@ def untouchable_aws() -> Aws:
         (
             ["--param", "Nope=1"],
             "error: --param Nope: root.json declares no such parameter; it declares "
-            "ApiServiceRunning, AssetsBucket, Greeting, HealthCheckCodeKey, ImageTag\n",
+            "ApiServiceRunning, AssetsBucket, Greeting, HealthCheckCodeKey, HealthCheckCodeVersion, ImageTag\n",
         ),
         (["--param", "ImageTag=x"], "error: --param ImageTag: set by deploy.py from --image-tag; do not pass it\n"),
         (["--param", "Greeting"], "error: --param 'Greeting': expected KEY=VALUE\n"),

@@ -24,7 +24,10 @@ STACK = "demo-staging"
 def bootstrap(aws) -> str:
     ctx = make_context(aws, interactive=False)
     assert workflow.bootstrap(options(yes=True), ctx) == 0
-    return output(ctx.console).rsplit("assets bucket: ", 1)[1].strip()
+    bucket = output(ctx.console).rsplit("assets bucket: ", 1)[1].strip()
+    # The template turns versioning on (test_invariants_storage checks it); moto's CloudFormation does not apply it.
+    aws.s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    return bucket
 
 
 def deploy_once(aws, templates=None, **overrides):
@@ -110,6 +113,9 @@ def test_the_parameters_reach_the_stack(moto_aws):
     assert values["Greeting"] == "hi"
     assert values["ApiServiceRunning"] == "false"
     assert values["HealthCheckCodeKey"].startswith("targets/staging/lambda/health_check/") and values["HealthCheckCodeKey"].endswith(".zip")
+    # the function runs the object this deploy uploaded, even if another is put under its key later
+    uploaded = moto_aws.s3.head_object(Bucket=bucket, Key=values["HealthCheckCodeKey"])["VersionId"]
+    assert values["HealthCheckCodeVersion"] == uploaded
     # Nothing that changes per deploy: stack tags reach every resource, so a commit tag would update them all.
     assert {t["Key"]: t["Value"] for t in stack["Tags"]} == {"project": "demo", "target": "staging"}
 
@@ -227,6 +233,7 @@ def test_a_missing_bucket_is_refused_before_any_change_and_bootstrap_repairs_it(
     repaired = text.rsplit("assets bucket: ", 1)[1].strip()
     assert repaired != bucket
     moto_aws.s3.head_bucket(Bucket=repaired)
+    moto_aws.s3.put_bucket_versioning(Bucket=repaired, VersioningConfiguration={"Status": "Enabled"})  # as in bootstrap()
     code, _ = deploy_once(moto_aws)
     assert code == 0
 

@@ -62,6 +62,29 @@ def test_a_missing_or_empty_source_is_a_usage_error(tmp_path):
         packaging.zip_directory(tmp_path / "empty")
 
 
+@pytest.mark.parametrize("link", ["a file", "a directory", "the source itself"])
+def test_a_symbolic_link_in_the_source_is_refused_naming_it(tmp_path, link):
+    """What a link points at (here a file outside the repository) would be zipped and uploaded as the function's code."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "credentials").write_text("secret\n")
+    source = copy_source(tmp_path, "src", 1, 0o644)
+    if link == "a file":
+        named = source / "lib" / "credentials.py"
+        named.symlink_to(outside / "credentials")
+    elif link == "a directory":
+        named = source / "vendored"
+        named.symlink_to(outside, target_is_directory=True)
+    else:
+        named = tmp_path / "linked"
+        named.symlink_to(source, target_is_directory=True)
+        source = named
+    with pytest.raises(UsageError) as refused:
+        packaging.zip_directory(source)
+    assert str(refused.value).startswith(f"{named}: a symbolic link (to "), refused.value
+    assert "secret" not in str(refused.value)
+
+
 def publish_to_dict(store):
     def publish(name, body):
         key = packaging.content_key(f"templates/{name}", body, "json")

@@ -73,10 +73,31 @@ def test_every_problem_is_reported_at_once():
         "--param Greeting: given twice",
         "--param AssetsBucket: set by deploy.py from the bootstrap stack's bucket; do not pass it",
         "--param Nope: root.json declares no such parameter; it declares ApiServiceRunning, AssetsBucket, Greeting, "
-        "HealthCheckCodeKey, ImageTag, Required",
+        "HealthCheckCodeKey, HealthCheckCodeVersion, ImageTag, Required",
         "no image tag: pass --image-tag TAG (the default, the git commit, needs a git checkout with a commit)",
         "parameter Required has no default in root.json: pass --param Required=VALUE",
     ]
+
+
+@pytest.mark.parametrize("tag", [" ", "-rc1", ".hidden", "v1 && rm -rf /", "a/b", "ü", "x" * 129])
+def test_an_image_tag_docker_cannot_give_is_refused(tag):
+    with pytest.raises(UsageError) as raised:
+        parameters.plan(ROOT, CONFIG, [], tag, None)
+    assert str(raised.value).startswith("--image-tag ") and "not an image tag; expected up to 128 letters" in str(raised.value)
+
+
+@pytest.mark.parametrize("tag", ["v1", "0123456789abcdef0123456789abcdef01234567", "release_2026.12-rc.1", "x" * 128])
+def test_an_image_tag_docker_gives_is_taken(tag):
+    assert parameters.plan(ROOT, CONFIG, [], tag, None).image_tag == tag
+
+
+def test_the_code_version_is_deploy_pys_to_set():
+    root = dict(ROOT, Parameters=dict(ROOT["Parameters"], HealthCheckCodeVersion={"Type": "String"}))
+    assert parameters.plan(root, CONFIG, [], "v1", None).code_versions == {"HealthCheckCodeKey": "HealthCheckCodeVersion"}
+    with pytest.raises(UsageError) as raised:
+        parameters.plan(root, CONFIG, ["HealthCheckCodeVersion=1"], "v1", None)
+    expected = "--param HealthCheckCodeVersion: set by deploy.py from the uploaded lambda/health_check zip's S3 version; do not pass it"
+    assert str(raised.value) == expected
 
 
 def test_a_root_without_images_or_lambdas_needs_no_tag():

@@ -13,6 +13,7 @@ import pytest
 from deploy_helpers import FIXTURES, make_context, options, output, stubbed
 from test_deploy_moto import STACK, bootstrap
 
+import deploy as deploy_py
 from deployer import packaging, workflow
 from deployer.uploads import Uploader, sha256_checksum
 
@@ -177,3 +178,18 @@ def test_a_missing_key_is_uploaded_without_a_warning():
     expect_put(stubber, b"zip")
     assert uploader.ensure(KEY, b"zip", "application/zip") == "v-2"
     assert uploader.stats.replaced == [] and warnings == []
+
+
+@pytest.mark.parametrize("versioning", ["never turned on", "suspended"])
+def test_an_unversioned_assets_bucket_is_refused_before_any_change_set(moto_aws, capsys, versioning):
+    ctx = make_context(moto_aws, interactive=False)
+    assert workflow.bootstrap(options(yes=True), ctx) == 0  # moto leaves the bucket unversioned
+    bucket = output(ctx.console).rsplit("assets bucket: ", 1)[1].strip()
+    if versioning == "suspended":  # S3 gives new objects the version id "null", which pins nothing
+        moto_aws.s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Suspended"})
+    capsys.readouterr()
+    argv = ["--env", "staging", "--image-tag", "v1", "--yes", "--parameters-dir", str(FIXTURES / "parameters")]
+    assert deploy_py.main(argv, make_context(moto_aws, interactive=False), project_dir=FIXTURES) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: s3://{bucket}/{zip_key()} has no version id: the assets bucket is not versioned"), err
+    assert "put-bucket-versioning" in err and STACK not in {s["StackName"] for s in moto_aws.cloudformation.describe_stacks()["Stacks"]}

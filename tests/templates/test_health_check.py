@@ -18,7 +18,11 @@ def test_both_functions_run_the_same_package(make_config):
     template = health_check.build(make_config()).to_dict()
     for function in ("HookFunction", "CanaryFunction"):
         properties = props(template, function)
-        assert properties["Code"] == {"S3Bucket": {"Ref": names.ASSETS_BUCKET}, "S3Key": {"Ref": names.HEALTH_CHECK_CODE_KEY}}
+        assert properties["Code"] == {
+            "S3Bucket": {"Ref": names.ASSETS_BUCKET},
+            "S3Key": {"Ref": names.HEALTH_CHECK_CODE_KEY},
+            "S3ObjectVersion": {"Ref": names.code_version_parameter(names.HEALTH_CHECK_CODE_KEY)},  # the object deploy.py uploaded
+        }
         assert properties["Handler"] == names.HEALTH_CHECK_HANDLER
         assert refs(properties["LoggingConfig"]) == {function.replace("Function", "LogGroup")}
 

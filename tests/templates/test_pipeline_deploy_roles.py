@@ -80,7 +80,7 @@ def test_every_grant_is_limited_to_its_environment_by_name_tag_or_listed_wildcar
             if "kms:CreateKey" in actions:
                 assert statement["Condition"] == {"StringEquals": {"aws:RequestTag/Target": target}}
         elif statement.get("Sid") == "PackagedAssets":  # the bootstrap bucket: its own nested templates and code, read only
-            assert actions == ["s3:GetObject"]
+            assert actions == ["s3:GetObject", "s3:GetObjectVersion"]
             assert resources == [
                 {"Fn::Sub": [f"arn:${{AWS::Partition}}:s3:::${{Bucket}}/targets/{target}/*", {"Bucket": {"Ref": names.ASSETS_BUCKET}}]}
             ]
