@@ -7,6 +7,7 @@ the shipped files: expected values come from the configuration being checked.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 
@@ -19,7 +20,7 @@ from templates.config.model import MAX_RULE_PRIORITY
 from templates.iam import handler_permissions
 from tests.conftest import configured_targets
 from tests.templates import contract
-from tests.templates.helpers import every, policy_statements, privilege
+from tests.templates.helpers import every, policy_statements, privilege, service_reference, target_of
 
 ALARM_TYPES = ("AWS::CloudWatch::Alarm", "AWS::CloudWatch::CompositeAlarm")
 
@@ -67,7 +68,8 @@ def is_intrinsic(value) -> bool:
 
 def schema_problems(schema: dict, node: dict, value, path: str) -> list[str]:
     """What the resource type's registry schema refuses in a literal value: a missing required property, an unknown
-    one, a string outside an enumeration.  Values given by an intrinsic function are CloudFormation's to check."""
+    one, a string outside an enumeration or its length bounds, a number outside its bounds.  Values given by an
+    intrinsic function are CloudFormation's to check."""
     while "$ref" in node:
         node = schema["definitions"][node["$ref"].rsplit("/", 1)[1]]
     if is_intrinsic(value):
@@ -86,7 +88,19 @@ def schema_problems(schema: dict, node: dict, value, path: str) -> list[str]:
             found += schema_problems(schema, node["items"], item, f"{path}[{index}]")
     elif isinstance(value, str) and "enum" in node and value not in node["enum"]:
         found.append(f"{path}: {value!r} is not one of {node['enum']}")
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        found += [f"{path}: {value} {word} {node[key]}" for key, word, out in BOUNDS if key in node and out(value, node[key])]
+    elif isinstance(value, str):
+        found += [f"{path}: {len(value)} characters, {word} {node[key]}" for key, word, out in LENGTHS if out(len(value), node.get(key))]
     return found
+
+
+# (schema keyword, what a value beyond it is, whether it is beyond): numbers, then string lengths
+BOUNDS = (("minimum", "is below the minimum", lambda v, b: v < b), ("maximum", "is above the maximum", lambda v, b: v > b))
+LENGTHS = (
+    ("minLength", "fewer than", lambda v, b: b is not None and v < b),
+    ("maxLength", "more than", lambda v, b: b is not None and v > b),
+)
 
 
 def test_every_resource_is_what_its_registry_schema_accepts(configured_target):
@@ -176,6 +190,107 @@ def test_actions_that_act_on_no_resource_are_granted_on_every_resource(configure
                 actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
                 unscopable = [a for a in actions if unscopable_action(a)]
                 assert not unscopable, f"{file}: {logical_id}: {statement.get('Sid', '')}: {unscopable} on {resources}"
+
+
+# Wildcard tokens of an ARN: IAM's "*" and "?" match any text; a field of a reference format (a partition, an
+# account, an id, a name) any text without a colon, which separates an ARN's fields.
+ANY, FIELD_TEXT = "any text", "text without a colon"
+
+
+def arn_tokens(arn: str, variable: str = ANY) -> tuple:
+    """An ARN as literal characters and wildcards; what a ``${...}`` stands for: a reference format's field
+    (FIELD_TEXT), or anything a template substitutes (ANY: a whole ARN, say)."""
+    tokens = []
+    for part in re.split(r"(\$\{[^}]+\})", arn):
+        tokens += [variable] if part.startswith("${") else [ANY if c in "*?" else c for c in part]
+    return tuple(tokens)
+
+
+def overlap(a: tuple, b: tuple) -> bool:
+    """Whether some ARN matches both token sequences."""
+    wildcards = (ANY, FIELD_TEXT)
+
+    def takes(wildcard: str, token: str) -> bool:
+        return token in wildcards or wildcard == ANY or token != ":"
+
+    @functools.cache
+    def from_(i: int, j: int) -> bool:
+        if i == len(a) or j == len(b):
+            return all(t in wildcards for t in a[i:] + b[j:])
+        if a[i] in wildcards and (from_(i + 1, j) or (takes(a[i], b[j]) and from_(i, j + 1))):
+            return True
+        if b[j] in wildcards and (from_(i, j + 1) or (takes(b[j], a[i]) and from_(i + 1, j))):
+            return True
+        return a[i] not in wildcards and a[i] == b[j] and from_(i + 1, j + 1)
+
+    return from_(0, 0)
+
+
+# CloudWatch Logs authorizes most log-group actions on the group's ARN with a trailing ":*" (LogGroup.arn: "Use this
+# version to refer to the ARN in IAM policies ... for most API actions"), not the reference's format alone.
+EVALUATED_WITH_SUFFIX = {("logs", "log-group"): ":*"}
+
+
+def arn_formats(service: str, resource_type: str) -> list[tuple]:
+    """The ARN formats a grant on the resource type may take, as tokens: the reference's, and the evaluated one."""
+    formats = [r["arn"] for r in service_reference().get(service, {}).get("resources", []) if r["resource"] == resource_type]
+    suffix = EVALUATED_WITH_SUFFIX.get((service, resource_type))
+    return [arn_tokens(f, FIELD_TEXT) for f in formats[:1] + [f + suffix for f in formats[:1] if suffix]]
+
+
+def literal_arn(resource) -> str | None:
+    """A resource written as a string or Fn::Sub (its ``${...}`` kept); None for a Ref or GetAtt, whose type varies."""
+    if isinstance(resource, str):
+        return resource
+    if isinstance(resource, dict) and "Fn::Sub" in resource:
+        return resource["Fn::Sub"] if isinstance(resource["Fn::Sub"], str) else resource["Fn::Sub"][0]
+    return None
+
+
+def missing_resource_types(action: str, resources: list) -> list[str]:
+    """The resource types the reference says a call is always authorized on (marked ``*``) that none of ``resources``
+    names: granted on the others only, the call is denied.  Unknown when a resource is a Ref or GetAtt."""
+    found = privilege(action)
+    arns = [literal_arn(r) for r in resources]
+    if found is None or None in arns or "*" in arns:
+        return []
+    service = action.split(":", 1)[0]
+    missing = []
+    for required in (r["resource_type"][:-1] for r in found["resource_types"] if r["resource_type"].endswith("*")):
+        formats = arn_formats(service, required)
+        if formats and not any(overlap(form, arn_tokens(arn)) for form in formats for arn in arns):
+            missing.append(required)
+    return missing
+
+
+def grants(template: dict) -> dict[str, list[dict]]:
+    """The Allow statements of each principal: a role's inline and attached managed policies together (IAM authorizes
+    each resource of a call on its own, so different statements may grant them), and each resource policy apart."""
+    found: dict[str, list[dict]] = {}
+    for logical_id, resource in template["Resources"].items():
+        properties = resource.get("Properties", {})
+        owners = [target_of(r) for r in properties.get("Roles", [])] if resource["Type"] == "AWS::IAM::ManagedPolicy" else [logical_id]
+        documents = [p["PolicyDocument"] for p in properties.get("Policies", [])] if resource["Type"] == "AWS::IAM::Role" else []
+        documents += [properties[k] for k in ("PolicyDocument", "KeyPolicy") if isinstance(properties.get(k), dict)]
+        allowed = [st for d in documents for st in policy_statements(d) if st["Effect"] == "Allow"]
+        for owner in owners:
+            found.setdefault(owner, []).extend(allowed)
+    return found
+
+
+def test_a_call_granted_on_arns_is_granted_on_every_resource_type_it_needs(configured_target):
+    """ec2:CreateNetworkInterface, say, is authorized on the network interface and on the subnet: granted on one of
+    them only, a VPC function cannot start (Service Authorization Reference, the action's required resource types)."""
+    for file, template in configured_target.rendered.items():
+        for owner, statements in grants(template).items():
+            resources: dict[str, list] = {}
+            for statement in statements:
+                given = statement.get("Resource", [])
+                for action in statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]:
+                    resources.setdefault(action, []).extend([given] if isinstance(given, str) else given)
+            for action, on in sorted(resources.items()):
+                missing = missing_resource_types(action, on)
+                assert not missing, f"{file}: {owner}: {action} granted on no {missing}"
 
 
 def test_every_nested_stack_carries_the_targets_tags(configured_target):

@@ -109,10 +109,17 @@ def test_every_alarm_is_complete_and_returns_one_series(configured_environment):
             ids = {q["Id"] for q in properties["Metrics"]}
             for query in properties["Metrics"]:
                 assert ("MetricStat" in query) != ("Expression" in query), f"{where}: {query['Id']}"
+                assert valid_period(query.get("MetricStat", {}).get("Period", 60)), f"{where}: {query['Id']}"
                 names_in = set(re.findall(r"\b([a-z][A-Za-z0-9_]*)\b", query.get("Expression", ""))) - {"FILL", "MAX", "MIN"}
                 assert names_in <= ids, f"{where}: {query['Id']} reads {sorted(names_in - ids)}"
         else:
             assert {"MetricName", "Namespace", "Statistic", "Period"} <= set(properties), where
+            assert valid_period(properties["Period"]), f"{where}: Period {properties['Period']}"
+
+
+def valid_period(seconds) -> bool:
+    """PutMetricAlarm: "Valid values are 10, 20, 30, 60, and any multiple of 60" (the registry schema's Period)."""
+    return not isinstance(seconds, int) or seconds in (10, 20, 30) or (seconds > 0 and seconds % 60 == 0)
 
 
 def test_the_topic_notifies_every_subscriber_of_the_file(configured_target):
@@ -251,6 +258,16 @@ def test_each_health_check_function_may_call_what_its_code_calls(configured_envi
 # --- the dashboard and the saved queries ------------------------------------------------------------
 
 
+# The dimension combinations a metric is published under: a widget naming any other shows no data.
+# ECS: "Amazon ECS CloudWatch metrics" (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/available-metrics.html);
+# ALB: "CloudWatch metrics for your Application Load Balancer"
+# (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-cloudwatch-metrics.html).
+DIMENSION_SETS = {
+    "AWS/ECS": {frozenset({"ClusterName"}), frozenset({"ClusterName", "ServiceName"})},
+    "AWS/ApplicationELB": {frozenset({"LoadBalancer"}), frozenset({"LoadBalancer", "TargetGroup"})},
+}
+
+
 def test_the_dashboard_tiles_its_grid_with_a_row_per_service(configured_environment):
     cfg = configured_environment.config
     template = configured_environment.rendered[MONITORING]
@@ -259,6 +276,7 @@ def test_the_dashboard_tiles_its_grid_with_a_row_per_service(configured_environm
     body, variables = dashboard["DashboardBody"]["Fn::Sub"]
     widgets = json.loads(body)["widgets"]
     statistics = re.compile(r"Sum|Average|Minimum|Maximum|SampleCount|p\d{1,2}(\.\d+)?")
+    canary = names.canary_metrics_namespace(cfg.project.name, cfg.target)
     for widget in widgets:
         title, properties = widget["properties"]["title"], widget["properties"]
         assert widget["type"] == "metric" and properties["view"] == "timeSeries", f"{where}: {title}"
@@ -267,6 +285,9 @@ def test_the_dashboard_tiles_its_grid_with_a_row_per_service(configured_environm
         for metric in properties["metrics"]:
             options = metric[-1] if isinstance(metric[-1], dict) else {}
             assert statistics.fullmatch(options.get("stat", properties["stat"])), f"{where}: {title}"
+            namespace, dimensions = metric[0], frozenset(metric[2 : len(metric) - bool(options) : 2])
+            published = {**DIMENSION_SETS, canary: {frozenset({"Service"})}}  # what the canary publishes, by service
+            assert dimensions in published[namespace], f"{where}: {title}: {metric[1]} by {sorted(dimensions)}"
     cells = set()
     for widget in widgets:
         x, y, width, height = widget["x"], widget["y"], widget["width"], widget["height"]
