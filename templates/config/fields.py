@@ -147,13 +147,44 @@ _RATE = r"rate\((1 (minute|hour|day)|([2-9]|[1-9][0-9]+) (minutes|hours|days))\)
 SCHEDULE_ACCEPTED = "cron(minutes hours day-of-month month day-of-week year) with one of the days ?, or rate(N units)"
 
 
+# Each cron field's values (the page's table): minutes, hours, day-of-month, month, day-of-week, year; the names
+# months and days may go by; what may follow a value in the field (L, W, #).
+_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+_DAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
+_CRON_FIELDS = (
+    ("minutes", 0, 59, (), r""),
+    ("hours", 0, 23, (), r""),
+    ("day-of-month", 1, 31, (), r"W?"),
+    ("month", 1, 12, _MONTHS, r""),
+    ("day-of-week", 1, 7, _DAYS, r"(L|#[1-5])?"),
+    ("year", 1970, 2199, (), r""),
+)
+
+
+def _cron_field_problem(text: str, field: tuple) -> str | None:
+    name, low, high, names, suffix = field
+    value = r"(?P<a>[0-9]+|[A-Z]{3})(-(?P<b>[0-9]+|[A-Z]{3}))?"
+    for item in text.split(","):
+        if item in ("*", "?") or (name == "day-of-month" and item in ("L", "LW")) or re.fullmatch(r"\*/[0-9]+", item):
+            continue
+        found = re.fullmatch(value + r"(/[0-9]+)?" + suffix, item)
+        bounds = [found.group(k) for k in ("a", "b") if found and found.group(k)] if found else []
+        numbers = [names.index(b) + 1 if b in names else int(b) if b.isdigit() else -1 for b in bounds]
+        if not found or not all(low <= n <= high for n in numbers):
+            return f"{name} {item!r} is not {low}-{high}" + (f" or {names[0]}-{names[-1]}" if names else "")
+    return None
+
+
 def _schedule_problem(value: str, optional: bool) -> str | None:
     if optional and value == "":
         return None
     found = re.fullmatch(_CRON, value)
     if found:
         fields = found.group("fields").split()
-        return None if (fields[2] == "?") != (fields[4] == "?") else SCHEDULE_ACCEPTED
+        if (fields[2] == "?") == (fields[4] == "?"):
+            return SCHEDULE_ACCEPTED
+        problems = [p for text, field in zip(fields, _CRON_FIELDS, strict=True) if (p := _cron_field_problem(text, field))]
+        return f"{SCHEDULE_ACCEPTED} ({problems[0]})" if problems else None
     return None if re.fullmatch(_RATE, value) else SCHEDULE_ACCEPTED
 
 

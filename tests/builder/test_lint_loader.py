@@ -132,7 +132,15 @@ def in_session(session: int) -> list[str]:
 
 def start_build(tmp_path, *args: str) -> subprocess.Popen:
     command = [sys.executable, "build.py", *ON_SAMPLE, "--jobs", "2", "--no-cache", "--output", str(tmp_path / "out"), *args]
-    return subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    return subprocess.Popen(
+        command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True, preexec_fn=interruptible
+    )
+
+
+def interruptible() -> None:
+    """Ctrl-C as a terminal delivers it, even when the tests run in the background: a shell starts background jobs
+    with SIGINT ignored, and Python then installs no KeyboardInterrupt handler of its own."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def nothing_left(session: int) -> bool:

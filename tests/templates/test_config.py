@@ -7,7 +7,7 @@ import re
 import pytest
 
 from templates import config as config_module
-from templates.config import model
+from templates.config import fields, model
 from tests.conftest import SAMPLE, TARGETS
 
 ENDPOINTS_WITHOUT_ECS = ["ecr-api", "ecr-dkr", "logs", "secretsmanager", "ssm", "elasticloadbalancing"]
@@ -256,6 +256,13 @@ BAD_INPUTS = [
      "start": "cron(0 7 ? * MON-FRI *)", "timezone": "Europe/Berln"}}}}, "services.scaling.off_hours.timezone", "'Europe/Berln'",
      "did you mean 'Europe/Berlin'?"),
     ("canary schedule", {}, {"canary": {"schedule": "every 5 minutes"}}, "canary.schedule", "'every 5 minutes'", "rate(N units)"),
+    ("off hours at hour 25", {}, {"services": {"scaling": {"off_hours": {"stop": "cron(0 25 ? * MON-FRI *)",
+     "start": "cron(0 7 ? * MON-FRI *)"}}}}, "services.scaling.off_hours.stop", "'cron(0 25 ? * MON-FRI *)'", "(hours '25' is not 0-23)"),
+    ("off hours on an unknown day", {}, {"services": {"scaling": {"off_hours": {"stop": "cron(0 19 ? * MON-FRX *)",
+     "start": "cron(0 7 ? * MON-FRI *)"}}}}, "services.scaling.off_hours.stop", "'cron(0 19 ? * MON-FRX *)'",
+     "(day-of-week 'MON-FRX' is not 1-7 or SUN-SAT)"),
+    ("canary every 61st minute", {}, {"canary": {"schedule": "cron(61 * * * ? *)"}}, "canary.schedule", "'cron(61 * * * ? *)'",
+     "(minutes '61' is not 0-59)"),
     ("a long value is quoted short", {"services": [{"name": "alpha", "route_path": "/a", "source_path": "x " * 2500}]}, {},
      "services[0].source_path", "... (5002 characters)", "a relative path"),
 ]  # fmt: skip
@@ -345,3 +352,14 @@ def test_the_task_sets_exactly_the_variables_a_secret_may_not_take(make_config):
     (container,) = build(cfg, cfg.project.services[0]).to_dict()["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"]
     assert [e["Name"] for e in container["Environment"]] == list(model.TASK_VARIABLES)
     assert [s["Name"] for s in container["Secrets"]] == [{"Ref": "SecretVariable"}, *model.SETTING_VARIABLES]
+
+
+@pytest.mark.parametrize(
+    "expression",
+    # the EventBridge User Guide's own examples and the special values of its table (L, W, #, names, ranges, steps)
+    ["cron(0 10 * * ? *)", "cron(15 12 * * ? *)", "cron(0 18 ? * MON-FRI *)", "cron(0 8 1 * ? *)", "cron(0/15 * * * ? *)",
+     "cron(0/10 * ? * MON-FRI *)", "cron(0/5 8-17 ? * MON-FRI *)", "cron(0 9 ? * 2#1 *)", "cron(0 8 L * ? *)",
+     "cron(0 8 15W * ? *)", "cron(0 8 ? * 6L *)", "cron(0 8 1 JAN-MAR ? 2027)", "cron(0 18 ? * SUN,SAT *)", "rate(5 minutes)"],
+)  # fmt: skip
+def test_every_schedule_form_eventbridge_documents_is_accepted(expression):
+    assert fields.SCHEDULE(expression) is None
