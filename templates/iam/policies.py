@@ -29,7 +29,6 @@ WILDCARD_RESOURCE_ACTIONS = {
     "codepipeline:PutJobSuccessResult": "job results take a job id, not a resource ARN",
     "codepipeline:PutJobFailureResult": "job results take a job id, not a resource ARN",
     # What CloudFormation calls while it deploys an environment for the pipeline's deploy role.
-    "cloudformation:ValidateTemplate": "template validation acts on a template body, not a stack",
     "kms:CreateKey": "a key has no ARN before it exists; the deploy role's grant requires the environment's tags on the request",
     "kms:ListAliases": "listing aliases is account-wide; CloudFormation's alias handler reads it",
     "secretsmanager:GetRandomPassword": "generating a password touches no secret; CloudFormation calls it for GenerateSecretString",

@@ -89,7 +89,6 @@ def release_statements(config: PipelineConfig, environment: str, deploy_role: ia
             [regional_arn("cloudformation", f"stack/{stack}/*"), regional_arn("cloudformation", f"stack/{stack}-*/*")],
             sid="DeployThisEnvironment",
         ),
-        policies.wildcard_statement(["cloudformation:ValidateTemplate"], sid="ValidateTemplates"),
         policies.allow(
             ["cloudformation:DescribeStacks", "cloudformation:DescribeStackResource"],
             [regional_arn("cloudformation", f"stack/{bootstrap}/*")],
