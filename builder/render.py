@@ -28,10 +28,19 @@ def write_target(rendered: dict[str, dict], directory: Path) -> dict[Path, str]:
 
 
 def render_targets(configs: Sequence[config_module.Config | pipeline_config.PipelineConfig], output: Path) -> list[Rendered]:
-    """Render and write every target's templates, in the targets' order."""
-    rendered = []
+    """Render every target, then write their templates in the targets' order: a target that cannot be rendered
+    (a quota it would pass) leaves no other target's templates half-updated, and every such target is named."""
+    problems: list[str] = []
+    by_target = []
     for cfg in configs:
-        templates = rendering.render(cfg)
+        try:
+            by_target.append((cfg, rendering.render(cfg)))
+        except config_module.ConfigError as error:
+            problems += [p for p in error.problems if p not in problems]
+    if problems:
+        raise config_module.ConfigError(problems)
+    rendered = []
+    for cfg, templates in by_target:
         for path, text in write_target(templates, output / cfg.target).items():
             rendered.append(Rendered(cfg.target, path, templates[path.name], text))
     return rendered

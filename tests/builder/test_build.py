@@ -167,3 +167,19 @@ def test_a_protected_target_serving_plain_http_is_built_with_a_warning(tmp_path,
     assert build.main(["--parameters", str(parameters), "--output", str(tmp_path / "out"), "--no-lint"]) == 0
     (warning,) = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning:")]
     assert "prod: load_balancer.plain_http is true" in warning
+
+
+def test_a_target_past_a_quota_leaves_no_target_written_and_names_each_one(tmp_path, capsys):
+    """The other targets render fine: written before the failing one, they would be half of a build."""
+    parameters = tmp_path / "parameters"
+    parameters.mkdir()
+    services = "".join(f"  - {{name: svc-{i:02d}, route_path: /s{i}}}\n" for i in range(80))
+    (parameters / "project.yaml").write_text(f"name: shop\nservices:\n{services}")
+    (parameters / "dev.yaml").write_text("protected: false\n")
+    (parameters / "qa.yaml").write_text("protected: false\n")
+    output = tmp_path / "out"
+    assert build.main(["--parameters", str(parameters), "--no-lint", "--output", str(output)]) == 2
+    lines = capsys.readouterr().err.splitlines()[1:]
+    assert [line.strip().split(":", 1)[0] for line in lines] == ["dev", "qa"], lines
+    assert all("a template would pass a CloudFormation quota" in line for line in lines)
+    assert not output.exists() or list(output.rglob("*.json")) == []
