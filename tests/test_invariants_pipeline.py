@@ -51,6 +51,12 @@ def commit(config) -> str:
     return "#{SourceVariables.ETag}" if config.pipeline.source.provider == "s3" else "#{SourceVariables.CommitId}"
 
 
+def test_the_pipeline_is_named_as_the_documented_commands_name_it(configured_pipeline):
+    """README's `aws codepipeline start-pipeline-execution --name <project>-pipeline` and the console find it by name."""
+    _, logical_id, pipeline = pipeline_of(configured_pipeline)
+    assert pipeline["Name"] == f"{configured_pipeline.config.project.name}-pipeline", f"{ROOT}: {logical_id}"
+
+
 def test_production_is_released_only_after_staging_its_tests_and_an_approval(configured_pipeline):
     cfg = configured_pipeline.config.pipeline
     _, logical_id, pipeline = pipeline_of(configured_pipeline)

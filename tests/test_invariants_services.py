@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 from templates import names
-from tests.templates.helpers import deployed_services, every, only, resources_of_type, target_of
+from tests.templates.helpers import deployed_services, every, only, resources_of_type, target_of, unread_ids
 
 # What each alarm of a service watches, as the configuration documents it: (its file's key, the comparison).
 ALARMS = {
@@ -367,6 +367,7 @@ def test_autoscaling_follows_the_file(configured_environment):
                 assert {s["Metric"]["MetricName"] for s in stats} == {"RequestCountPerTarget"}, policy_where
                 dimensions = {target_of(d["Value"]) for s in stats for d in s["Metric"]["Dimensions"] if d["Name"] == "TargetGroup"}
                 assert dimensions == groups and [q["ReturnData"] for q in queries].count(True) == 1, policy_where
+                assert not unread_ids(queries), f"{policy_where}: reads {sorted(unread_ids(queries))}"
                 tracked["RequestCountPerTarget"] = tracking["TargetValue"]
         assert tracked == {
             "ECSServiceAverageCPUUtilization": float(scaling.cpu_target_percent),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 
 
 def resources_of_type(template: dict, resource_type: str) -> dict[str, dict]:
@@ -157,3 +158,12 @@ def policy_statements(document: dict) -> list[dict]:
         branches = statement["Fn::If"][1:] if set(statement) == {"Fn::If"} else [statement]
         found += [branch for branch in branches if branch != {"Ref": "AWS::NoValue"}]
     return found
+
+
+def unread_ids(queries: list[dict]) -> set[str]:
+    """The ids the metric-math expressions of ``queries`` read that no query has (a query without an Id counts as
+    none): CloudWatch refuses such an alarm or scaling policy.  Functions (FILL, MAX) are upper case."""
+    ids = {q["Id"] for q in queries if "Id" in q}
+    assert len(ids) == len(queries), "every query has an Id of its own"
+    read = {name for q in queries for name in re.findall(r"\b([a-z][A-Za-z0-9_]*)\b", q.get("Expression", ""))}
+    return read - ids
