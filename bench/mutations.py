@@ -92,6 +92,17 @@ COMPARISONS = {
 }
 
 
+def drop_span(items: list[tuple[int, int, str]], index: int) -> tuple[int, int]:
+    """The text to cut to drop ``items[index]`` (start, end, text) from a comma-separated list: with the comma that
+    follows it, or else the one before it."""
+    start, end, _ = items[index]
+    if index + 1 < len(items):
+        return start, items[index + 1][0]
+    if index > 0:
+        return items[index - 1][1], end
+    return start, end
+
+
 @dataclasses.dataclass(frozen=True, order=True)
 class Mutant:
     file: str
@@ -216,18 +227,12 @@ class Finder(ast.NodeVisitor):
     # Dropping one element, or one property of a call.
     def drop(self, node, items: list[tuple[int, int, str]], what: str, keep_a_tuple: bool = False) -> None:
         """``items``: (start, end, text) of each element in order; the mutant deletes one element and its comma."""
-        for index, (start, end, text) in enumerate(items):
+        for index, (start, _, text) in enumerate(items):
             if keep_a_tuple and len(items) == 2:
                 other = items[1 - index][2]
                 self.add_at(start, f"{what} drops {short(text)}", *self.span(node), f"({other},)")
                 continue
-            if index + 1 < len(items):
-                span = (start, items[index + 1][0])
-            elif index > 0:
-                span = (items[index - 1][1], end)
-            else:
-                span = (start, end)
-            self.add_at(start, f"{what} drops {short(text)}", *span, "")
+            self.add_at(start, f"{what} drops {short(text)}", *drop_span(items, index), "")
 
     def add_at(self, offset: int, change: str, start: int, end: int, replacement: str) -> None:
         line = next(i for i, s in enumerate(self.line_starts) if s > offset)
@@ -269,14 +274,7 @@ class Finder(ast.NodeVisitor):
                     self.people.add(id(argument.value))
                     continue
                 self.mark_property_value(argument.value)
-                start, end, text = items[index]
-                if index + 1 < len(items):
-                    span = (start, items[index + 1][0])
-                elif index > 0:
-                    span = (items[index - 1][1], end)
-                else:
-                    span = (start, end)
-                self.add_at(start, f"drops {argument.arg}=", *span, "")
+                self.add_at(items[index][0], f"drops {argument.arg}=", *drop_span(items, index), "")
         self.generic_visit(node)
 
     def mark_property_value(self, value) -> None:
