@@ -2,7 +2,9 @@
 permissions boundary, evaluated over their rendered policies, are denied every request on production's resources,
 and allowed the same request on staging's own (so a denial is the scoping's doing, not a request no policy covers).
 
-The configuration is examples/complete: every optional feature on in both targets the pipeline deploys.
+The release roles (the builds that run deploy.py) likewise write the shared assets bucket only under their own
+target's prefixes.  The configuration is examples/complete: every optional feature on in both targets the pipeline
+deploys.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from troposphere import encode_to_dict
 from security.iam_evaluator import Request, allows, concrete
 from templates.config import load_pipeline
 from templates.iam import deploy_roles
-from templates.render import render_environment
+from templates.render import render, render_environment
 from tests.conftest import REPO
 
 COMPLETE = REPO / "examples" / "complete"
@@ -106,3 +108,35 @@ def test_the_boundary_caps_every_role_of_the_environment_to_its_own_resources(en
     boundary = statements(deploy_roles.boundary_statements(environments["staging"]))
     assert [name for name, r in runtime_requests("staging").items() if not allows(boundary, r)] == []
     assert [name for name, r in runtime_requests("production").items() if allows(boundary, r)] == []
+
+
+BUCKET = "full-bootstrap-assets"
+
+
+def release_role(target: str) -> list[dict]:
+    """The inline statements of ``target``'s release role (the CodeBuild role that runs deploy.py), as rendered."""
+    root = render(load_pipeline(COMPLETE))["root.json"]
+    role = root["Resources"][f"{target.capitalize()}ReleaseRole"]["Properties"]
+    return [concrete(s, {"AssetsBucket": BUCKET}) for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
+
+
+def asset(key: str) -> str:
+    return f"arn:aws:s3:::{BUCKET}/{key}"
+
+
+@pytest.mark.parametrize(("target", "other"), [("staging", "production"), ("production", "staging")])
+def test_a_release_writes_only_its_own_targets_packages_and_records(target, other):
+    """A staging build must not plant bytes under a key production deploys, nor forge production's deploy record."""
+    role = release_role(target)
+    writes = {
+        "upload its package": Request("s3:PutObject", asset(f"targets/{target}/lambda/health_check/0a1b.zip")),
+        "record its deploy": Request("s3:PutObject", asset(f"deploys/{target}/20261204T120000Z/manifest.json")),
+    }
+    assert [name for name, r in writes.items() if not allows(role, r)] == []
+    planted = {
+        "plant a package": Request("s3:PutObject", asset(f"targets/{other}/lambda/health_check/0a1b.zip")),
+        "plant a template": Request("s3:PutObject", asset(f"targets/{other}/templates/root/0a1b.json")),
+        "forge a deploy record": Request("s3:PutObject", asset(f"deploys/{other}/20261204T120000Z/manifest.json")),
+        "write outside any target": Request("s3:PutObject", asset("lambda/health_check/0a1b.zip")),
+    }
+    assert [name for name, r in planted.items() if allows(role, r)] == []
