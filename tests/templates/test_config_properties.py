@@ -2,7 +2,7 @@
 or loads, renders every target (the pipeline included) and passes the preflight.
 
 Configurations are generated from the dataclass fields and their checks (``templates/config/fields.py``): mostly
-values the checks accept, now and then one just outside, so both ways out are exercised.  CI runs a bounded
+values the checks accept, one in thirty just outside, so both ways out are exercised.  CI runs a bounded
 number of examples; ``tox -e properties`` (HYPOTHESIS_PROFILE=long) runs many more.
 """
 
@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from builder import preflight
 from templates import config as config_module
-from templates.config import model
+from templates.config import fields, model
 from templates.render import render
 from tests.conftest import SAMPLE
 
@@ -33,6 +33,16 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 FIXED = {"vpc_cidr", "public_subnets", "private_subnets", "certificate_arn", "domain_name", "hosted_zone_id", "subscriptions"}
 
 
+# Schedules EventBridge documents (a pattern cannot say which numbers each cron field takes).
+SCHEDULES = ["rate(1 minute)", "rate(5 minutes)", "rate(2 hours)", "cron(0 19 ? * MON-FRI *)", "cron(0/15 7-18 ? * MON-FRI *)"]
+
+
+def mostly(inside: st.SearchStrategy, outside: st.SearchStrategy) -> st.SearchStrategy:
+    """``inside`` 29 times in 30: one value outside its field's range refuses the whole file, so an even mix would
+    leave few configurations to render."""
+    return st.integers(0, 29).flatmap(lambda draw: outside if draw == 0 else inside)
+
+
 def scalar(kind: type, check) -> st.SearchStrategy:
     schema = getattr(check, "schema", {})
     if "enum" in schema:
@@ -42,14 +52,16 @@ def scalar(kind: type, check) -> st.SearchStrategy:
     if kind in (int, float) and "minimum" in schema:
         low, high = schema["minimum"], schema.get("maximum", schema["minimum"] + 1000)
         inside = st.integers(low, high) if kind is int else st.floats(low, high, allow_nan=False)
-        return st.one_of(inside, inside, inside, st.sampled_from([low - 1, high + 1]))
+        return mostly(inside, st.sampled_from([low - 1, high + 1]))
     if kind is float:
         return st.floats(0, 1000, allow_nan=False)
     if kind is int:
         return st.integers(0, 1000)
+    if check in (fields.SCHEDULE, fields.CRON):
+        return mostly(st.sampled_from(SCHEDULES + ([""] if check is fields.CRON else [])), st.just("cron(0 25 * * ? *)"))
     pattern = getattr(check, "pattern", None)
     if pattern and "(?" not in pattern:
-        return st.one_of(st.from_regex(re.compile(pattern), fullmatch=True).filter(lambda v: len(v) < 60), st.just("not valid!"))
+        return mostly(st.from_regex(re.compile(pattern), fullmatch=True).filter(lambda v: len(v) < 60), st.just("not valid!"))
     return st.sampled_from([getattr(check, "default", ""), "x"]) if check is None else st.just("")
 
 
@@ -71,13 +83,28 @@ def mapping(cls: type, depth: int = 0) -> st.SearchStrategy:
     return st.fixed_dictionaries(fields).map(lambda d: {k: v for k, v in d.items() if v is not None})
 
 
-ENVIRONMENT = mapping(model.Environment)
+def plain_http_when_protected(settings_: dict) -> dict:
+    """A protected target has no certificate here (certificate_arn is fixed out): the rule then asks for plain_http."""
+    if settings_.get("protected", model.Environment.protected):
+        return {**settings_, "load_balancer": {**settings_.get("load_balancer", {}), "plain_http": True}}
+    return settings_
+
+
+ENVIRONMENT = mapping(model.Environment).map(plain_http_when_protected)
+
+
+# A task size Fargate accepts: the memory depends on the cpu (model.FARGATE_MEMORY), which two independent draws miss.
+TASK_SIZE = st.sampled_from(sorted(model.FARGATE_MEMORY)).flatmap(
+    lambda cpu: st.sampled_from(model.FARGATE_MEMORY[cpu]).map(lambda memory: {"cpu": cpu, "memory": memory})
+)
 
 
 def service(index: int) -> st.SearchStrategy:
     base = {"name": st.just(f"svc-{index}"), "route_path": st.just(f"/s{index}"), "build_context": st.just("services")}
-    extra = mapping(model.Service).map(lambda d: {k: v for k, v in d.items() if k not in ("name", "route_path", "priority")})
-    return st.tuples(st.fixed_dictionaries(base), extra).map(lambda pair: {**pair[1], **pair[0]})
+    drawn_apart = ("name", "route_path", "priority", "cpu", "memory")
+    extra = mapping(model.Service).map(lambda d: {k: v for k, v in d.items() if k not in drawn_apart})
+    sized = st.one_of(st.just({}), TASK_SIZE)
+    return st.tuples(st.fixed_dictionaries(base), extra, sized).map(lambda parts: {**parts[1], **parts[2], **parts[0]})
 
 
 PROJECT = st.integers(1, 3).flatmap(lambda n: st.tuples(*[service(i) for i in range(n)])).map(
