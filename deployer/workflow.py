@@ -160,6 +160,36 @@ def pinned_version(bucket: str, key: str, version: str | None) -> str:
     return version
 
 
+def upload(
+    ctx: Context, bucket: str, prefix: str, plan: parameters.Plan, zips: dict[str, bytes], rendered: dict, dry_run: bool
+) -> tuple[dict[str, str], nested.PackagedTemplates]:
+    """Upload the Lambda zips and the nested templates under ``prefix`` (the only one this target's roles may write);
+    the root parameters naming the zips (their keys, and the versions they are pinned to), and the packaged tree."""
+    uploader = Uploader(ctx.aws.s3, bucket, warn=lambda line: warn(ctx, line))
+    lambda_keys = {}
+    for key, body in zips.items():
+        lambda_keys[key] = packaging.content_key(f"{prefix}/lambda/{Path(plan.lambda_assets[key]).name}", body, "zip")
+        version = uploader.ensure(lambda_keys[key], body, ZIP)
+        if key in plan.code_versions:
+            lambda_keys[plan.code_versions[key]] = pinned_version(bucket, lambda_keys[key], version)
+
+    def publish(name: str, body: bytes) -> str:
+        key = packaging.content_key(f"{prefix}/templates/{Path(name).stem}", body, "json")
+        uploader.ensure(key, body, JSON)
+        return ctx.aws.template_url(bucket, key)
+
+    packaged = nested.package(rendered, names.ROOT_TEMPLATE, publish)
+    stats = uploader.stats
+    ctx.result.uploaded = len(stats.uploaded)
+    why = " (content-addressed: harmless, and the next deploy reuses them; CloudFormation reads nested templates from S3)"
+    replaced = f" ({len(stats.replaced)} of them in place of other bytes)" if stats.replaced else ""
+    ctx.console.say(
+        f"uploaded {len(stats.uploaded)} object(s), {size(stats.bytes_uploaded)}{replaced}; "
+        f"{len(stats.skipped)} already in s3://{bucket}, verified by their SHA-256 checksum" + (why if dry_run else "")
+    )
+    return lambda_keys, packaged
+
+
 def deploy(options: Options, ctx: Context) -> int:
     config = load_config(options)
     check_placeholders(config, options.parameters_dir)
@@ -202,29 +232,7 @@ def deploy(options: Options, ctx: Context) -> int:
             )
     check_queues(ctx, config, identity)
 
-    uploader = Uploader(ctx.aws.s3, bucket, warn=lambda line: warn(ctx, line))
-    prefix = names.packages_prefix(config.target)  # the only prefix this target's roles may write
-    lambda_keys = {}
-    for key, body in zips.items():
-        lambda_keys[key] = packaging.content_key(f"{prefix}/lambda/{Path(plan.lambda_assets[key]).name}", body, "zip")
-        version = uploader.ensure(lambda_keys[key], body, ZIP)
-        if key in plan.code_versions:
-            lambda_keys[plan.code_versions[key]] = pinned_version(bucket, lambda_keys[key], version)
-
-    def publish(name: str, body: bytes) -> str:
-        key = packaging.content_key(f"{prefix}/templates/{Path(name).stem}", body, "json")
-        uploader.ensure(key, body, JSON)
-        return ctx.aws.template_url(bucket, key)
-
-    packaged = nested.package(rendered, names.ROOT_TEMPLATE, publish)
-    stats = uploader.stats
-    ctx.result.uploaded = len(stats.uploaded)
-    why = " (content-addressed: harmless, and the next deploy reuses them; CloudFormation reads nested templates from S3)"
-    replaced = f" ({len(stats.replaced)} of them in place of other bytes)" if stats.replaced else ""
-    ctx.console.say(
-        f"uploaded {len(stats.uploaded)} object(s), {size(stats.bytes_uploaded)}{replaced}; "
-        f"{len(stats.skipped)} already in s3://{bucket}, verified by their SHA-256 checksum" + (why if options.dry_run else "")
-    )
+    lambda_keys, packaged = upload(ctx, bucket, names.packages_prefix(config.target), plan, zips, rendered, options.dry_run)
     previous = stacks.parameters(stack) if change_set_type == "UPDATE" else {}
     values = parameters.resolve(plan, bucket, lambda_keys, running, previous, options.role_arn)
     tags = stack_tags(config.project.name, config.target)
