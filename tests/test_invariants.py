@@ -267,12 +267,11 @@ def grants(template: dict) -> dict[str, list[dict]]:
     """The Allow statements of each principal: a role's inline and attached managed policies together (IAM authorizes
     each resource of a call on its own, so different statements may grant them), and each resource policy apart."""
     found: dict[str, list[dict]] = {}
-    for logical_id, resource in template["Resources"].items():
-        properties = resource.get("Properties", {})
-        owners = [target_of(r) for r in properties.get("Roles", [])] if resource["Type"] == "AWS::IAM::ManagedPolicy" else [logical_id]
-        documents = [p["PolicyDocument"] for p in properties.get("Policies", [])] if resource["Type"] == "AWS::IAM::Role" else []
-        documents += [properties[k] for k in ("PolicyDocument", "KeyPolicy") if isinstance(properties.get(k), dict)]
-        allowed = [st for d in documents for st in policy_statements(d) if st["Effect"] == "Allow"]
+    for logical_id, document in policy_documents(template):
+        resource = template["Resources"][logical_id]
+        managed = resource["Type"] == "AWS::IAM::ManagedPolicy"
+        owners = [target_of(r) for r in resource["Properties"].get("Roles", [])] if managed else [logical_id]
+        allowed = [st for st in policy_statements(document) if st["Effect"] == "Allow"]
         for owner in owners:
             found.setdefault(owner, []).extend(allowed)
     return found

@@ -40,11 +40,11 @@ def without_credentials(text: str) -> str:
     return _URL_USERINFO.sub(r"\1", text)
 
 
-def bounded(text: str, limit: int = FIELD_LIMIT) -> str:
-    """``text`` cut to ``limit`` characters, the marker included."""
+def bounded(text: str, limit: int = FIELD_LIMIT, marker: str | None = None) -> str:
+    """``text`` cut to ``limit`` characters, the marker (by default, how long it was) included."""
     if len(text) <= limit:
         return text
-    marker = f"…(truncated from {len(text)} characters)"
+    marker = f"…(truncated from {len(text)} characters)" if marker is None else marker
     return text[: limit - len(marker)] + marker
 
 

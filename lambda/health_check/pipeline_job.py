@@ -63,8 +63,8 @@ def failure_message(failures: list, total: int) -> str:
 
 
 def truncate(text: str, limit: int) -> str:
-    marker = " …(truncated)"
-    return text if len(text) <= limit else text[: limit - len(marker)] + marker
+    """CodePipeline's summary and message fields have their own limits; the marker says the text was cut."""
+    return logs.bounded(text, limit, marker=" …(truncated)")
 
 
 def report_success(job: str, summary: str) -> None:

@@ -168,9 +168,9 @@ def _cron_field_problem(text: str, field: tuple) -> str | None:
         if item in ("*", "?") or (name == "day-of-month" and item in ("L", "LW")) or re.fullmatch(r"\*/[0-9]+", item):
             continue
         found = re.fullmatch(value + r"(/[0-9]+)?" + suffix, item)
-        bounds = [found.group(k) for k in ("a", "b") if found and found.group(k)] if found else []
+        bounds = [b for b in (found.group("a"), found.group("b")) if b] if found else []
         numbers = [names.index(b) + 1 if b in names else int(b) if b.isdigit() else -1 for b in bounds]
-        if not found or not all(low <= n <= high for n in numbers):
+        if not numbers or not all(low <= n <= high for n in numbers):
             return f"{name} {item!r} is not {low}-{high}" + (f" or {names[0]}-{names[-1]}" if names else "")
     return None
 

@@ -151,8 +151,9 @@ def expanded_size(data: Any, seen: dict[int, int] | None = None) -> int:
 def _load_yaml(path: Path, problems: list[str]) -> Any:
     """The file's one YAML document; on a fault, one line in ``problems`` and None."""
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            problems.append(f"{path}: {path.stat().st_size} bytes; expected a parameter file of at most {MAX_FILE_BYTES} bytes")
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            problems.append(f"{path}: {size} bytes; expected a parameter file of at most {MAX_FILE_BYTES} bytes")
             return None
         raw = path.read_bytes()
     except FileNotFoundError:

@@ -443,17 +443,12 @@ def pass_role_statements(env: Environment, roles: list) -> list[Statement]:
     unnamed = [encode_to_dict(p) for p in WITHOUT_PASSED_TO_SERVICE]
     services = trusted_services(env)
     named = [s for s in services if s not in unnamed]
+    silent = [s for s in services if s in unnamed]
     passed_to = Condition(StringEquals({"iam:PassedToService": named}))
     statements = [policies.allow(["iam:PassRole"], roles, sid="PassEnvironmentRoles", condition=passed_to)]
-    if any(s in unnamed for s in services):
-        statements.append(
-            policies.allow(
-                ["iam:PassRole"],
-                roles,
-                sid="PassEnvironmentRolesToLogs",
-                condition=Condition(StringEqualsIfExists({"iam:PassedToService": [s for s in services if s in unnamed]})),
-            )
-        )
+    if silent:
+        passed_if_said = Condition(StringEqualsIfExists({"iam:PassedToService": silent}))
+        statements.append(policies.allow(["iam:PassRole"], roles, sid="PassEnvironmentRolesToLogs", condition=passed_if_said))
     return statements
 
 

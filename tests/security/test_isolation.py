@@ -9,6 +9,8 @@ deploys.
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 from troposphere import encode_to_dict
 
@@ -113,10 +115,14 @@ def test_the_boundary_caps_every_role_of_the_environment_to_its_own_resources(en
 BUCKET = "full-bootstrap-assets"
 
 
+@functools.cache
+def pipeline_root() -> dict:
+    return render(load_pipeline(COMPLETE))["root.json"]
+
+
 def release_role(target: str) -> list[dict]:
     """The inline statements of ``target``'s release role (the CodeBuild role that runs deploy.py), as rendered."""
-    root = render(load_pipeline(COMPLETE))["root.json"]
-    role = root["Resources"][f"{target.capitalize()}ReleaseRole"]["Properties"]
+    role = pipeline_root()["Resources"][f"{target.capitalize()}ReleaseRole"]["Properties"]
     return [concrete(s, {"AssetsBucket": BUCKET}) for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
 
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import functools
+import importlib.util
+import json
 import re
+from pathlib import Path
 
 
 def resources_of_type(template: dict, resource_type: str) -> dict[str, dict]:
@@ -137,18 +140,24 @@ def only(template: dict, resource_type: str, where: str) -> tuple[str, dict]:
 @functools.cache
 def service_reference() -> dict:
     """The IAM service authorization reference (parliament's copy), by service prefix; read once per run."""
-    import importlib.util
-    import json
-    from pathlib import Path
-
     location = Path(next(iter(importlib.util.find_spec("parliament").submodule_search_locations)))
     return {s["prefix"]: s for s in json.loads((location / "iam_definition.json").read_text())}
 
 
+@functools.cache
+def _privileges() -> dict[str, dict]:
+    """Every privilege by ``service:Verb``, indexed once (the reference is 10 MB of JSON); a service's first entry of a
+    privilege listed twice."""
+    index: dict[str, dict] = {}
+    for prefix, service in service_reference().items():
+        for entry in service["privileges"]:
+            index.setdefault(f"{prefix}:{entry['privilege']}", entry)
+    return index
+
+
 def privilege(action: str) -> dict | None:
     """The reference's entry for ``service:Verb``; None if unknown (or a pattern such as ``kms:Get*``)."""
-    service, verb = action.split(":", 1)
-    return next((p for p in service_reference().get(service, {}).get("privileges", []) if p["privilege"] == verb), None)
+    return _privileges().get(action)
 
 
 def policy_statements(document: dict) -> list[dict]:

@@ -114,7 +114,7 @@ class GracefulServer(HTTPServer):
                 accepting = False
                 while True:
                     stopping = self._stop.is_set()
-                    room = len(self._pending) + len(self._ready) < self.max_pending
+                    room = self._has_room()
                     if room and not stopping and not accepting:
                         selector.register(self, selectors.EVENT_READ, self)
                         accepting = True
@@ -143,6 +143,10 @@ class GracefulServer(HTTPServer):
         self._wake()
         self._stopped.wait()
 
+    def _has_room(self) -> bool:
+        """Whether another connection may be taken in (MAX_PENDING_CONNECTIONS)."""
+        return len(self._pending) + len(self._ready) < self.max_pending
+
     def _select_timeout(self, poll_interval: float) -> float:
         if not self._pending:
             return poll_interval
@@ -163,12 +167,10 @@ class GracefulServer(HTTPServer):
             pass
 
     def _accept(self, selector) -> None:
-        while len(self._pending) + len(self._ready) < self.max_pending:
+        while self._has_room():
             try:
                 sock, address = self.socket.accept()
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError:  # the client gave up before it was accepted, or no descriptor left
+            except OSError:  # none left to accept, the client gave up before it was accepted, or no descriptor left
                 return
             if not self.verify_request(sock, address):
                 self.shutdown_request(sock)
